@@ -1,0 +1,41 @@
+# The two commands a fresh machine needs: `make run` and `make test`. Each installs what it needs.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+
+.PHONY: run test lint typecheck build deploy validate bootstrap bootstrap-sam clean
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+bootstrap-sam:
+	@WITH_SAM=1 bash scripts/bootstrap.sh
+
+## run: the whole gateway locally (DynamoDB Local, moto, both sandboxes, the API); Ctrl-C stops it
+run: bootstrap
+	$(PY) -m paygate_local
+
+## test: every test (unit, integration, end to end, template lint)
+test: bootstrap-sam
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/paygate/paygate functions sandbox paygate_local
+
+validate: bootstrap-sam
+	$(VENV)/bin/cfn-lint template.yaml
+	PYENV_VERSION=$$(ls $${PYENV_ROOT:-$$HOME/.pyenv}/versions | grep '^3\.13' | head -1) \
+	  AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint
+
+## build: sam build for python3.13 (3.13 made visible to SAM through pyenv)
+build: bootstrap-sam
+	PATH="$$(dirname $$(readlink -f $(PY))):$$PATH" .venv-sam/bin/sam build
+
+## deploy: sam deploy with samconfig.toml (needs real AWS credentials)
+deploy: build
+	.venv-sam/bin/sam deploy
+
+clean:
+	rm -rf .aws-sam .local .pytest_cache .mypy_cache .ruff_cache
