@@ -1,0 +1,1 @@
+"""Provider emulators (BeilyPay, BeeCloud) that paygate's tests and local stack talk to over real HTTP."""

@@ -1,0 +1,40 @@
+"""Fixtures for sandbox.common tests: a running mini emulator and a recording receiver."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from common_support import SCHEDULE, TIME_SCALE, MiniEmulator, Running
+
+from sandbox.common.faults import FaultPlan
+from sandbox.common.notifier import Notifier
+from sandbox.common.receiver import RecordingReceiver
+from sandbox.common.server import serve_in_thread
+
+
+@pytest.fixture
+def mini() -> Iterator[Running]:
+    plan = FaultPlan()
+    notifier = Notifier(
+        schedule=SCHEDULE,
+        time_scale=TIME_SCALE,
+        is_ack=lambda text: "SUCC" in text,
+        faults=plan,
+        signature_field="sign",
+        timeout_s=2.0,
+    )
+    emulator = MiniEmulator(plan=plan, notifier=notifier)
+    server = serve_in_thread(emulator.app())
+    with httpx.Client(base_url=server.url, timeout=5.0) as client:
+        yield Running(emulator, server, client)
+    server.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[RecordingReceiver, str]]:
+    recording = RecordingReceiver()
+    server = serve_in_thread(recording.app)
+    yield recording, server.url
+    server.stop()
