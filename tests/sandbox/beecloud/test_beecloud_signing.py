@@ -9,6 +9,7 @@ from sandbox.beecloud.signing import app_sign, sign_matches, verify_app_sign, we
 DEMO_APP = "c5d1cba1-5e3f-4ba0-941d-9b0a371fe719"
 DEMO_SECRET = "39a7a518-9ac8-4a9e-87bc-7885f33cf18c"
 DEMO_MASTER = "e14ae2db-608c-4f8b-b863-c8c18953eef2"
+BILL_NO = "201506101035040000001"
 
 
 @pytest.mark.parametrize(
@@ -60,10 +61,10 @@ def test_webhook_sign_vectors(app_id: str, secret: str, timestamp: int, expected
 
 
 @pytest.mark.parametrize(
-    ("app_id", "transaction_id", "transaction_type", "channel", "fee", "master", "expected"),
+    ("app_id", "transaction_id", "kind", "channel", "fee", "master", "expected"),
     [
-        (DEMO_APP, "201506101035040000001", "PAY", "WX", 1, DEMO_MASTER, "84ce4660e7a82b3b6ea4f1cfba3c8fcf"),
-        (DEMO_APP, "201506101035040000001", "REFUND", "ALI", 100, DEMO_MASTER, "ee0d9b6dd979def2b91ea34c6fcf1890"),
+        (DEMO_APP, BILL_NO, "PAY", "WX", 1, DEMO_MASTER, "84ce4660e7a82b3b6ea4f1cfba3c8fcf"),
+        (DEMO_APP, BILL_NO, "REFUND", "ALI", 100, DEMO_MASTER, "ee0d9b6dd979def2b91ea34c6fcf1890"),
         (
             "e66e760b-0f78-44bb-a9ae-b22729d51678",
             "e4dcaae2bb6e11e6b5f350f94438a447",
@@ -76,6 +77,6 @@ def test_webhook_sign_vectors(app_id: str, secret: str, timestamp: int, expected
     ],
 )
 def test_webhook_signature_vectors(
-    app_id: str, transaction_id: str, transaction_type: str, channel: str, fee: int, master: str, expected: str
+    app_id: str, transaction_id: str, kind: str, channel: str, fee: int, master: str, expected: str
 ) -> None:
-    assert webhook_signature(app_id, transaction_id, transaction_type, channel, fee, master) == expected
+    assert webhook_signature(app_id, transaction_id, kind, channel, fee, master) == expected
