@@ -1,0 +1,76 @@
+"""Small parsing helpers shared by both adapters: tolerant where the providers disagree, never lossy."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, ValidationError
+
+from paygate.providers.errors import WebhookVerificationError
+
+
+def int_from_wire(value: Any) -> int:
+    """An integer sent as a JSON integer or a string of ASCII digits; never a float or a bool."""
+    if isinstance(value, bool):
+        raise ValueError("a boolean is not an integer")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise ValueError("expected an integer")
+
+
+def bool_from_wire(value: Any) -> bool:
+    """A JSON boolean, or the strings "true"/"false" some SDK-era servers emitted."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ValueError("expected a boolean")
+
+
+def str_from_wire(value: Any) -> str:
+    """A string, or a JSON number standing in for one (ids sent as numbers by some SDKs)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError("expected a string")
+
+
+WireInt = Annotated[int, BeforeValidator(int_from_wire)]
+WireBool = Annotated[bool, BeforeValidator(bool_from_wire)]
+WireStr = Annotated[str, BeforeValidator(str_from_wire)]
+
+
+def hex_equal(expected: str, received: Any) -> bool:
+    """Case-insensitive, constant-time comparison of two hex digests."""
+    if not isinstance(received, str) or not received.isascii():
+        return False
+    return hmac.compare_digest(expected.lower().encode(), received.strip().lower().encode())
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Which fields were wrong and how, without echoing the values (they may be personal data)."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = ".".join(str(p) for p in err["loc"]) or "body"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_callback_body(raw: bytes | str) -> dict[str, Any]:
+    """Parse a provider callback body: a JSON object, decimals kept exact for signing.
+
+    Raises WebhookVerificationError when the body is not a JSON object.
+    """
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookVerificationError("callback body is not JSON") from exc
+    if not isinstance(body, dict):
+        raise WebhookVerificationError("callback body is not a JSON object")
+    return body

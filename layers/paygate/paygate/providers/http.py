@@ -1,0 +1,137 @@
+"""The HTTP plumbing shared by the provider clients: one client per container, failures classified.
+
+The classification is what makes retries safe: a failure before the request was sent is
+`ProviderUnavailableError` (retry anything), everything after it leaves the outcome unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import httpx
+
+from paygate.providers.errors import (
+    ProviderName,
+    ProviderProtocolError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+)
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+USER_AGENT = "paygate/0.1 (+https://github.com/paygate)"
+
+
+def make_http_client(*, connect_timeout_s: float = 2.0, read_timeout_s: float = 8.0) -> httpx.Client:
+    """One client per container: keep-alive reuse, transport retries only for failed connects.
+
+    httpcore's `retries` re-attempts only ConnectError/ConnectTimeout, i.e. before a byte of
+    the request was written, so it is safe for non-idempotent calls too.
+    """
+    transport = httpx.HTTPTransport(
+        retries=2,
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0),
+    )
+    timeout = httpx.Timeout(
+        connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
+    )
+    return httpx.Client(
+        transport=transport,
+        timeout=timeout,
+        follow_redirects=False,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+    )
+
+
+class TransientProtocolError(ProviderProtocolError):
+    """A protocol failure worth retrying for an idempotent call (HTTP 5xx, a dropped connection)."""
+
+
+def send(
+    http: httpx.Client,
+    provider: ProviderName,
+    method: str,
+    url: str,
+    *,
+    json_body: dict[str, Any] | None = None,
+) -> httpx.Response:
+    """Send one request and turn transport failures into provider errors (no retry here)."""
+    content = None
+    headers = None
+    if json_body is not None:
+        # Compact, UTF-8, numbers as JSON numbers; the body bytes are exactly what we signed.
+        content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json"}
+    path = httpx.URL(url).path
+    started = time.monotonic()
+    try:
+        response = http.request(method, url, content=content, headers=headers)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise ProviderUnavailableError(
+            provider, f"{method} {path}: could not connect ({type(exc).__name__})"
+        ) from exc
+    except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
+        raise ProviderTimeoutError(
+            provider, f"{method} {path}: no answer in time ({type(exc).__name__})"
+        ) from exc
+    except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.CloseError) as exc:
+        raise TransientProtocolError(
+            provider, f"{method} {path}: connection broke after sending ({type(exc).__name__})"
+        ) from exc
+    except httpx.TransportError as exc:
+        # Unsupported scheme, proxy refusal, a request httpx could not even encode: nothing left.
+        raise ProviderUnavailableError(provider, f"{method} {path}: {type(exc).__name__}") from exc
+    logger.debug(
+        "provider call",
+        extra={
+            "provider": provider,
+            "path": path,
+            "status": response.status_code,
+            "elapsed_ms": int((time.monotonic() - started) * 1000),
+        },
+    )
+    return response
+
+
+def json_object(response: httpx.Response, provider: ProviderName) -> dict[str, Any]:
+    """The response body as a JSON object (floats kept exact), or ProviderProtocolError."""
+    path = response.request.url.path
+    if response.status_code >= 500:
+        raise TransientProtocolError(provider, f"{path}: HTTP {response.status_code}")
+    try:
+        body = json.loads(response.content, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProviderProtocolError(
+            provider, f"{path}: HTTP {response.status_code} with a body that is not JSON"
+        ) from exc
+    if not isinstance(body, dict):
+        raise ProviderProtocolError(provider, f"{path}: HTTP {response.status_code}, JSON is not an object")
+    return body
+
+
+def with_retries(
+    call: Callable[[], T],
+    *,
+    retries: int,
+    backoff_s: float,
+    sleep: Callable[[float], None],
+) -> T:
+    """Run an idempotent call, retrying transient failures `retries` times with doubling backoff."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except (ProviderUnavailableError, ProviderTimeoutError, TransientProtocolError) as exc:
+            if attempt >= retries:
+                raise
+            delay = backoff_s * (2**attempt)
+            attempt += 1
+            logger.warning("retrying idempotent provider call", extra={"attempt": attempt, "error": str(exc)})
+            sleep(delay)
