@@ -1,0 +1,82 @@
+"""Provider callbacks. BeeCloud: answer exactly `success` once the state is safely stored.
+
+Anything that does not verify or does not match the ledger is refused (no ack word), logged as a
+security event and counted, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from paygate.api.http import build_resolver
+from paygate.app_secrets import beecloud_credentials, load_app_secrets
+from paygate.auth import is_valid_app_id
+from paygate.callbacks import BeeCloudCallbacks, CallbackRejectedError
+from paygate.deps import apps_store, beecloud_client, event_publisher, orders_store
+from paygate.refunds import RefundService
+from paygate.settings import get_settings
+
+logger = Logger()
+metrics = Metrics()
+app = build_resolver(authenticated=False)
+
+BEECLOUD_ACK = "success"
+
+
+def _text(status: int, body: str) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=body)
+
+
+def _reject(provider: str, app_id: str, reason: str) -> Response[str]:
+    metrics.add_dimension(name="Provider", value=provider)
+    metrics.add_metric(name="CallbackRejected", unit=MetricUnit.Count, value=1)
+    logger.warning(
+        "callback rejected",
+        extra={"security_event": True, "provider": provider, "app_id": app_id, "reason": reason},
+    )
+    return _text(400, "rejected")
+
+
+@app.post("/callbacks/beecloud/<app_id>", summary="BeeCloud webhook receiver", include_in_schema=False)
+def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
+    if not is_valid_app_id(app_id):
+        return _reject("beecloud", "-", "malformed app id")
+    merchant = apps_store().get(app_id)
+    settings = get_settings()
+    creds = None
+    if merchant is not None:
+        secrets = load_app_secrets(settings.app_secrets_prefix, app_id, max_age_s=settings.secrets_max_age_s)
+        creds = beecloud_credentials(merchant, secrets)
+    if merchant is None or creds is None:
+        return _reject("beecloud", app_id, "unknown app")
+    try:
+        payload: Any = json.loads(app.current_event.body or "")
+    except ValueError:
+        return _reject("beecloud", app_id, "body is not JSON")
+    if not isinstance(payload, dict):
+        return _reject("beecloud", app_id, "body is not a JSON object")
+    publisher = event_publisher()
+    handler = BeeCloudCallbacks(
+        orders_store(), RefundService(orders_store(), beecloud_client(), publisher), publisher
+    )
+    try:
+        result = handler.handle(merchant, creds, payload)
+    except CallbackRejectedError as rejected:
+        return _reject("beecloud", app_id, rejected.reason)
+    metrics.add_metric(name=f"Callback{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("callback handled", extra={"provider": "beecloud", "outcome": result.outcome})
+    return _text(200, BEECLOUD_ACK)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,107 @@
+"""POST /refunds and POST /refunds/{refund_no}/refresh: refunds of paid bills over BeeCloud."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from paygate.api.http import build_resolver, current_app, json_response
+from paygate.api.idempotency import run_idempotent
+from paygate.api.models import CreateRefundRequest, ErrorResponse, RefundView
+from paygate.api.views import refund_view
+from paygate.app_secrets import beecloud_credentials, load_app_secrets
+from paygate.deps import beecloud_client, event_publisher, orders_store
+from paygate.errors import ConflictError
+from paygate.models import App
+from paygate.providers.beecloud import BeeCloudCredentials
+from paygate.refunds import RefundService
+from paygate.settings import get_settings
+
+logger = Logger()
+app = build_resolver()
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
+    for code, text in [
+        (404, "Not found"),
+        (409, "Conflict"),
+        (422, "Invalid"),
+        (502, "Provider error"),
+        (504, "Provider timeout"),
+    ]
+}
+
+
+def _service_and_creds(caller: App) -> tuple[RefundService, BeeCloudCredentials]:
+    settings = get_settings()
+    creds = beecloud_credentials(
+        caller,
+        load_app_secrets(settings.app_secrets_prefix, caller.app_id, max_age_s=settings.secrets_max_age_s),
+    )
+    if creds is None:
+        raise ConflictError("this app has no BeeCloud account configured", code="provider_not_configured")
+    return RefundService(orders_store(), beecloud_client(), event_publisher()), creds
+
+
+@app.post(
+    "/refunds",
+    summary="Refund a paid bill",
+    description="One refund per bill may succeed (BeeCloud's rule); refunds never exceed the bill.",
+    responses={
+        201: {"description": "Accepted (pending)", "content": {"application/json": {"model": RefundView}}},
+        200: {"description": "Identical repeat", "content": {"application/json": {"model": RefundView}}},
+        **_ERRORS,
+    },
+    tags=["refunds"],
+)
+def create_refund(
+    request: Annotated[CreateRefundRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response[str]:
+    caller = current_app(app)
+
+    def compute() -> dict[str, Any]:
+        service, creds = _service_and_creds(caller)
+        outcome = service.create(caller, creds, request)
+        return {
+            "status": 201 if outcome.created else 200,
+            "body": refund_view(outcome.refund).model_dump(mode="json"),
+        }
+
+    if idempotency_key is not None:
+        result = run_idempotent(
+            operation="create_refund",
+            app_id=caller.app_id,
+            key=idempotency_key,
+            body=request.model_dump(mode="json"),
+            compute=compute,
+        )
+    else:
+        result = compute()
+    return json_response(result["status"], result["body"])
+
+
+@app.post(
+    "/refunds/<refund_no>/refresh",
+    summary="Ask BeeCloud where a pending refund stands",
+    description="WeChat refunds: BeeCloud refund/status; other channels: BeeCloud's refund query.",
+    responses={
+        200: {"description": "The refund", "content": {"application/json": {"model": RefundView}}},
+        **_ERRORS,
+    },
+    tags=["refunds"],
+)
+def refresh_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{11,32}$")]) -> Response[str]:
+    caller = current_app(app)
+    service, creds = _service_and_creds(caller)
+    return json_response(200, refund_view(service.refresh(caller, creds, refund_no)))
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""paygate: the shared layer (domain, store, provider adapters, events, API glue)."""

@@ -1,0 +1,160 @@
+"""Operator CLI: create apps with their provider credentials, rotate keys, show apps.
+
+    python -m paygate.admin apps create --name shop --beecloud-app-id ... --beecloud-app-secret ... --json
+    python -m paygate.admin apps rotate-key --app-id app_... [--json]
+    python -m paygate.admin apps show --app-id app_...
+
+Runs against whatever AWS endpoint the environment names (a real account, or the local stack
+through AWS_ENDPOINT_URL); reads the same variables as the functions (APPS_TABLE,
+APP_SECRETS_PREFIX). The API key is printed once and stored only as a hash.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from paygate.app_secrets import AppSecrets, secret_name
+from paygate.auth import hash_key, is_valid_app_id, new_api_key, new_app_id
+from paygate.aws import client
+from paygate.clock import now_ms
+from paygate.models import App
+from paygate.settings import get_settings
+from paygate.store.apps import AppsStore
+
+
+@dataclass(frozen=True)
+class BeeCloudAccount:
+    app_id: str
+    app_secret: str
+    master_secret: str | None = None
+
+
+@dataclass(frozen=True)
+class BeilyPayAccount:
+    app_id: int
+    merchant_id: int
+    secret: str
+
+
+def create_app(
+    name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPayAccount | None
+) -> tuple[App, str]:
+    """Secret first, app record second: an app never exists without its credentials."""
+    settings = get_settings()
+    app_id = new_app_id()
+    api_key = new_api_key(app_id)
+    secrets = AppSecrets(
+        beecloud_app_secret=beecloud.app_secret if beecloud else None,
+        beecloud_master_secret=beecloud.master_secret if beecloud else None,
+        beilypay_secret=beilypay.secret if beilypay else None,
+    )
+    client("secretsmanager").create_secret(
+        Name=secret_name(settings.app_secrets_prefix, app_id),
+        SecretString=secrets.model_dump_json(exclude_none=True),
+        Description=f"paygate provider credentials for {name}",
+    )
+    app = App(
+        app_id=app_id,
+        name=name,
+        key_hash=hash_key(api_key),
+        beecloud_app_id=beecloud.app_id if beecloud else None,
+        beilypay_app_id=beilypay.app_id if beilypay else None,
+        beilypay_merchant_id=beilypay.merchant_id if beilypay else None,
+        created_at_ms=now_ms(),
+    )
+    AppsStore(client("dynamodb"), settings.apps_table).create(app)
+    return app, api_key
+
+
+def rotate_key(app_id: str) -> str:
+    """The old key stops working at once; the new one is returned once."""
+    api_key = new_api_key(app_id)
+    if not AppsStore(client("dynamodb"), get_settings().apps_table).replace_key_hash(
+        app_id, hash_key(api_key), now_ms()
+    ):
+        raise LookupError(f"no app {app_id}")
+    return api_key
+
+
+def show_app(app_id: str) -> dict[str, Any]:
+    app = AppsStore(client("dynamodb"), get_settings().apps_table).get(app_id)
+    if app is None:
+        raise LookupError(f"no app {app_id}")
+    return app.model_dump(mode="json", exclude={"key_hash"})
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m paygate.admin", description="paygate operator CLI")
+    apps = (
+        parser.add_subparsers(dest="group", required=True)
+        .add_parser("apps")
+        .add_subparsers(dest="command", required=True)
+    )
+    create = apps.add_parser("create", help="create an app and print its API key once")
+    create.add_argument("--name", required=True)
+    create.add_argument("--beecloud-app-id")
+    create.add_argument("--beecloud-app-secret")
+    create.add_argument("--beecloud-master-secret")
+    create.add_argument("--beilypay-app-id", type=int)
+    create.add_argument("--beilypay-merchant-id", type=int)
+    create.add_argument("--beilypay-secret")
+    create.add_argument("--json", action="store_true")
+    rotate = apps.add_parser("rotate-key", help="replace the app's API key (the old one stops working)")
+    rotate.add_argument("--app-id", required=True)
+    rotate.add_argument("--json", action="store_true")
+    show = apps.add_parser("show", help="show an app (never its key or secrets)")
+    show.add_argument("--app-id", required=True)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "create":
+        beecloud = None
+        if args.beecloud_app_id or args.beecloud_app_secret:
+            if not (args.beecloud_app_id and args.beecloud_app_secret):
+                print("--beecloud-app-id and --beecloud-app-secret go together", file=sys.stderr)
+                return 2
+            beecloud = BeeCloudAccount(
+                args.beecloud_app_id, args.beecloud_app_secret, args.beecloud_master_secret
+            )
+        beilypay = None
+        if args.beilypay_app_id is not None or args.beilypay_secret:
+            if args.beilypay_app_id is None or args.beilypay_merchant_id is None or not args.beilypay_secret:
+                print(
+                    "--beilypay-app-id, --beilypay-merchant-id and --beilypay-secret go together",
+                    file=sys.stderr,
+                )
+                return 2
+            beilypay = BeilyPayAccount(args.beilypay_app_id, args.beilypay_merchant_id, args.beilypay_secret)
+        app, api_key = create_app(args.name, beecloud=beecloud, beilypay=beilypay)
+        if args.json:
+            print(json.dumps({"app_id": app.app_id, "api_key": api_key}))
+        else:
+            print(f"app_id:  {app.app_id}\napi_key: {api_key}\n(the key is shown once; store it now)")
+        return 0
+    if not is_valid_app_id(args.app_id):
+        print(f"not an app id: {args.app_id}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "rotate-key":
+            api_key = rotate_key(args.app_id)
+            print(
+                json.dumps({"app_id": args.app_id, "api_key": api_key})
+                if args.json
+                else f"api_key: {api_key}"
+            )
+        else:
+            print(json.dumps(show_app(args.app_id), indent=2))
+    except LookupError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

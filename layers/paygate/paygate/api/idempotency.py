@@ -1,0 +1,73 @@
+"""`Idempotency-Key` support through Powertools idempotency, scoped per app.
+
+The key alone is not unique across tenants, so the idempotency record is keyed by (app, key);
+the body is the payload validated on replay: the same key with another body is a 409.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+
+from paygate.aws import client
+from paygate.errors import ConflictError
+from paygate.settings import get_settings
+
+MAX_KEY_LENGTH = 255
+TTL_SECONDS = 24 * 3600
+
+
+@cache
+def _persistence() -> DynamoDBPersistenceLayer:
+    return DynamoDBPersistenceLayer(
+        table_name=get_settings().idempotency_table, boto3_client=client("dynamodb")
+    )
+
+
+_CONFIG = IdempotencyConfig(
+    event_key_jmespath="[operation, app_id, key]",
+    payload_validation_jmespath="body",
+    expires_after_seconds=TTL_SECONDS,
+    raise_on_no_idempotency_key=True,
+)
+
+
+def run_idempotent(
+    *, operation: str, app_id: str, key: str, body: dict[str, Any], compute: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run `compute` once per (operation, app, key); replays return its stored JSON result."""
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise ConflictError(
+            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters", code="invalid_idempotency_key"
+        )
+
+    def _compute(request: dict[str, Any]) -> dict[str, Any]:
+        return compute()
+
+    wrapped = idempotent_function(
+        data_keyword_argument="request", persistence_store=_persistence(), config=_CONFIG
+    )(_compute)
+    try:
+        result: dict[str, Any] = wrapped(
+            request={"operation": operation, "app_id": app_id, "key": key, "body": body}
+        )
+    except IdempotencyValidationError:
+        raise ConflictError(
+            "this Idempotency-Key was used with a different body", code="idempotency_key_reuse"
+        ) from None
+    except IdempotencyAlreadyInProgressError:
+        raise ConflictError(
+            "a request with this Idempotency-Key is in progress", code="request_in_progress"
+        ) from None
+    return result

@@ -1,0 +1,53 @@
+"""Provider credentials per app, from Secrets Manager via Powertools Parameters (cached)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from pydantic import BaseModel, ConfigDict, Field
+
+from paygate.errors import ServiceUnavailableError
+from paygate.models import App
+from paygate.providers.beecloud import BeeCloudCredentials
+from paygate.providers.beilypay import BeilyPayCredentials
+
+
+class AppSecrets(BaseModel):
+    """The JSON document stored at <APP_SECRETS_PREFIX><app_id>."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    beecloud_app_secret: str | None = Field(default=None, repr=False)
+    beecloud_master_secret: str | None = Field(default=None, repr=False)
+    beilypay_secret: str | None = Field(default=None, repr=False)
+
+
+def secret_name(prefix: str, app_id: str) -> str:
+    return f"{prefix}{app_id}"
+
+
+def load_app_secrets(prefix: str, app_id: str, *, max_age_s: int) -> AppSecrets:
+    try:
+        raw: Any = parameters.get_secret(secret_name(prefix, app_id), transform="json", max_age=max_age_s)
+    except parameters.exceptions.GetParameterError as error:
+        raise ServiceUnavailableError("provider credentials are not available") from error
+    return AppSecrets.model_validate(raw)
+
+
+def beecloud_credentials(app: App, secrets: AppSecrets) -> BeeCloudCredentials | None:
+    if not app.beecloud_app_id or not secrets.beecloud_app_secret:
+        return None
+    return BeeCloudCredentials(
+        app_id=app.beecloud_app_id,
+        app_secret=secrets.beecloud_app_secret,
+        master_secret=secrets.beecloud_master_secret,
+    )
+
+
+def beilypay_credentials(app: App, secrets: AppSecrets) -> BeilyPayCredentials | None:
+    if app.beilypay_app_id is None or app.beilypay_merchant_id is None or not secrets.beilypay_secret:
+        return None
+    return BeilyPayCredentials(
+        app_id=app.beilypay_app_id, merchant_id=app.beilypay_merchant_id, secret=secrets.beilypay_secret
+    )

@@ -1,0 +1,102 @@
+"""Provider callbacks: verify the signature, re-check against the ledger, transition once, publish.
+
+Nothing changes unless the callback is authentic AND matches the order we recorded (app, order
+number, amount, channel family, currency). A duplicate of an applied callback is acknowledged
+and its event published again with the same id (at-least-once), never applied twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from paygate.bus import EventPublisher
+from paygate.clock import now_ms
+from paygate.errors import ConflictError
+from paygate.events import bill_succeeded
+from paygate.models import App, Bill, BillStatus, RefundStatus
+from paygate.providers.beecloud import BeeCloudCredentials, BeeCloudWebhook, verify_webhook
+from paygate.providers.errors import WebhookVerificationError
+from paygate.refunds import RefundService
+from paygate.store.orders import OrdersStore, TransitionRejectedError
+
+
+class CallbackRejectedError(Exception):
+    """Forged or mismatched: answered without the provider's ack word, logged as a security event."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    outcome: str  # applied | duplicate | ignored
+
+
+class BeeCloudCallbacks:
+    def __init__(
+        self,
+        orders: OrdersStore,
+        refunds: RefundService,
+        publisher: EventPublisher,
+        *,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._orders = orders
+        self._refunds = refunds
+        self._publisher = publisher
+        self._clock = clock
+
+    def handle(self, app: App, creds: BeeCloudCredentials, payload: Mapping[str, Any]) -> CallbackResult:
+        try:
+            hook = verify_webhook(payload, creds)
+        except WebhookVerificationError as error:
+            raise CallbackRejectedError(f"signature: {error}") from None
+        if not hook.trade_success:
+            return CallbackResult("ignored")  # BeeCloud: false is not a failure (e.g. WAIT_BUYER_PAY)
+        if hook.transaction_type == "PAY":
+            return self._paid(app, hook)
+        if hook.transaction_type == "REFUND":
+            return self._refunded(app, hook)
+        return CallbackResult("ignored")
+
+    def _paid(self, app: App, hook: BeeCloudWebhook) -> CallbackResult:
+        bill = self._orders.get_bill(app.app_id, hook.transaction_id)
+        if bill is None:
+            raise CallbackRejectedError("unknown bill")
+        _check_matches(bill.total_fee, bill.channel.family, bill.currency, hook)
+        try:
+            paid = self._orders.mark_bill_paid(
+                app.app_id, bill.bill_no, total_fee=hook.transaction_fee, now_ms=self._clock()
+            )
+        except TransitionRejectedError as rejected:
+            current = Bill.model_validate(rejected.current) if rejected.current else bill
+            if current.status is BillStatus.SUCCEEDED:
+                self._publisher.publish(bill_succeeded(current))
+                return CallbackResult("duplicate")
+            raise CallbackRejectedError(f"bill is {current.status.value}") from None
+        self._publisher.publish(bill_succeeded(paid))
+        return CallbackResult("applied")
+
+    def _refunded(self, app: App, hook: BeeCloudWebhook) -> CallbackResult:
+        refund = self._orders.get_refund(app.app_id, hook.transaction_id)
+        if refund is None:
+            raise CallbackRejectedError("unknown refund")
+        _check_matches(refund.refund_fee, refund.channel.family, refund.currency, hook)
+        was_pending = refund.status is RefundStatus.PENDING
+        try:
+            self._refunds.settle(refund, succeeded=True)
+        except ConflictError:  # a refund we already failed cannot now succeed silently
+            raise CallbackRejectedError(f"refund is {refund.status.value}") from None
+        return CallbackResult("applied" if was_pending else "duplicate")
+
+
+def _check_matches(amount: int, family: str, currency: str, hook: BeeCloudWebhook) -> None:
+    if hook.transaction_fee != amount:
+        raise CallbackRejectedError("amount mismatch")
+    if hook.channel_type and hook.channel_type.upper() != family:
+        raise CallbackRejectedError("channel mismatch")
+    if currency != "CNY":
+        raise CallbackRejectedError("currency mismatch")

@@ -1,0 +1,43 @@
+"""Per-container singletons: built on first use, reused by every invocation of the container."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import httpx
+
+from paygate.aws import client
+from paygate.bus import EventPublisher
+from paygate.providers.beecloud import BeeCloudClient
+from paygate.providers.http import make_http_client
+from paygate.settings import get_settings
+from paygate.store.apps import AppsStore
+from paygate.store.orders import OrdersStore
+
+
+@cache
+def orders_store() -> OrdersStore:
+    return OrdersStore(client("dynamodb"), get_settings().orders_table)
+
+
+@cache
+def apps_store() -> AppsStore:
+    return AppsStore(client("dynamodb"), get_settings().apps_table)
+
+
+@cache
+def event_publisher() -> EventPublisher:
+    return EventPublisher(client("events"), get_settings().event_bus_name)
+
+
+@cache
+def http_client() -> httpx.Client:
+    settings = get_settings()
+    return make_http_client(
+        connect_timeout_s=settings.provider_connect_timeout_s, read_timeout_s=settings.provider_read_timeout_s
+    )
+
+
+@cache
+def beecloud_client() -> BeeCloudClient:
+    return BeeCloudClient(get_settings().beecloud_base_url, http_client())

@@ -1,0 +1,111 @@
+"""Provider failures -> API errors: mapped by reason, never leaking the provider's raw text."""
+
+from __future__ import annotations
+
+from paygate.errors import ConflictError, PaygateError, ProviderFailedError, ProviderTimedOutError
+from paygate.providers.errors import (
+    ProviderError,
+    ProviderRejectedError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RejectReason,
+)
+
+
+class ProviderRateLimitedError(PaygateError):
+    status = 429
+    code = "provider_rate_limited"
+
+
+class ProviderBalanceError(PaygateError):
+    status = 409
+    code = "insufficient_provider_balance"
+
+
+_REJECTIONS: dict[RejectReason, tuple[type[PaygateError], str, str]] = {
+    RejectReason.INVALID_REQUEST: (
+        ProviderFailedError,
+        "provider_rejected_request",
+        "the provider rejected the request",
+    ),
+    RejectReason.AUTH: (
+        ProviderFailedError,
+        "provider_auth_failed",
+        "the provider refused this app's credentials",
+    ),
+    RejectReason.NOT_FOUND: (
+        ConflictError,
+        "provider_order_not_found",
+        "the provider does not know this order",
+    ),
+    RejectReason.CONFLICT: (
+        ConflictError,
+        "provider_conflict",
+        "the provider has a conflicting operation in progress",
+    ),
+    RejectReason.INSUFFICIENT_FUNDS: (
+        ProviderBalanceError,
+        "insufficient_provider_balance",
+        "the merchant's provider balance is too low",
+    ),
+    RejectReason.RATE_LIMITED: (
+        ProviderRateLimitedError,
+        "provider_rate_limited",
+        "the provider is rate limiting this app; retry later",
+    ),
+    RejectReason.NOT_REFUNDABLE: (
+        ConflictError,
+        "not_refundable",
+        "the provider refuses to refund this bill",
+    ),
+    RejectReason.ALREADY_FINAL: (
+        ConflictError,
+        "provider_order_final",
+        "the order is already final at the provider",
+    ),
+    RejectReason.PROVIDER_INTERNAL: (ProviderFailedError, "provider_error", "the provider failed"),
+    RejectReason.CHANNEL_ERROR: (
+        ProviderFailedError,
+        "channel_error",
+        "the payment channel (WeChat/Alipay/UnionPay/bank) refused",
+    ),
+}
+
+
+def failure_code(error: ProviderError) -> str:
+    """The stable code recorded on a failed order."""
+    if isinstance(error, ProviderRejectedError):
+        return _REJECTIONS[error.reason][1]
+    if isinstance(error, ProviderTimeoutError):
+        return "provider_timeout"
+    if isinstance(error, ProviderUnavailableError):
+        return "provider_unavailable"
+    return "provider_error"
+
+
+def to_api_error(error: ProviderError) -> PaygateError:
+    if isinstance(error, ProviderRejectedError):
+        cls, code, message = _REJECTIONS[error.reason]
+        return cls(message, code=code, details={"provider": error.provider, "provider_code": error.code})
+    if isinstance(error, ProviderTimeoutError):
+        return ProviderTimedOutError(
+            "the provider did not answer in time; the order stays pending until the provider confirms it",
+            details={"provider": error.provider},
+        )
+    if isinstance(error, ProviderUnavailableError):
+        return ProviderFailedError(
+            "the provider could not be reached",
+            code="provider_unavailable",
+            details={"provider": error.provider},
+        )
+    return ProviderFailedError(
+        "the provider answered with an error or an unreadable response", details={"provider": error.provider}
+    )
+
+
+def stored_failure(code: str, message: str) -> PaygateError:
+    """Rebuild the error an order failed with, so a repeat gets the first request's answer."""
+    for cls, known_code, _ in _REJECTIONS.values():
+        if known_code == code:
+            return cls(message, code=code)
+    return ProviderFailedError(message, code=code)

@@ -1,0 +1,183 @@
+"""Refunds: reserve against the bill in one transaction, then ask BeeCloud; settle on its word.
+
+The reservation (refund item + bill's active_refund and reserved sum) is atomic, so concurrent
+refunds can never together exceed the bill, and BeeCloud's rule of one successful refund per
+bill holds. A provider timeout leaves the refund pending: the webhook, a refresh or
+reconciliation settles it; it is never failed on a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from paygate.api.models import CreateRefundRequest
+from paygate.bus import EventPublisher
+from paygate.clock import now_ms
+from paygate.errors import ConflictError, InvalidRequestError, NotFoundError
+from paygate.events import refund_finished
+from paygate.models import App, BillStatus, Refund, RefundStatus
+from paygate.provider_errors import failure_code, to_api_error
+from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
+from paygate.providers.errors import ProviderError
+from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
+
+# refund/status values that settle a WeChat refund (WeChat's refund_status vocabulary).
+_WX_SUCCEEDED = {"SUCCESS"}
+_WX_FAILED = {"FAIL", "FAILED", "CHANGE", "REFUNDCLOSE"}
+
+
+@dataclass(frozen=True)
+class RefundOutcome:
+    refund: Refund
+    created: bool
+
+
+class RefundService:
+    def __init__(
+        self,
+        orders: OrdersStore,
+        beecloud: BeeCloudClient,
+        publisher: EventPublisher,
+        *,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._orders = orders
+        self._beecloud = beecloud
+        self._publisher = publisher
+        self._clock = clock
+
+    def create(self, app: App, creds: BeeCloudCredentials, request: CreateRefundRequest) -> RefundOutcome:
+        now = self._clock()
+        existing = self._orders.get_refund(app.app_id, request.refund_no)
+        if existing is not None:
+            return RefundOutcome(self._same_or_conflict(existing, request), created=False)
+        try:
+            request.check_date(now)
+        except ValueError as error:
+            raise InvalidRequestError(str(error), code="invalid_refund_no") from None
+        bill = self._orders.get_bill(app.app_id, request.bill_no)
+        if bill is None:
+            raise NotFoundError("no bill with this bill_no", code="bill_not_found")
+        if bill.status is not BillStatus.SUCCEEDED:
+            raise ConflictError("only a paid bill can be refunded", code="bill_not_paid")
+        if request.refund_fee > bill.total_fee - bill.refund_reserved:
+            raise ConflictError(
+                "refund_fee exceeds what is left to refund on the bill", code="refund_exceeds_bill"
+            )
+        refund = Refund(
+            app_id=app.app_id,
+            refund_no=request.refund_no,
+            bill_no=request.bill_no,
+            channel=bill.channel,
+            refund_fee=request.refund_fee,
+            optional=request.optional,
+            status=RefundStatus.PENDING,
+            request_hash=request.fingerprint(),
+            created_at_ms=now,
+            updated_at_ms=now,
+        )
+        try:
+            self._orders.reserve_refund(refund, bill_total_fee=bill.total_fee)
+        except RefundReservationError as error:
+            if error.reason == "duplicate_refund" and error.existing_refund:
+                return RefundOutcome(
+                    self._same_or_conflict(Refund.model_validate(error.existing_refund), request),
+                    created=False,
+                )
+            raise _reservation_error(error.reason) from None
+        return RefundOutcome(self._call_provider(creds, refund), created=True)
+
+    def refresh(self, app: App, creds: BeeCloudCredentials, refund_no: str) -> Refund:
+        """Ask BeeCloud where a pending refund stands and settle it if the answer is final."""
+        refund = self._orders.get_refund(app.app_id, refund_no)
+        if refund is None:
+            raise NotFoundError("no refund with this refund_no", code="refund_not_found")
+        if refund.status is not RefundStatus.PENDING:
+            return refund
+        try:
+            if refund.channel.family == "WX":
+                status = self._beecloud.refund_status(creds, refund_no=refund_no, channel="WX").upper()
+                succeeded = True if status in _WX_SUCCEEDED else False if status in _WX_FAILED else None
+            else:
+                records = self._beecloud.query_refunds(
+                    creds, channel=refund.channel.family, refund_no=refund_no, bill_no=refund.bill_no, limit=1
+                )
+                record = next((r for r in records if r.refund_no == refund_no), None)
+                succeeded = None if record is None or not record.finish else bool(record.result)
+        except ProviderError as error:
+            raise to_api_error(error) from error
+        if succeeded is None:
+            return refund
+        return self.settle(refund, succeeded=succeeded, failure="refund_failed" if not succeeded else None)
+
+    def settle(self, refund: Refund, *, succeeded: bool, failure: str | None = None) -> Refund:
+        """pending -> final exactly once; a repeat publishes the same event again (same id)."""
+        now = self._clock()
+        try:
+            self._orders.finish_refund(
+                refund,
+                succeeded=succeeded,
+                now_ms=now,
+                failure_code=failure,
+                failure_message="the provider reported the refund as failed" if failure else None,
+            )
+        except TransitionRejectedError as rejected:
+            current = Refund.model_validate(rejected.current) if rejected.current else refund
+            wanted = RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED
+            if current.status is not wanted:
+                raise ConflictError(
+                    f"refund is already {current.status.value}", code="refund_state_conflict"
+                ) from None
+            self._publisher.publish(refund_finished(current))
+            return current
+        settled = self._orders.get_refund(refund.app_id, refund.refund_no)
+        assert settled is not None
+        self._publisher.publish(refund_finished(settled))
+        return settled
+
+    def _call_provider(self, creds: BeeCloudCredentials, refund: Refund) -> Refund:
+        try:
+            accepted = self._beecloud.refund(
+                creds,
+                channel=refund.channel.family,
+                refund_no=refund.refund_no,
+                bill_no=refund.bill_no,
+                refund_fee=refund.refund_fee,
+                optional=refund.optional,
+            )
+        except ProviderError as error:
+            if not error.outcome_unknown:
+                # BeeCloud certainly did not take it: release the bill so the merchant can retry.
+                self._orders.finish_refund(
+                    refund,
+                    succeeded=False,
+                    now_ms=self._clock(),
+                    failure_code=failure_code(error),
+                    failure_message=to_api_error(error).message,
+                )
+            raise to_api_error(error) from error
+        return self._orders.record_refund_accepted(
+            refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock()
+        )
+
+    @staticmethod
+    def _same_or_conflict(existing: Refund, request: CreateRefundRequest) -> Refund:
+        if existing.request_hash != request.fingerprint():
+            raise ConflictError(
+                "refund_no was already used with different parameters", code="refund_no_conflict"
+            )
+        return existing
+
+
+def _reservation_error(reason: str) -> ConflictError | NotFoundError:
+    if reason == "bill_not_found":
+        return NotFoundError("no bill with this bill_no", code="bill_not_found")
+    messages = {
+        "bill_not_paid": "only a paid bill can be refunded",
+        "refund_in_progress": "the bill already has a refund in progress or refunded (one refund per bill)",
+        "too_large": "refund_fee exceeds what is left to refund on the bill",
+        "contention": "the bill is being changed concurrently; retry",
+    }
+    codes = {"too_large": "refund_exceeds_bill", "contention": "request_in_progress"}
+    return ConflictError(messages.get(reason, reason), code=codes.get(reason, reason))

@@ -1,0 +1,35 @@
+"""Typed configuration, read once per container from the environment the template sets."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything a function needs to find its resources; logic never reads os.environ."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    stage: str = Field(default="dev", alias="PAYGATE_STAGE")
+    orders_table: str = Field(alias="ORDERS_TABLE")
+    apps_table: str = Field(alias="APPS_TABLE")
+    idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
+    event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
+    app_secrets_prefix: str = Field(default="paygate/dev/apps/", alias="APP_SECRETS_PREFIX")
+    beecloud_base_url: str = Field(default="https://apibj.beecloud.cn", alias="BEECLOUD_BASE_URL")
+    beilypay_base_url: str = Field(default="https://service.beilypay.com", alias="BEILYPAY_BASE_URL")
+    public_base_url: str | None = Field(default=None, alias="PUBLIC_BASE_URL")
+    provider_connect_timeout_s: float = Field(default=2.0, alias="PROVIDER_CONNECT_TIMEOUT_S")
+    provider_read_timeout_s: float = Field(default=8.0, alias="PROVIDER_READ_TIMEOUT_S")
+    secrets_max_age_s: int = Field(default=300, alias="SECRETS_MAX_AGE_S")
+    # How long a create call may hold a bill's provider lease before a retry may take it over.
+    provider_lease_ms: int = Field(default=30_000, alias="PROVIDER_LEASE_MS")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Validated once at cold start; a missing variable fails the first invocation loudly."""
+    return Settings()  # type: ignore[call-arg]  # values come from the environment

@@ -1,0 +1,1 @@
+"""DynamoDB adapters: the only code that knows item shapes and condition expressions."""

@@ -1,0 +1,441 @@
+"""The orders ledger: one item per merchant order, every change a conditional write.
+
+Keys: `pk` = KIND#app#order_no (one merchant order is one item, never one hot partition per
+merchant); GSI `by-app-created` on gsi1pk = app#kind, gsi1sk = created_ms#order_no serves lists.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from paygate.models import Bill, BillStatus, OrderKind, Refund, RefundStatus
+from paygate.store.items import from_item, to_item, to_values
+
+GSI_NAME = "by-app-created"
+
+
+class ProviderState(StrEnum):
+    """Where the provider call for an order stands; guards against calling twice."""
+
+    CALLING = "calling"  # a function holds the lease and is talking to the provider
+    CREATED = "created"  # the provider accepted; its answer is stored
+    REJECTED = "rejected"  # the provider refused; final
+    UNKNOWN = "unknown"  # the call timed out or broke; a retry may take the lease again
+
+
+class AlreadyExistsError(Exception):
+    """The order number is taken; carries what is stored so the caller can compare."""
+
+    def __init__(self, existing: dict[str, Any]) -> None:
+        super().__init__("order already exists")
+        self.existing = existing
+
+
+class TransitionRejectedError(Exception):
+    """A conditional write found the order in a state the transition does not start from."""
+
+    def __init__(self, current: dict[str, Any] | None) -> None:
+        super().__init__("transition rejected")
+        self.current = current
+
+
+class RefundReservationError(Exception):
+    """Why a refund could not be reserved against its bill."""
+
+    def __init__(self, reason: str, existing_refund: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = (
+            reason  # duplicate_refund | bill_not_found | bill_not_paid | refund_in_progress | too_large
+        )
+        self.existing_refund = existing_refund
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    cursor: str | None
+
+
+def order_pk(kind: OrderKind, app_id: str, order_no: str) -> str:
+    return f"{kind.value.upper()}#{app_id}#{order_no}"
+
+
+def _gsi_keys(kind: OrderKind, app_id: str, created_at_ms: int, order_no: str) -> dict[str, str]:
+    return {"gsi1pk": f"{app_id}#{kind.value}", "gsi1sk": f"{created_at_ms:013d}#{order_no}"}
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class OrdersStore:
+    """Bills and refunds. Money moves only inside conditions that DynamoDB checks atomically."""
+
+    def __init__(self, client: Any, table: str) -> None:
+        self._db = client
+        self._table = table
+
+    # ------------------------------------------------------------------ bills
+    def put_new_bill(self, bill: Bill) -> None:
+        """Insert, or raise AlreadyExistsError with the stored bill (no second read needed)."""
+        data = bill.model_dump(mode="json")
+        item = {
+            "pk": order_pk(OrderKind.BILL, bill.app_id, bill.bill_no),
+            "kind": OrderKind.BILL.value,
+            **_gsi_keys(OrderKind.BILL, bill.app_id, bill.created_at_ms, bill.bill_no),
+            **data,
+        }
+        self._put_new(item)
+
+    def get_bill(self, app_id: str, bill_no: str, *, consistent: bool = True) -> Bill | None:
+        item = self._get(order_pk(OrderKind.BILL, app_id, bill_no), consistent)
+        return Bill.model_validate(item) if item else None
+
+    def take_bill_lease(self, app_id: str, bill_no: str, *, now_ms: int, lease_until_ms: int) -> Bill:
+        """Claim the right to call the provider: only from UNKNOWN, or from an expired CALLING lease."""
+        return Bill.model_validate(
+            self._update(
+                order_pk(OrderKind.BILL, app_id, bill_no),
+                "SET provider_state = :calling, lease_until_ms = :until, updated_at_ms = :now",
+                "#status = :pending AND (provider_state = :unknown OR "
+                "(provider_state = :calling AND lease_until_ms < :now))",
+                {
+                    ":calling": ProviderState.CALLING.value,
+                    ":unknown": ProviderState.UNKNOWN.value,
+                    ":pending": BillStatus.PENDING.value,
+                    ":until": lease_until_ms,
+                    ":now": now_ms,
+                },
+            )
+        )
+
+    def record_bill_created(self, app_id: str, bill_no: str, params: dict[str, Any], *, now_ms: int) -> Bill:
+        return Bill.model_validate(
+            self._update(
+                order_pk(OrderKind.BILL, app_id, bill_no),
+                "SET provider_state = :created, payment_params = :params, updated_at_ms = :now "
+                "REMOVE lease_until_ms",
+                "provider_state = :calling",
+                {
+                    ":created": ProviderState.CREATED.value,
+                    ":calling": ProviderState.CALLING.value,
+                    ":params": params,
+                    ":now": now_ms,
+                },
+            )
+        )
+
+    def record_bill_rejected(
+        self, app_id: str, bill_no: str, code: str, message: str, *, now_ms: int
+    ) -> Bill:
+        return Bill.model_validate(
+            self._update(
+                order_pk(OrderKind.BILL, app_id, bill_no),
+                "SET provider_state = :rejected, #status = :failed, failure_code = :code, "
+                "failure_message = :msg, updated_at_ms = :now REMOVE lease_until_ms",
+                "provider_state = :calling AND #status = :pending",
+                {
+                    ":rejected": ProviderState.REJECTED.value,
+                    ":failed": BillStatus.FAILED.value,
+                    ":pending": BillStatus.PENDING.value,
+                    ":calling": ProviderState.CALLING.value,
+                    ":code": code,
+                    ":msg": message,
+                    ":now": now_ms,
+                },
+            )
+        )
+
+    def record_bill_unknown(self, app_id: str, bill_no: str, *, now_ms: int) -> Bill:
+        """The provider may or may not have the bill; release the lease so a retry can ask again."""
+        return Bill.model_validate(
+            self._update(
+                order_pk(OrderKind.BILL, app_id, bill_no),
+                "SET provider_state = :unknown, lease_until_ms = :zero, updated_at_ms = :now",
+                "provider_state = :calling",
+                {
+                    ":unknown": ProviderState.UNKNOWN.value,
+                    ":calling": ProviderState.CALLING.value,
+                    ":zero": 0,
+                    ":now": now_ms,
+                },
+            )
+        )
+
+    def mark_bill_paid(self, app_id: str, bill_no: str, *, total_fee: int, now_ms: int) -> Bill:
+        """pending -> succeeded, only if the paid amount is the bill's amount."""
+        return Bill.model_validate(
+            self._update(
+                order_pk(OrderKind.BILL, app_id, bill_no),
+                "SET #status = :succeeded, paid_at_ms = :now, updated_at_ms = :now",
+                "#status = :pending AND total_fee = :fee",
+                {
+                    ":succeeded": BillStatus.SUCCEEDED.value,
+                    ":pending": BillStatus.PENDING.value,
+                    ":fee": total_fee,
+                    ":now": now_ms,
+                },
+            )
+        )
+
+    # ------------------------------------------------------------------ refunds
+    def get_refund(self, app_id: str, refund_no: str, *, consistent: bool = True) -> Refund | None:
+        item = self._get(order_pk(OrderKind.REFUND, app_id, refund_no), consistent)
+        return Refund.model_validate(item) if item else None
+
+    def reserve_refund(self, refund: Refund, *, bill_total_fee: int) -> None:
+        """One transaction: the refund item appears and the bill reserves its amount, or neither.
+
+        The bill may carry one active refund at a time (BeeCloud: one successful refund per
+        bill), and the reserved sum can never pass the bill's total.
+        """
+        bill_pk = order_pk(OrderKind.BILL, refund.app_id, refund.bill_no)
+        refund_item = {
+            "pk": order_pk(OrderKind.REFUND, refund.app_id, refund.refund_no),
+            "kind": OrderKind.REFUND.value,
+            **_gsi_keys(OrderKind.REFUND, refund.app_id, refund.created_at_ms, refund.refund_no),
+            **refund.model_dump(mode="json"),
+        }
+        try:
+            self._db.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(refund_item),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": {"pk": {"S": bill_pk}},
+                            "UpdateExpression": "SET active_refund = :rn, updated_at_ms = :now "
+                            "ADD refund_reserved :fee",
+                            "ConditionExpression": "attribute_exists(pk) AND #status = :succeeded "
+                            "AND attribute_not_exists(active_refund) "
+                            "AND (attribute_not_exists(refund_reserved) OR refund_reserved <= :limit)",
+                            "ExpressionAttributeNames": {"#status": "status"},
+                            "ExpressionAttributeValues": to_values(
+                                {
+                                    ":rn": refund.refund_no,
+                                    ":now": refund.created_at_ms,
+                                    ":fee": refund.refund_fee,
+                                    ":succeeded": BillStatus.SUCCEEDED.value,
+                                    ":limit": bill_total_fee - refund.refund_fee,
+                                }
+                            ),
+                            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            raise self._refund_reservation_error(reasons, refund, bill_total_fee) from error
+
+    def _refund_reservation_error(
+        self, reasons: list[dict[str, Any]], refund: Refund, bill_total_fee: int
+    ) -> RefundReservationError:
+        codes = [r.get("Code", "None") for r in reasons] + ["None", "None"]
+        if codes[0] == "ConditionalCheckFailed":
+            old = reasons[0].get("Item")
+            return RefundReservationError("duplicate_refund", from_item(old) if old else None)
+        if codes[1] == "ConditionalCheckFailed":
+            old = reasons[1].get("Item")
+            bill = from_item(old) if old else None
+            if bill is None:
+                return RefundReservationError("bill_not_found")
+            if bill.get("status") != BillStatus.SUCCEEDED.value:
+                return RefundReservationError("bill_not_paid")
+            if bill.get("active_refund"):
+                return RefundReservationError("refund_in_progress")
+            return RefundReservationError("too_large")
+        # TransactionConflict etc.: a concurrent writer touched the bill; the caller may retry.
+        return RefundReservationError("contention")
+
+    def record_refund_accepted(
+        self, app_id: str, refund_no: str, approval_url: str | None, *, now_ms: int
+    ) -> Refund:
+        return Refund.model_validate(
+            self._update(
+                order_pk(OrderKind.REFUND, app_id, refund_no),
+                "SET approval_url = :url, updated_at_ms = :now",
+                "#status = :pending",
+                {":url": approval_url, ":pending": RefundStatus.PENDING.value, ":now": now_ms},
+            )
+        )
+
+    def finish_refund(
+        self,
+        refund: Refund,
+        *,
+        succeeded: bool,
+        now_ms: int,
+        failure_code: str | None = None,
+        failure_message: str | None = None,
+    ) -> None:
+        """pending -> succeeded|failed together with the bill's refund bookkeeping, atomically."""
+        refund_pk = order_pk(OrderKind.REFUND, refund.app_id, refund.refund_no)
+        bill_pk = order_pk(OrderKind.BILL, refund.app_id, refund.bill_no)
+        status = RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED
+        refund_update = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": refund_pk}},
+            "UpdateExpression": "SET #status = :status, finished_at_ms = :now, updated_at_ms = :now"
+            + (", failure_code = :fcode, failure_message = :fmsg" if not succeeded else ""),
+            "ConditionExpression": "#status = :pending AND refund_fee = :fee",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": to_values(
+                {
+                    ":status": status.value,
+                    ":pending": RefundStatus.PENDING.value,
+                    ":fee": refund.refund_fee,
+                    ":now": now_ms,
+                    **(
+                        {":fcode": failure_code or "refund_failed", ":fmsg": failure_message or ""}
+                        if not succeeded
+                        else {}
+                    ),
+                }
+            ),
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if succeeded:
+            bill_update_expr = "SET updated_at_ms = :now ADD refunded_fee :fee"
+        else:
+            bill_update_expr = "SET updated_at_ms = :now REMOVE active_refund ADD refund_reserved :neg"
+        bill_update = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": bill_pk}},
+            "UpdateExpression": bill_update_expr,
+            "ConditionExpression": "active_refund = :rn",
+            "ExpressionAttributeValues": to_values(
+                {":rn": refund.refund_no, ":now": now_ms}
+                | ({":fee": refund.refund_fee} if succeeded else {":neg": -refund.refund_fee})
+            ),
+        }
+        try:
+            self._db.transact_write_items(TransactItems=[{"Update": refund_update}, {"Update": bill_update}])
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            old = reasons[0].get("Item") if reasons else None
+            raise TransitionRejectedError(from_item(old) if old else None) from error
+
+    # ------------------------------------------------------------------ lists
+    def list_orders(
+        self,
+        app_id: str,
+        kind: OrderKind,
+        *,
+        limit: int,
+        cursor: str | None = None,
+        created_from_ms: int | None = None,
+        created_to_ms: int | None = None,
+        filters: dict[str, str] | None = None,
+    ) -> Page:
+        """Newest first. Filters apply after the key range, so keep reading until the page fills."""
+        gsi1pk = f"{app_id}#{kind.value}"
+        low = f"{created_from_ms:013d}" if created_from_ms is not None else "0"
+        high = f"{created_to_ms:013d}~" if created_to_ms is not None else "9999999999999~"
+        names = {"#pk": "gsi1pk", "#sk": "gsi1sk"}
+        values: dict[str, Any] = {":pk": gsi1pk, ":low": low, ":high": high}
+        filter_parts = []
+        for i, (field, value) in enumerate(sorted((filters or {}).items())):
+            names[f"#f{i}"] = field
+            values[f":f{i}"] = value
+            filter_parts.append(f"#f{i} = :f{i}")
+        start_key = decode_cursor(cursor, gsi1pk) if cursor else None
+        items: list[dict[str, Any]] = []
+        while True:
+            request: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": GSI_NAME,
+                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": to_values(values),
+                "ScanIndexForward": False,
+                "Limit": limit - len(items),
+            }
+            if filter_parts:
+                request["FilterExpression"] = " AND ".join(filter_parts)
+            if start_key:
+                request["ExclusiveStartKey"] = start_key
+            response = self._db.query(**request)
+            items.extend(from_item(i) for i in response.get("Items", []))
+            start_key = response.get("LastEvaluatedKey")
+            if not start_key or len(items) >= limit:
+                break
+        return Page(items=items, cursor=encode_cursor(start_key) if start_key else None)
+
+    # ------------------------------------------------------------------ plumbing
+    def _put_new(self, item: dict[str, Any]) -> None:
+        try:
+            self._db.put_item(
+                TableName=self._table,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            raise AlreadyExistsError(from_item(error.response.get("Item", {}))) from error
+
+    def _get(self, pk: str, consistent: bool) -> dict[str, Any] | None:
+        response = self._db.get_item(TableName=self._table, Key={"pk": {"S": pk}}, ConsistentRead=consistent)
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def _update(self, pk: str, update: str, condition: str, values: dict[str, Any]) -> dict[str, Any]:
+        names = {"#status": "status"} if "#status" in update + condition else None
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": {"pk": {"S": pk}},
+            "UpdateExpression": update,
+            "ConditionExpression": f"attribute_exists(pk) AND ({condition})",
+            "ExpressionAttributeValues": to_values(values),
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if names:
+            request["ExpressionAttributeNames"] = names
+        try:
+            return from_item(self._db.update_item(**request)["Attributes"])
+        except ClientError as error:
+            if not _is_conditional_failure(error):
+                raise
+            old = error.response.get("Item")
+            raise TransitionRejectedError(from_item(old) if old else None) from error
+
+
+def encode_cursor(key: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(from_item(key), separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str, expected_gsi1pk: str) -> dict[str, Any]:
+    """A cursor is only valid for the app and kind it was issued for (no cross-tenant paging)."""
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError("malformed cursor") from error
+    if (
+        not isinstance(key, dict)
+        or key.get("gsi1pk") != expected_gsi1pk
+        or set(key) != {"pk", "gsi1pk", "gsi1sk"}
+    ):
+        raise ValueError("cursor does not belong to this list")
+    if not all(isinstance(v, str) for v in key.values()):
+        raise ValueError("malformed cursor")
+    return to_values(key)

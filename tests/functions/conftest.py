@@ -1,0 +1,199 @@
+"""Handlers with their real event shapes, against moto (in-process) and the real BeeCloud sandbox.
+
+Each test gets a fresh moto account with the template's tables and bus, and a catch-all rule
+that copies every published event into an SQS queue the test can read.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from moto import mock_aws
+
+from sandbox.beecloud.app import BeeCloudConfig, create_app
+from sandbox.common.server import RunningServer, serve_in_thread
+from tests.support.lambda_context import FakeLambdaContext
+from tests.support.template import ROOT, table_definitions
+
+REGION = "us-east-1"
+STAGE = "test"
+BUS = f"paygate-{STAGE}"
+
+
+def _clear_container_caches() -> None:
+    """A fresh 'container': no clients or settings carried over from another test."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from paygate import aws, deps, settings
+    from paygate.api import idempotency
+
+    aws.client.cache_clear()
+    settings.get_settings.cache_clear()
+    for name in dir(deps):
+        func = getattr(deps, name)
+        if hasattr(func, "cache_clear"):
+            func.cache_clear()
+    idempotency._persistence.cache_clear()
+    parameters.clear_caches()
+
+
+@dataclass
+class AwsAccount:
+    events_queue_url: str
+
+    def published_events(self) -> list[dict[str, Any]]:
+        """Every event on the bus so far (EventBridge envelopes), oldest first."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        events = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return events
+            for message in batch:
+                events.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, beecloud_sandbox: RunningServer) -> Iterator[AwsAccount]:
+    env = {
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "PAYGATE_STAGE": STAGE,
+        "ORDERS_TABLE": "orders",
+        "APPS_TABLE": "apps",
+        "IDEMPOTENCY_TABLE": "idempotency",
+        "EVENT_BUS_NAME": BUS,
+        "APP_SECRETS_PREFIX": f"paygate/{STAGE}/apps/",
+        "BEECLOUD_BASE_URL": beecloud_sandbox.url,
+        "BEILYPAY_BASE_URL": "http://127.0.0.1:9",
+        "POWERTOOLS_SERVICE_NAME": "paygate-test",
+        "POWERTOOLS_METRICS_NAMESPACE": "PaygateTest",
+        "PROVIDER_READ_TIMEOUT_S": "3",
+    }
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    _clear_container_caches()
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        names = {"OrdersTable": "orders", "AppsTable": "apps", "IdempotencyTable": "idempotency"}
+        for logical_id, args in table_definitions().items():
+            dynamodb.create_table(TableName=names[logical_id], **args)
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        events.create_event_bus(Name=BUS)
+        queue_url = sqs.create_queue(QueueName="all-events")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["paygate"]}))
+        events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "q", "Arn": queue_arn}])
+        yield AwsAccount(events_queue_url=queue_url)
+    _clear_container_caches()
+
+
+@pytest.fixture(scope="session")
+def beecloud_sandbox() -> Iterator[RunningServer]:
+    server = serve_in_thread(create_app(BeeCloudConfig(time_scale=0.001, refund_delay_s=0.5)))
+    yield server
+    server.stop()
+
+
+@dataclass
+class Merchant:
+    app_id: str
+    api_key: str
+    beecloud_app_id: str
+    beecloud_app_secret: str
+    beecloud_master_secret: str
+
+    @property
+    def auth(self) -> str:
+        return f"Bearer {self.api_key}"
+
+
+@pytest.fixture
+def merchant(aws: AwsAccount, beecloud_sandbox: RunningServer) -> Merchant:
+    """A paygate app with its own fresh BeeCloud app in the sandbox."""
+    from paygate.admin import BeeCloudAccount, create_app as create_paygate_app
+
+    account = BeeCloudAccount(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+    app, api_key = create_paygate_app("shop", beecloud=account, beilypay=None)
+    response = httpx.post(
+        f"{beecloud_sandbox.url}/_sandbox/apps",
+        json={
+            "app_id": account.app_id,
+            "app_secret": account.app_secret,
+            "master_secret": account.master_secret,
+            # Handler-level tests feed webhooks to the callback handler themselves.
+            "webhook_url": "http://127.0.0.1:9/unused",
+        },
+    )
+    assert response.status_code in (200, 201), response.text
+    return Merchant(app.app_id, api_key, account.app_id, account.app_secret, account.master_secret or "")
+
+
+_FUNCTIONS: dict[str, ModuleType] = {}
+
+
+def load_function(name: str) -> ModuleType:
+    """Import functions/<name>/app.py once, under its own module name, like its own container."""
+    if name not in _FUNCTIONS:
+        path = ROOT / "functions" / name / "app.py"
+        spec = importlib.util.spec_from_file_location(f"paygate_function_{name}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        _FUNCTIONS[name] = module
+    return _FUNCTIONS[name]
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((ROOT / "events" / f"{name}.json").read_text())
+
+
+def api_event(method: str, path: str, *, resource: str | None = None, body: Any = None,
+              headers: dict[str, str] | None = None, path_params: dict[str, str] | None = None,
+              query: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway REST proxy event, built on the shape of events/create_bill.json."""
+    event = load_event("create_bill")
+    all_headers = {"Content-Type": "application/json", "Host": "api.example.com", "X-Forwarded-Proto": "https"}
+    all_headers.update(headers or {})
+    event.update(
+        resource=resource or path,
+        path=path,
+        httpMethod=method,
+        headers=all_headers,
+        multiValueHeaders={k: [v] for k, v in all_headers.items()},
+        pathParameters=path_params,
+        queryStringParameters=query,
+        multiValueQueryStringParameters={k: [v] for k, v in query.items()} if query else None,
+        body=body if isinstance(body, str) or body is None else json.dumps(body),
+    )
+    event["requestContext"].update(resourcePath=resource or path, httpMethod=method, path=f"/test{path}")
+    return event
+
+
+def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = load_function(function).lambda_handler(event, FakeLambdaContext(function_name=function))
+    return result
+
+
+def body_of(result: dict[str, Any]) -> Any:
+    return json.loads(result["body"])
+
+
+EVENTS_DIR: Path = ROOT / "events"
