@@ -1,0 +1,87 @@
+"""The inside of one local "Lambda container": import the handler once, then serve invocations.
+
+Runs as its own interpreter (``python -P _bootstrap.py``) with the function's environment, so it
+imports nothing from paygate_local. Protocol: JSON lines on two inherited pipe fds, one request
+in, one response out, strictly one at a time (a Lambda container is single-concurrency).
+"""
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+
+class LambdaContext:
+    """The attributes and method of the Python runtime's context object that handlers use."""
+
+    def __init__(self, request: dict[str, Any]) -> None:
+        self.function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = int(os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128"))
+        self.invoked_function_arn = request["invoked_function_arn"]
+        self.aws_request_id = request["request_id"]
+        self.log_group_name = os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", "")
+        self.log_stream_name = os.environ.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = int(request["deadline_ms"])
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+
+def _error(exc: BaseException, error_type: str | None = None) -> dict[str, Any]:
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "stackTrace": traceback.format_list(traceback.extract_tb(exc.__traceback__)[1:]),
+    }
+
+
+def _load_handler() -> Any:
+    module_name, _, func_name = os.environ["_HANDLER"].rpartition(".")
+    module = importlib.import_module(module_name.replace("/", "."))
+    return getattr(module, func_name)
+
+
+def main() -> None:
+    req_fd, resp_fd = (int(fd) for fd in os.environ.pop("_PAYGATE_LOCAL_FDS").split(","))
+    requests = os.fdopen(req_fd, "r", encoding="utf-8")
+    responses = os.fdopen(resp_fd, "w", encoding="utf-8")
+
+    def send(message: dict[str, Any]) -> None:
+        responses.write(json.dumps(message) + "\n")
+        responses.flush()
+
+    started = time.monotonic()
+    try:
+        handler = _load_handler()
+    except Exception as exc:  # the runtime reports import failures as an init error
+        print(f"[ERROR] Runtime.ImportModuleError: {exc}", file=sys.stderr, flush=True)
+        send({"init_error": _error(exc, "Runtime.ImportModuleError")})
+        return
+    send({"ready": True, "init_ms": round((time.monotonic() - started) * 1000, 2)})
+
+    for line in requests:
+        request = json.loads(line)
+        os.environ["_X_AMZN_TRACE_ID"] = request.get("trace_id", "")
+        try:
+            result = handler(request["event"], LambdaContext(request))
+            try:
+                payload = json.dumps(result)
+            except (TypeError, ValueError) as exc:
+                send({"error": _error(exc, "Runtime.MarshalError")})
+                continue
+            send({"result_json": payload})
+        except Exception as exc:
+            # The Python runtime logs unhandled errors as [ERROR] lines before returning them.
+            print(f"[ERROR] {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            traceback.print_exc(file=sys.stderr)
+            send({"error": _error(exc)})
+
+
+if __name__ == "__main__":
+    main()

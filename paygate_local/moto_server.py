@@ -1,0 +1,236 @@
+"""moto in-process on 127.0.0.1, with the one seam moto lacks: Lambda Invoke to real handlers.
+
+moto's Step Functions interpreter calls `http://localhost:$MOTO_PORT/2015-03-31/functions/
+{url-encoded ARN}/invocations`; without Docker moto's own Lambda only echoes. So one WSGI
+server answers that path (and any boto3 `lambda.invoke`) with the function's workers and hands
+every other request to moto's DomainDispatcherApplication.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import httpx
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from paygate_local.template import REGION
+from paygate_local.workers import FunctionPool
+
+log = logging.getLogger(__name__)
+
+_INVOKE = re.compile(r"^/2015-03-31/functions/(?P<fn>[^/]+)/invocations/?$")
+# Requests that change persisted state (Secrets Manager, SSM) trigger a snapshot.
+_WRITE_TARGET = re.compile(
+    r"^(secretsmanager\.(Create|Put|Update|Delete|Restore|Rotate|Tag|Untag)\w*"
+    r"|AmazonSSM\.(Put|Delete|Label|AddTags|RemoveTags)\w*)$"
+)
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+FunctionLookup = Callable[[str], FunctionPool | None]
+
+
+def dummy_credentials() -> dict[str, str]:
+    """moto accepts any credentials; these keep boto3 from looking for real ones."""
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": REGION}
+
+
+class LambdaSeam:
+    """WSGI middleware: Lambda Invoke to the function's workers, everything else to moto."""
+
+    def __init__(self, moto_app: WSGIApp) -> None:
+        self.moto_app = moto_app
+        self.lookup: FunctionLookup = lambda _name: None
+        self.on_write: Callable[[], None] = lambda: None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        match = _INVOKE.match(environ.get("PATH_INFO", ""))
+        if match and environ.get("REQUEST_METHOD") == "POST":
+            return self._invoke(unquote(match["fn"]), environ, start_response)
+        result = self.moto_app(environ, start_response)
+        if _WRITE_TARGET.match(environ.get("HTTP_X_AMZ_TARGET", "")):
+            self.on_write()
+        return result
+
+    def _invoke(
+        self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        request_id = str(uuid.uuid4())
+        pool = self.lookup(name)
+        if pool is None:
+            error = {"Type": "User", "message": f"Function not found: {name}"}
+            return _respond(start_response, "404 Not Found", error, request_id, "ResourceNotFoundException")
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        try:
+            event = json.loads(raw) if raw.strip() else {}
+        except ValueError:
+            error = {"Type": "User", "message": "Could not parse request body into json"}
+            return _respond(
+                start_response, "400 Bad Request", error, request_id, "InvalidRequestContentException"
+            )
+        invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+        if invocation_type == "DryRun":
+            start_response("204 No Content", [("x-amzn-RequestId", request_id)])
+            return [b""]
+        if invocation_type == "Event":
+            pool.submit(event, _qualified(name, pool))
+            start_response("202 Accepted", [("x-amzn-RequestId", request_id), ("Content-Length", "0")])
+            return [b""]
+        result = pool.invoke(event, _qualified(name, pool))
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(result.payload))),
+            ("X-Amz-Executed-Version", "$LATEST"),
+            ("x-amzn-RequestId", request_id),
+        ]
+        if result.function_error:
+            headers.append(("X-Amz-Function-Error", result.function_error))
+        start_response("200 OK", headers)
+        return [result.payload]
+
+
+def _qualified(name: str, pool: FunctionPool) -> str:
+    return name if name.startswith("arn:") else pool.spec.arn
+
+
+def _respond(
+    start_response: Callable[..., Any], status: str, body: dict[str, Any], request_id: str, error_type: str
+) -> Iterable[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(data))),
+            ("x-amzn-RequestId", request_id),
+            ("x-amzn-ErrorType", error_type),
+        ],
+    )
+    return [data]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """moto's access log is noise next to the functions' logs; keep it at debug."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("moto %s %s %s", self.command, self.path, code)
+
+
+class MotoServer:
+    """moto + the Lambda seam on one threaded WSGI server on 127.0.0.1."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.seam = LambdaSeam(DomainDispatcherApplication(create_backend_app))
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", port, self.seam, threaded=True, request_handler=_QuietHandler
+        )
+        self.port: int = self._server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> None:
+        """Serve, point moto's interpreter at us and turn the real ASL interpreter on."""
+        # moto builds the Lambda task URL from MOTO_PORT (process-wide: one stack per process).
+        os.environ["MOTO_PORT"] = str(self.port)
+        self._thread.start()
+        response = httpx.post(
+            f"{self.url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}
+        )
+        response.raise_for_status()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.url, **dummy_credentials())
+
+    def stop(self) -> None:
+        """Reset moto's in-process state (it is global) and stop serving."""
+        try:
+            httpx.post(f"{self.url}/moto-api/reset", timeout=10)
+        except httpx.HTTPError:
+            log.warning("moto reset failed", exc_info=True)
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+
+class SecretsSnapshot:
+    """moto keeps no state across restarts; `make run` keeps secrets and parameters in a file.
+
+    DynamoDB Local persists the apps, and their provider keys live in Secrets Manager: without
+    this, a restarted stack would have apps whose secrets are gone.
+    """
+
+    def __init__(self, moto: MotoServer, path: Path) -> None:
+        self.moto = moto
+        self.path = path
+        self._dirty = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="secrets-snapshot", daemon=True)
+
+    def restore(self) -> int:
+        """Re-create the saved secrets and parameters; returns how many."""
+        if not self.path.exists():
+            return 0
+        saved = json.loads(self.path.read_text(encoding="utf-8"))
+        sm, ssm = self.moto.client("secretsmanager"), self.moto.client("ssm")
+        for secret in saved.get("secrets", []):
+            kwargs: dict[str, Any] = {"Name": secret["Name"], "Description": secret.get("Description", "")}
+            kwargs["SecretString" if "SecretString" in secret else "SecretBinary"] = secret.get(
+                "SecretString", secret.get("SecretBinary")
+            )
+            sm.create_secret(**kwargs)
+        for param in saved.get("parameters", []):
+            ssm.put_parameter(Name=param["Name"], Value=param["Value"], Type=param["Type"], Overwrite=True)
+        return len(saved.get("secrets", [])) + len(saved.get("parameters", []))
+
+    def start(self) -> None:
+        self.moto.seam.on_write = self._dirty.set
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            if self._dirty.wait(timeout=0.5):
+                self._dirty.clear()
+                self.save()
+
+    def save(self) -> None:
+        """Write every secret's current value and every parameter to the snapshot file."""
+        sm, ssm = self.moto.client("secretsmanager"), self.moto.client("ssm")
+        secrets = []
+        for page in sm.get_paginator("list_secrets").paginate():
+            for entry in page["SecretList"]:
+                value = sm.get_secret_value(SecretId=entry["ARN"])
+                item = {"Name": entry["Name"], "Description": entry.get("Description", "")}
+                if "SecretString" in value:
+                    item["SecretString"] = value["SecretString"]
+                else:
+                    item["SecretBinary"] = value["SecretBinary"].decode("latin-1")
+                secrets.append(item)
+        parameters = [
+            {"Name": p["Name"], "Value": p["Value"], "Type": p["Type"]}
+            for page in ssm.get_paginator("get_parameters_by_path").paginate(
+                Path="/", Recursive=True, WithDecryption=True
+            )
+            for p in page["Parameters"]
+        ]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"secrets": secrets, "parameters": parameters}, indent=1), encoding="utf-8")
+        os.chmod(tmp, 0o600)
+        tmp.replace(self.path)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        if self._dirty.is_set():
+            self.save()

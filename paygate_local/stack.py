@@ -1,0 +1,479 @@
+"""The whole gateway on one machine: DynamoDB Local, moto, both sandboxes, the functions, the API.
+
+`LocalStack(StackConfig(...)).start()` provisions what template.yaml declares and returns the
+URLs (`StackInfo`); `stop()` (or leaving the `with` block) stops everything it started.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from paygate_local.apigateway import ApiGateway
+from paygate_local.dynamodb_local import DynamoDBLocal, create_tables
+from paygate_local.eventbridge_bridge import EventBridge, rules_from_template
+from paygate_local.moto_server import MotoServer, SecretsSnapshot
+from paygate_local.template import REGION, FunctionSpec, ResolvedTemplate, ResourceSpec, resolve_template
+from paygate_local.workers import Functions, lambda_environment
+from sandbox.beecloud.app import create_app as create_beecloud
+from sandbox.beecloud.config import BeeCloudConfig
+from sandbox.beilypay.app import create_app as create_beilypay
+from sandbox.beilypay.config import BeilyPayConfig
+from sandbox.common.server import RunningServer, serve_in_thread
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_BALANCE_PAISE = 100_000_000  # ₹10 lakh of payout float for the demo BeilyPay app
+_active = threading.Lock()  # moto's state and MOTO_PORT are process-wide: one stack at a time
+
+
+@dataclass
+class StackConfig:
+    """What to run and where; port 0 picks a free port (tests)."""
+
+    template: str | Path = "template.yaml"
+    api_port: int = 3000
+    moto_port: int = 5001
+    dynamodb_port: int = 8000
+    beecloud_port: int = 8101
+    beilypay_port: int = 8102
+    data_dir: Path | None = None  # None: everything in memory; else dynamodb/, logs/, secrets here
+    time_scale: float = 1.0  # multiplies the sandboxes' delays and retry schedules
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
+    demo_app: bool = True
+    # Beyond the basics:
+    demo: DemoApp | None = None  # a demo app to reuse (from .local/stack.json) instead of creating one
+    dynamodb_url: str | None = None  # use a running DynamoDB Local (tests share one JVM)
+    name_prefix: str = "paygate-local"
+    max_workers: int = 4  # per function
+    integration_timeout: float = 29.0  # API Gateway's limit; tests lower it
+
+
+@dataclass
+class DemoApp:
+    """A paygate app with its provider apps in both sandboxes."""
+
+    app_id: str
+    api_key: str
+    beecloud: dict[str, str]
+    beilypay: dict[str, Any]
+    name: str = "demo"
+
+
+@dataclass
+class StackInfo:
+    """Where everything listens, and the demo app's credentials (JSON-serialisable)."""
+
+    api_url: str
+    moto_url: str
+    dynamodb_url: str
+    beecloud_url: str
+    beilypay_url: str
+    events_url: str
+    swagger_url: str
+    app_id: str | None = None
+    api_key: str | None = None
+    beecloud: dict[str, str] | None = None
+    beilypay: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class LocalStack:
+    """Starts and stops the local gateway; see docs/local-stack.md."""
+
+    def __init__(self, config: StackConfig | None = None) -> None:
+        self.config = config or StackConfig()
+        self.template: ResolvedTemplate | None = None
+        self.info: StackInfo | None = None
+        self.functions: Functions | None = None
+        self.eventbridge: EventBridge | None = None
+        self.moto: MotoServer | None = None
+        self.dynamodb: DynamoDBLocal | None = None
+        self.api: ApiGateway | None = None
+        self.beecloud: RunningServer | None = None
+        self.beilypay: RunningServer | None = None
+        self._dynamodb_url = ""
+        self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._locked = False
+
+    # lifecycle
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> StackInfo:
+        """Start every part in dependency order; on failure, stop what already started."""
+        if not _active.acquire(blocking=False):
+            raise RuntimeError("another LocalStack is running in this process (moto state is global)")
+        self._locked = True
+        atexit.register(self.stop)
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> StackInfo:
+        cfg = self.config
+        data = cfg.data_dir.resolve() if cfg.data_dir else None
+        self.beecloud = serve_in_thread(
+            create_beecloud(BeeCloudConfig(time_scale=cfg.time_scale)), port=cfg.beecloud_port
+        )
+        self._on_stop("beecloud", self.beecloud.stop)
+        self.beilypay = serve_in_thread(
+            create_beilypay(BeilyPayConfig(time_scale=cfg.time_scale)), port=cfg.beilypay_port
+        )
+        self._on_stop("beilypay", self.beilypay.stop)
+
+        if cfg.dynamodb_url:
+            self._dynamodb_url = cfg.dynamodb_url
+        else:
+            self.dynamodb = DynamoDBLocal(
+                cfg.dynamodb_port,
+                data / "dynamodb" if data else None,
+                data / "logs" / "dynamodb.log" if data else None,
+            )
+            self._on_stop("dynamodb", self.dynamodb.stop)
+            self.dynamodb.start()
+            self._dynamodb_url = self.dynamodb.url
+
+        self.moto = MotoServer(cfg.moto_port)
+        self._on_stop("moto", self.moto.stop)
+        self.moto.start()
+
+        overrides = {
+            **cfg.parameter_overrides,
+            "BeeCloudBaseUrl": self.beecloud.url,
+            "BeilyPayBaseUrl": self.beilypay.url,
+        }
+        template_path = Path(cfg.template)
+        if not template_path.is_absolute():
+            template_path = (Path.cwd() / template_path).resolve()
+        self.template = tpl = resolve_template(
+            template_path, name_prefix=cfg.name_prefix, parameter_overrides=overrides, moto_url=self.moto.url
+        )
+        create_tables(self._dynamodb_url, tpl.of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"))
+
+        if data:
+            snapshot = SecretsSnapshot(self.moto, data / "moto-secrets.json")
+            restored = snapshot.restore()
+            log.info("restored %d secrets/parameters from %s", restored, snapshot.path)
+            snapshot.start()
+            self._on_stop("secrets snapshot", snapshot.stop)
+
+        self.functions = Functions(
+            tpl.functions,
+            self._function_env,
+            max_workers=cfg.max_workers,
+            log_dir=data / "logs" if data else None,
+        )
+        self._on_stop("functions", self.functions.close)
+        self.moto.seam.lookup = self.functions.find
+        self._provision_moto(tpl)
+
+        api = next(iter(tpl.of_type("AWS::Serverless::Api")), None)
+        self.api = ApiGateway(
+            [(route, self.functions.pools[route.function]) for route in tpl.routes()],
+            port=cfg.api_port,
+            stage=str(api.properties.get("StageName", "local")) if api else "local",
+            api_id=api.name if api else "local00000",
+            binary_media_types=api.properties.get("BinaryMediaTypes", []) if api else [],
+            integration_timeout=cfg.integration_timeout,
+        )
+        assert self.eventbridge is not None
+        self.api.local_routes["/_local/events"] = self.eventbridge.log.route
+        self.api.local_routes["/_local/health"] = lambda _q: (200, "application/json", b'{"status":"ok"}')
+        self.api.local_routes["/_local/swagger"] = _swagger_placeholder
+        self._on_stop("api", self.api.stop)
+        self.api.start()
+
+        swagger = "/swagger" if any(r.path == "/swagger" for r in tpl.routes()) else "/_local/swagger"
+        self.info = StackInfo(
+            api_url=self.api.url,
+            moto_url=self.moto.url,
+            dynamodb_url=self._dynamodb_url,
+            beecloud_url=self.beecloud.url,
+            beilypay_url=self.beilypay.url,
+            events_url=f"{self.api.url}/_local/events",
+            swagger_url=f"{self.api.url}{swagger}",
+        )
+        if cfg.demo_app:
+            demo = self._reuse_demo(cfg.demo) if cfg.demo else None
+            demo = demo or DemoApp(**self.create_app("demo"))
+            self.info.app_id, self.info.api_key = demo.app_id, demo.api_key
+            self.info.beecloud, self.info.beilypay = demo.beecloud, demo.beilypay
+        return self.info
+
+    def stop(self) -> None:
+        """Stop everything started, newest first; safe to call twice."""
+        while self._stops:
+            name, stop = self._stops.pop()
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping %s failed", name)
+        if self._locked:
+            self._locked = False
+            atexit.unregister(self.stop)
+            _active.release()
+
+    def _on_stop(self, name: str, stop: Callable[[], None]) -> None:
+        self._stops.append((name, stop))
+
+    # environments
+
+    def _base_env(self) -> dict[str, str]:
+        assert self.moto is not None
+        return {
+            "AWS_ENDPOINT_URL": self.moto.url,
+            "AWS_ENDPOINT_URL_DYNAMODB": self._dynamodb_url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def _function_env(self, spec: FunctionSpec) -> dict[str, str]:
+        return lambda_environment(spec, self._base_env(), region=REGION)
+
+    def admin_env(self) -> dict[str, str]:
+        """The environment the operator CLI needs: the functions' Globals, the local endpoints."""
+        assert self.template is not None
+        layers = {str(d) for fn in self.template.functions.values() for d in fn.layer_dirs}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self._base_env())
+        env.update(self.template.globals_env)
+        env["PYTHONPATH"] = os.pathsep.join(sorted(layers))
+        return env
+
+    # provisioning
+
+    def _provision_moto(self, tpl: ResolvedTemplate) -> None:
+        assert self.moto is not None
+        assert self.functions is not None
+        sqs = self.moto.client("sqs")
+        for queue in tpl.of_type("AWS::SQS::Queue"):
+            sqs.create_queue(QueueName=queue.name, Attributes=_queue_attributes(queue.properties))
+        self._create_secrets(tpl)
+        sfn = self.moto.client("stepfunctions")
+        for machine in tpl.of_type("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
+            sfn.create_state_machine(
+                name=machine.name,
+                definition=_definition(tpl.path.parent, machine),
+                roleArn=str(machine.properties.get("Role") or machine.properties.get("RoleArn") or _role()),
+                type=str(machine.properties.get("Type", "STANDARD")),
+            )
+        self.eventbridge = bridge = EventBridge(
+            self.moto, self.functions, self.config.name_prefix, self.config.time_scale
+        )
+        self._on_stop("eventbridge", bridge.stop)
+        buses = ["default"] + [bus.name for bus in tpl.of_type("AWS::Events::EventBus")]
+        for bus in buses:
+            bridge.create_bus(bus)
+        bridge.start_event_log(buses)
+        sam_events = [
+            (owner.arn, event_id, event)
+            for owner, events in _event_owners(tpl)
+            for event_id, event in events.items()
+            if event.get("Type") in {"EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
+        ]
+        rule_resources = [(r.name, r.properties) for r in tpl.of_type("AWS::Events::Rule")]
+        for rule in rules_from_template(rule_resources, sam_events, self.config.name_prefix):
+            bridge.create_rule(rule)
+        known = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::LayerVersion"}
+        known |= {
+            "AWS::DynamoDB::Table",
+            "AWS::Serverless::SimpleTable",
+            "AWS::SQS::Queue",
+            "AWS::Events::Rule",
+        }
+        known |= {"AWS::Events::EventBus", "AWS::SecretsManager::Secret", "AWS::SSM::Parameter"}
+        known |= {"AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"}
+        for res in tpl.resources.values():
+            if res.type not in known:
+                log.debug("not emulated locally: %s (%s)", res.logical_id, res.type)
+
+    def _create_secrets(self, tpl: ResolvedTemplate) -> None:
+        assert self.moto is not None
+        sm = self.moto.client("secretsmanager")
+        existing = {
+            s["Name"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]
+        }
+        for secret in tpl.of_type("AWS::SecretsManager::Secret"):
+            if secret.name in existing:
+                continue
+            props = secret.properties
+            value = props.get("SecretString")
+            generate = props.get("GenerateSecretString")
+            if value is None and isinstance(generate, dict):
+                random = secrets.token_urlsafe(int(generate.get("PasswordLength", 32)))[:32]
+                key = generate.get("GenerateStringKey")
+                template = json.loads(generate.get("SecretStringTemplate") or "{}")
+                value = json.dumps({**template, key: random}) if key else random
+            sm.create_secret(Name=secret.name, SecretString=str(value or secrets.token_urlsafe(24)))
+        ssm = self.moto.client("ssm")
+        for param in tpl.of_type("AWS::SSM::Parameter"):
+            ssm.put_parameter(
+                Name=param.name,
+                Value=str(param.properties["Value"]),
+                Type=str(param.properties.get("Type", "String")),
+                Overwrite=True,
+            )
+
+    # apps
+
+    def create_app(self, name: str) -> dict[str, Any]:
+        """A fresh paygate app with fresh provider apps in both sandboxes, wired to our callbacks.
+
+        Returns {"name", "app_id", "api_key", "beecloud": {...}, "beilypay": {...}}.
+        """
+        beecloud = {
+            "app_id": str(uuid.uuid4()),
+            "app_secret": secrets.token_hex(16),
+            "master_secret": secrets.token_hex(16),
+        }
+        beilypay = {
+            "app_id": secrets.randbelow(9_000_000) + 1_000_000,
+            "merchant_id": secrets.randbelow(9_000_000) + 1_000_000,
+            "secret": secrets.token_hex(16),
+        }
+        created = self._admin(
+            "apps", "create", "--name", name, "--json",
+            "--beecloud-app-id", beecloud["app_id"],
+            "--beecloud-app-secret", beecloud["app_secret"],
+            "--beecloud-master-secret", beecloud["master_secret"],
+            "--beilypay-app-id", str(beilypay["app_id"]),
+            "--beilypay-merchant-id", str(beilypay["merchant_id"]),
+            "--beilypay-secret", str(beilypay["secret"]),
+        )  # fmt: skip
+        app = DemoApp(
+            app_id=created["app_id"],
+            api_key=created["api_key"],
+            beecloud=beecloud,
+            beilypay=beilypay,
+            name=name,
+        )
+        self._register_provider_apps(app)
+        return dataclasses.asdict(app)
+
+    def _register_provider_apps(self, app: DemoApp) -> None:
+        assert self.info is not None
+        webhook = f"{self.info.api_url}/callbacks/beecloud/{app.app_id}"
+        for url, body in (
+            (self.info.beecloud_url, {**app.beecloud, "webhook_url": webhook}),
+            (self.info.beilypay_url, {**app.beilypay, "balance": DEMO_BALANCE_PAISE}),
+        ):
+            response = httpx.post(f"{url}/_sandbox/apps", json=body, timeout=10)
+            if response.status_code not in (200, 201):
+                raise RuntimeError(f"sandbox {url} refused the app: {response.status_code} {response.text}")
+
+    def _reuse_demo(self, demo: DemoApp) -> DemoApp | None:
+        """Keep the demo credentials across restarts if the app still exists in the data."""
+        try:
+            self._admin("apps", "show", "--app-id", demo.app_id)
+        except RuntimeError:
+            log.info("the saved demo app %s is gone; creating a new one", demo.app_id)
+            return None
+        self._register_provider_apps(demo)
+        return demo
+
+    def _admin(self, *args: str) -> dict[str, Any]:
+        proc = subprocess.run(  # noqa: S603 - our interpreter, fixed module
+            [sys.executable, "-m", "paygate.admin", *args],
+            env=self.admin_env(),
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"paygate.admin {args[:2]} failed ({proc.returncode}): {proc.stderr.strip()}")
+        try:
+            result: dict[str, Any] = json.loads(proc.stdout)
+        except ValueError:
+            result = {"output": proc.stdout}
+        return result
+
+
+def _event_owners(tpl: ResolvedTemplate) -> list[tuple[Any, dict[str, Any]]]:
+    """(owner with an .arn, its SAM Events) for functions and SAM state machines."""
+    owners: list[tuple[Any, dict[str, Any]]] = [(fn, fn.events) for fn in tpl.functions.values()]
+    owners += [(sm, sm.properties.get("Events") or {}) for sm in tpl.of_type("AWS::Serverless::StateMachine")]
+    return owners
+
+
+def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
+    names = [
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "ReceiveMessageWaitTimeSeconds",
+        "VisibilityTimeout",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+        "RedrivePolicy",
+    ]
+    attrs = {}
+    for name in names:
+        if name not in props:
+            continue
+        value = props[name]
+        if isinstance(value, dict):
+            attrs[name] = json.dumps(value)
+        elif isinstance(value, bool):
+            attrs[name] = str(value).lower()
+        else:
+            attrs[name] = str(value)
+    return attrs
+
+
+def _definition(root: Path, machine: ResourceSpec) -> str:
+    """The ASL text with DefinitionSubstitutions applied, as SAM / CloudFormation would."""
+    props = machine.properties
+    if "DefinitionUri" in props:
+        if not isinstance(props["DefinitionUri"], str):
+            raise ValueError(f"{machine.logical_id}: only a local DefinitionUri is supported")
+        text = (root / props["DefinitionUri"]).read_text(encoding="utf-8")
+    elif "Definition" in props:
+        text = json.dumps(props["Definition"])
+    elif "DefinitionString" in props:
+        text = str(props["DefinitionString"])
+    else:
+        raise ValueError(f"{machine.logical_id}: no Definition, DefinitionUri or DefinitionString")
+    for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+        text = text.replace("${" + key + "}", str(value))
+    json.loads(text)  # fail here, not at the first execution
+    return text
+
+
+def _role() -> str:
+    return "arn:aws:iam::123456789012:role/paygate-local-states"
+
+
+def _swagger_placeholder(_query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+    page = b"<!doctype html><title>paygate API</title><p>The OpenAPI document is not wired yet.</p>"
+    return 200, "text/html; charset=utf-8", page
