@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from common_support import SCHEDULE, TIME_SCALE, MiniEmulator, Running
 
 from sandbox.common.faults import FaultPlan
 from sandbox.common.notifier import Notifier
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import serve_in_thread
+from tests.sandbox.common.common_support import SCHEDULE, TIME_SCALE, MiniEmulator, Running
 
 
 @pytest.fixture

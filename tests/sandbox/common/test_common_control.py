@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from common_support import Receiver, Running
 
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import serve_in_thread
+from tests.sandbox.common.common_support import Receiver, Running
 
 
 def test_health(mini: Running) -> None:

@@ -8,9 +8,9 @@ import time
 
 import httpx
 import pytest
-from common_support import TIME_SCALE, Running
 
 from sandbox.common.faults import FaultPlan, truncate_json
+from tests.sandbox.common.common_support import TIME_SCALE, Running
 
 
 def test_rule_is_consumed_count_times() -> None:

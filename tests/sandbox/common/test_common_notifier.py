@@ -8,12 +8,12 @@ import time
 from typing import Any
 
 import pytest
-from common_support import SCHEDULE, TIME_SCALE, Receiver, Running
 
 from sandbox.common.faults import FaultPlan
 from sandbox.common.notifier import Notifier
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import serve_in_thread
+from tests.sandbox.common.common_support import SCHEDULE, TIME_SCALE, Receiver, Running
 
 BODY: dict[str, Any] = {"orderNo": "1", "status": 2, "sign": "ABCDEF0123456789ABCDEF0123456789"}
 
