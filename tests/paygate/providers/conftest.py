@@ -18,7 +18,7 @@ def local_server() -> Iterator[LocalServer]:
     state = LocalServer()
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler_for(state))
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     yield state
