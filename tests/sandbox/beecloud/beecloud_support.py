@@ -145,6 +145,15 @@ class Sandbox:
         params = {"ref": ref} if ref else {}
         return list(self.client.get("/_sandbox/notifications", params=params).json()["attempts"])
 
+    def wait_attempts(self, ref: str, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+        """Poll the notification log until ``ref`` has ``count`` recorded attempts."""
+
+        def enough() -> list[dict[str, Any]] | None:
+            attempts = self.attempts(ref)
+            return attempts if len(attempts) >= count else None
+
+        return list(wait_until(enough, timeout_s, f"{count} attempts for {ref}"))
+
     def webhooks(self, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
         """Wait for ``count`` webhooks received since the last reset; returns their JSON bodies."""
         received = self.receiver.wait_for(self.received_before + count, timeout_s)
