@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver
+from paygate.api.http import build_resolver, handle
 from paygate.app_secrets import beecloud_credentials, load_app_secrets
 from paygate.auth import is_valid_app_id
 from paygate.callbacks import BeeCloudCallbacks, CallbackRejectedError
@@ -26,7 +26,7 @@ from paygate.settings import get_settings
 
 logger = Logger()
 metrics = Metrics()
-app = build_resolver(authenticated=False)
+app = build_resolver()
 
 BEECLOUD_ACK = "success"
 
@@ -64,9 +64,7 @@ def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
     if not isinstance(payload, dict):
         return _reject("beecloud", app_id, "body is not a JSON object")
     publisher = event_publisher()
-    handler = BeeCloudCallbacks(
-        orders_store(), RefundService(orders_store(), beecloud_client(), publisher), publisher
-    )
+    handler = BeeCloudCallbacks(orders_store(), RefundService(orders_store(), beecloud_client(), publisher), publisher)
     try:
         result = handler.handle(merchant, creds, payload)
     except CallbackRejectedError as rejected:
@@ -79,4 +77,4 @@ def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(app, event, context, authenticated=False)

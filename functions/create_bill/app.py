@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, json_response
+from paygate.api.http import build_resolver, current_app, handle, json_response
 from paygate.api.idempotency import run_idempotent
 from paygate.api.models import BillView, CreateBillRequest, ErrorResponse
 from paygate.api.views import bill_view
@@ -49,17 +49,13 @@ def create_bill(
     def compute() -> dict[str, Any]:
         creds = beecloud_credentials(
             caller,
-            load_app_secrets(
-                settings.app_secrets_prefix, caller.app_id, max_age_s=settings.secrets_max_age_s
-            ),
+            load_app_secrets(settings.app_secrets_prefix, caller.app_id, max_age_s=settings.secrets_max_age_s),
         )
         if creds is None:
             raise ConflictError("this app has no BeeCloud account configured", code="provider_not_configured")
         service = BillService(orders_store(), beecloud_client(), lease_ms=settings.provider_lease_ms)
         outcome = service.create(caller, creds, request)
-        logger.info(
-            "bill created" if outcome.created else "bill repeated", extra={"bill_no": request.bill_no}
-        )
+        logger.info("bill created" if outcome.created else "bill repeated", extra={"bill_no": request.bill_no})
         return {
             "status": 201 if outcome.created else 200,
             "body": bill_view(outcome.bill).model_dump(mode="json"),
@@ -72,6 +68,7 @@ def create_bill(
             key=idempotency_key,
             body=request.model_dump(mode="json"),
             compute=compute,
+            lambda_context=app.lambda_context,
         )
     else:
         result = compute()
@@ -80,4 +77,4 @@ def create_bill(
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(app, event, context)

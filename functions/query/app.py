@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, json_response
+from paygate.api.http import build_resolver, current_app, handle, json_response
 from paygate.api.models import BillList, BillView, ErrorResponse, RefundList, RefundView
 from paygate.api.views import bill_view, refund_view
 from paygate.deps import orders_store
@@ -40,9 +40,7 @@ def _ms(value: datetime | None) -> int | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        raise InvalidRequestError(
-            "times must carry a timezone (e.g. 2026-01-01T00:00:00Z)", code="invalid_time"
-        )
+        raise InvalidRequestError("times must carry a timezone (e.g. 2026-01-01T00:00:00Z)", code="invalid_time")
     return int(value.timestamp() * 1000)
 
 
@@ -126,9 +124,7 @@ def list_refunds(
     cursor: Cursor = None,
 ) -> Response[str]:
     filters = {
-        k: str(v)
-        for k, v in {"bill_no": bill_no, "channel": channel, "status": status}.items()
-        if v is not None
+        k: str(v) for k, v in {"bill_no": bill_no, "channel": channel, "status": status}.items() if v is not None
     }
     page = _page(OrderKind.REFUND, limit, cursor, created_from, created_to, filters)
     refunds = [refund_view(Refund.model_validate(item)) for item in page.items]
@@ -153,4 +149,4 @@ def get_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(app, event, context)

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, json_response
+from paygate.api.http import build_resolver, current_app, handle, json_response
 from paygate.api.idempotency import run_idempotent
 from paygate.api.models import CreateRefundRequest, ErrorResponse, RefundView
 from paygate.api.views import refund_view
@@ -80,6 +80,7 @@ def create_refund(
             key=idempotency_key,
             body=request.model_dump(mode="json"),
             compute=compute,
+            lambda_context=app.lambda_context,
         )
     else:
         result = compute()
@@ -104,4 +105,4 @@ def refresh_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{11,32}$
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return handle(app, event, context)

@@ -127,7 +127,8 @@ class Merchant:
 @pytest.fixture
 def merchant(aws: AwsAccount, beecloud_sandbox: RunningServer) -> Merchant:
     """A paygate app with its own fresh BeeCloud app in the sandbox."""
-    from paygate.admin import BeeCloudAccount, create_app as create_paygate_app
+    from paygate.admin import BeeCloudAccount
+    from paygate.admin import create_app as create_paygate_app
 
     account = BeeCloudAccount(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
     app, api_key = create_paygate_app("shop", beecloud=account, beilypay=None)
@@ -153,7 +154,8 @@ def load_function(name: str) -> ModuleType:
     if name not in _FUNCTIONS:
         path = ROOT / "functions" / name / "app.py"
         spec = importlib.util.spec_from_file_location(f"paygate_function_{name}", path)
-        assert spec and spec.loader
+        assert spec
+        assert spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
@@ -165,12 +167,23 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((ROOT / "events" / f"{name}.json").read_text())
 
 
-def api_event(method: str, path: str, *, resource: str | None = None, body: Any = None,
-              headers: dict[str, str] | None = None, path_params: dict[str, str] | None = None,
-              query: dict[str, str] | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    path: str,
+    *,
+    resource: str | None = None,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    path_params: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """An API Gateway REST proxy event, built on the shape of events/create_bill.json."""
     event = load_event("create_bill")
-    all_headers = {"Content-Type": "application/json", "Host": "api.example.com", "X-Forwarded-Proto": "https"}
+    all_headers = {
+        "Content-Type": "application/json",
+        "Host": "api.example.com",
+        "X-Forwarded-Proto": "https",
+    }
     all_headers.update(headers or {})
     event.update(
         resource=resource or path,
@@ -197,3 +210,48 @@ def body_of(result: dict[str, Any]) -> Any:
 
 
 EVENTS_DIR: Path = ROOT / "events"
+
+
+def sandbox_webhook(
+    sandbox_url: str, merchant: Merchant, transaction_type: str, transaction_id: str, timeout_s: float = 5.0
+) -> dict[str, Any]:
+    """The signed webhook body BeeCloud (the sandbox) tried to deliver for this order."""
+    import time
+
+    ref = f"{merchant.beecloud_app_id}/{transaction_type}/{transaction_id}"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        attempts = httpx.get(f"{sandbox_url}/_sandbox/notifications", params={"ref": ref}).json()["attempts"]
+        if attempts:
+            body: dict[str, Any] = attempts[0]["body"]
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"the sandbox sent no webhook for {ref}")
+
+
+def pay_in_sandbox(sandbox_url: str, merchant: Merchant, bill_no: str) -> dict[str, Any]:
+    response = httpx.post(f"{sandbox_url}/_sandbox/bills/{merchant.beecloud_app_id}/{bill_no}/pay")
+    assert response.status_code == 200, response.text
+    return sandbox_webhook(sandbox_url, merchant, "PAY", bill_no)
+
+
+def webhook_event(merchant: Merchant, payload: dict[str, Any] | str, app_id: str | None = None) -> dict[str, Any]:
+    target = app_id or merchant.app_id
+    event = load_event("beecloud_webhook")
+    event.update(
+        path=f"/callbacks/beecloud/{target}",
+        pathParameters={"app_id": target},
+        body=payload if isinstance(payload, str) else json.dumps(payload),
+    )
+    return event
+
+
+def add_fault(sandbox_url: str, **rule: Any) -> None:
+    response = httpx.post(f"{sandbox_url}/_sandbox/faults", json=rule)
+    assert response.status_code == 201, response.text
+
+
+@pytest.fixture
+def clean_faults(beecloud_sandbox: RunningServer) -> Iterator[str]:
+    yield beecloud_sandbox.url
+    httpx.delete(f"{beecloud_sandbox.url}/_sandbox/faults")

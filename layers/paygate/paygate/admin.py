@@ -40,9 +40,7 @@ class BeilyPayAccount:
     secret: str
 
 
-def create_app(
-    name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPayAccount | None
-) -> tuple[App, str]:
+def create_app(name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPayAccount | None) -> tuple[App, str]:
     """Secret first, app record second: an app never exists without its credentials."""
     settings = get_settings()
     app_id = new_app_id()
@@ -119,9 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             if not (args.beecloud_app_id and args.beecloud_app_secret):
                 print("--beecloud-app-id and --beecloud-app-secret go together", file=sys.stderr)
                 return 2
-            beecloud = BeeCloudAccount(
-                args.beecloud_app_id, args.beecloud_app_secret, args.beecloud_master_secret
-            )
+            beecloud = BeeCloudAccount(args.beecloud_app_id, args.beecloud_app_secret, args.beecloud_master_secret)
         beilypay = None
         if args.beilypay_app_id is not None or args.beilypay_secret:
             if args.beilypay_app_id is None or args.beilypay_merchant_id is None or not args.beilypay_secret:
@@ -143,11 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "rotate-key":
             api_key = rotate_key(args.app_id)
-            print(
-                json.dumps({"app_id": args.app_id, "api_key": api_key})
-                if args.json
-                else f"api_key: {api_key}"
-            )
+            print(json.dumps({"app_id": args.app_id, "api_key": api_key}) if args.json else f"api_key: {api_key}")
         else:
             print(json.dumps(show_app(args.app_id), indent=2))
     except LookupError as error:

@@ -14,9 +14,7 @@ REFUND_FAILED = "refund.failed"
 
 def bill_succeeded(bill: Bill) -> DomainEvent:
     data = bill_view(bill).model_dump(mode="json", exclude={"payment"})
-    return DomainEvent(
-        BILL_SUCCEEDED, bill.app_id, f"bill:{bill.bill_no}", bill.paid_at_ms or bill.updated_at_ms, data
-    )
+    return DomainEvent(BILL_SUCCEEDED, bill.app_id, f"bill:{bill.bill_no}", bill.paid_at_ms or bill.updated_at_ms, data)
 
 
 def refund_finished(refund: Refund) -> DomainEvent:

@@ -62,9 +62,7 @@ class RefundService:
         if bill.status is not BillStatus.SUCCEEDED:
             raise ConflictError("only a paid bill can be refunded", code="bill_not_paid")
         if request.refund_fee > bill.total_fee - bill.refund_reserved:
-            raise ConflictError(
-                "refund_fee exceeds what is left to refund on the bill", code="refund_exceeds_bill"
-            )
+            raise ConflictError("refund_fee exceeds what is left to refund on the bill", code="refund_exceeds_bill")
         refund = Refund(
             app_id=app.app_id,
             refund_no=request.refund_no,
@@ -126,9 +124,7 @@ class RefundService:
             current = Refund.model_validate(rejected.current) if rejected.current else refund
             wanted = RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED
             if current.status is not wanted:
-                raise ConflictError(
-                    f"refund is already {current.status.value}", code="refund_state_conflict"
-                ) from None
+                raise ConflictError(f"refund is already {current.status.value}", code="refund_state_conflict") from None
             self._publisher.publish(refund_finished(current))
             return current
         settled = self._orders.get_refund(refund.app_id, refund.refund_no)
@@ -157,16 +153,12 @@ class RefundService:
                     failure_message=to_api_error(error).message,
                 )
             raise to_api_error(error) from error
-        return self._orders.record_refund_accepted(
-            refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock()
-        )
+        return self._orders.record_refund_accepted(refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock())
 
     @staticmethod
     def _same_or_conflict(existing: Refund, request: CreateRefundRequest) -> Refund:
         if existing.request_hash != request.fingerprint():
-            raise ConflictError(
-                "refund_no was already used with different parameters", code="refund_no_conflict"
-            )
+            raise ConflictError("refund_no was already used with different parameters", code="refund_no_conflict")
         return existing
 
 

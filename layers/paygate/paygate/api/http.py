@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from paygate.auth import authenticate
 from paygate.deps import apps_store
@@ -57,7 +56,7 @@ def _validation_details(errors: Any) -> list[dict[str, Any]]:
     return details
 
 
-def build_resolver(*, authenticated: bool = True) -> APIGatewayRestResolver:
+def build_resolver() -> APIGatewayRestResolver:
     resolver = APIGatewayRestResolver(enable_validation=True)
 
     @resolver.exception_handler(PaygateError)
@@ -71,12 +70,8 @@ def build_resolver(*, authenticated: bool = True) -> APIGatewayRestResolver:
     @resolver.exception_handler(RequestValidationError)
     def _invalid(error: RequestValidationError) -> Response[str]:
         details = _validation_details(error.errors())
-        if any(
-            d["message"].startswith("JSON decode error") or "json_invalid" in d["message"] for d in details
-        ):
-            return error_response(
-                400, "malformed_json", "the body is not valid JSON", request_id=_request_id(resolver)
-            )
+        if any(d["message"].startswith("JSON decode error") or "json_invalid" in d["message"] for d in details):
+            return error_response(400, "malformed_json", "the body is not valid JSON", request_id=_request_id(resolver))
         return error_response(
             422,
             "invalid_request",
@@ -108,44 +103,63 @@ def build_resolver(*, authenticated: bool = True) -> APIGatewayRestResolver:
             request_id=_request_id(resolver),
         )
 
-    resolver.use(middlewares=[_limit_body_size, *([_authenticate] if authenticated else [])])
     return resolver
 
 
-def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    body = app.current_event.body
-    if body is not None and len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+def handle(
+    resolver: APIGatewayRestResolver, event: dict[str, Any], context: Any, *, authenticated: bool = True
+) -> dict[str, Any]:
+    """Guards that must run before validation (Powertools validates before any middleware).
+
+    Size and content type first, then the API key: an unauthenticated caller learns nothing
+    from validation messages about our schema.
+    """
+    request = APIGatewayProxyEvent(event)
+    rejection = _reject_body(request)
+    if rejection is None and authenticated:
+        try:
+            caller = authenticate(request.headers.get("Authorization"), apps_store())
+        except PaygateError as error:
+            rejection = error_response(error.status, error.code, error.message)
+        else:
+            resolver.append_context(**{APP_CONTEXT_KEY: caller})
+    if rejection is not None:
+        request_id = request.request_context.request_id
+        body = json.loads(str(rejection.body))
+        body["error"]["request_id"] = request_id
+        return {
+            "statusCode": rejection.status_code,
+            "headers": {"Content-Type": content_types.APPLICATION_JSON},
+            "body": json.dumps(body, separators=(",", ":")),
+            "isBase64Encoded": False,
+        }
+    return resolver.resolve(event, context)
+
+
+def _reject_body(request: APIGatewayProxyEvent) -> Response[str] | None:
+    body = request.body
+    if body is not None and len(body.encode()) > MAX_BODY_BYTES:
         return error_response(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             "body_too_large",
             f"the body must be at most {MAX_BODY_BYTES} bytes",
         )
-    method = app.current_event.http_method.upper()
-    if method in ("POST", "PUT", "PATCH") and body:
-        content_type = _header(app, "Content-Type") or ""
+    if request.http_method.upper() in ("POST", "PUT", "PATCH") and body:
+        content_type = str(request.headers.get("Content-Type") or "")
         if not content_type.split(";")[0].strip().lower().endswith("json"):
             return error_response(415, "unsupported_content_type", "send the body as application/json")
-    return next_middleware(app)
+    return None
 
 
-def _header(app: APIGatewayRestResolver, name: str) -> str | None:
+def _header(resolver: APIGatewayRestResolver, name: str) -> str | None:
     """Powertools' headers mapping is case-insensitive, as HTTP headers are."""
-    value = app.current_event.headers.get(name)
+    value = resolver.current_event.headers.get(name)
     return str(value) if value is not None else None
-
-
-def _authenticate(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    try:
-        caller = authenticate(_header(app, "Authorization"), apps_store())
-    except PaygateError as error:
-        return error_response(error.status, error.code, error.message, request_id=_request_id(app))
-    app.append_context(**{APP_CONTEXT_KEY: caller})
-    return next_middleware(app)
 
 
 def current_app(resolver: APIGatewayRestResolver) -> App:
     caller = resolver.context.get(APP_CONTEXT_KEY)
-    assert isinstance(caller, App), "route is not behind the auth middleware"
+    assert isinstance(caller, App), "route is not behind handle(authenticated=True)"
     return caller
 
 
@@ -172,6 +186,3 @@ def json_response(status: int, model: Any) -> Response[str]:
         content_type=content_types.APPLICATION_JSON,
         body=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
     )
-
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]

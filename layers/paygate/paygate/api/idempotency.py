@@ -30,9 +30,7 @@ TTL_SECONDS = 24 * 3600
 
 @cache
 def _persistence() -> DynamoDBPersistenceLayer:
-    return DynamoDBPersistenceLayer(
-        table_name=get_settings().idempotency_table, boto3_client=client("dynamodb")
-    )
+    return DynamoDBPersistenceLayer(table_name=get_settings().idempotency_table, boto3_client=client("dynamodb"))
 
 
 _CONFIG = IdempotencyConfig(
@@ -44,30 +42,33 @@ _CONFIG = IdempotencyConfig(
 
 
 def run_idempotent(
-    *, operation: str, app_id: str, key: str, body: dict[str, Any], compute: Callable[[], dict[str, Any]]
+    *,
+    operation: str,
+    app_id: str,
+    key: str,
+    body: dict[str, Any],
+    compute: Callable[[], dict[str, Any]],
+    lambda_context: Any = None,
 ) -> dict[str, Any]:
     """Run `compute` once per (operation, app, key); replays return its stored JSON result."""
     if not key or len(key) > MAX_KEY_LENGTH:
-        raise ConflictError(
-            f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters", code="invalid_idempotency_key"
-        )
+        raise ConflictError(f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters", code="invalid_idempotency_key")
+
+    if lambda_context is not None:
+        _CONFIG.register_lambda_context(lambda_context)  # in-progress records expire with the invocation
 
     def _compute(request: dict[str, Any]) -> dict[str, Any]:
         return compute()
 
-    wrapped = idempotent_function(
-        data_keyword_argument="request", persistence_store=_persistence(), config=_CONFIG
-    )(_compute)
+    wrapped = idempotent_function(data_keyword_argument="request", persistence_store=_persistence(), config=_CONFIG)(
+        _compute
+    )
     try:
-        result: dict[str, Any] = wrapped(
-            request={"operation": operation, "app_id": app_id, "key": key, "body": body}
-        )
+        result: dict[str, Any] = wrapped(request={"operation": operation, "app_id": app_id, "key": key, "body": body})
     except IdempotencyValidationError:
         raise ConflictError(
             "this Idempotency-Key was used with a different body", code="idempotency_key_reuse"
         ) from None
     except IdempotencyAlreadyInProgressError:
-        raise ConflictError(
-            "a request with this Idempotency-Key is in progress", code="request_in_progress"
-        ) from None
+        raise ConflictError("a request with this Idempotency-Key is in progress", code="request_in_progress") from None
     return result

@@ -35,9 +35,7 @@ CHANNELS_NEEDING_RETURN_URL = {Channel.ALI_WEB, Channel.ALI_QRCODE, Channel.UN_W
 
 def _fingerprint(model: BaseModel) -> str:
     """Same body, same hash: how a repeated order number is told from a conflicting one."""
-    canonical = json.dumps(
-        model.model_dump(mode="json", exclude_none=True), sort_keys=True, separators=(",", ":")
-    )
+    canonical = json.dumps(model.model_dump(mode="json", exclude_none=True), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -168,9 +166,7 @@ class RefundView(BaseModel):
     currency: str
     optional: dict[str, Any] | None = None
     status: RefundStatus
-    approval_url: str | None = Field(
-        default=None, description="Alipay: page where the merchant confirms the refund"
-    )
+    approval_url: str | None = Field(default=None, description="Alipay: page where the merchant confirms the refund")
     failure: Failure | None = None
     created_at: str
     updated_at: str

@@ -18,9 +18,7 @@ def bill_view(bill: Bill) -> BillView:
         status=bill.status,
         payment=bill.payment_params,
         refunded_fee=bill.refunded_fee,
-        failure=Failure(code=bill.failure_code, message=bill.failure_message or "")
-        if bill.failure_code
-        else None,
+        failure=Failure(code=bill.failure_code, message=bill.failure_message or "") if bill.failure_code else None,
         created_at=iso_from_ms(bill.created_at_ms),
         updated_at=iso_from_ms(bill.updated_at_ms),
         paid_at=iso_from_ms(bill.paid_at_ms) if bill.paid_at_ms else None,

@@ -50,9 +50,7 @@ class RefundReservationError(Exception):
 
     def __init__(self, reason: str, existing_refund: dict[str, Any] | None = None) -> None:
         super().__init__(reason)
-        self.reason = (
-            reason  # duplicate_refund | bill_not_found | bill_not_paid | refund_in_progress | too_large
-        )
+        self.reason = reason  # duplicate_refund | bill_not_found | bill_not_paid | refund_in_progress | too_large
         self.existing_refund = existing_refund
 
 
@@ -119,8 +117,7 @@ class OrdersStore:
         return Bill.model_validate(
             self._update(
                 order_pk(OrderKind.BILL, app_id, bill_no),
-                "SET provider_state = :created, payment_params = :params, updated_at_ms = :now "
-                "REMOVE lease_until_ms",
+                "SET provider_state = :created, payment_params = :params, updated_at_ms = :now REMOVE lease_until_ms",
                 "provider_state = :calling",
                 {
                     ":created": ProviderState.CREATED.value,
@@ -131,9 +128,7 @@ class OrdersStore:
             )
         )
 
-    def record_bill_rejected(
-        self, app_id: str, bill_no: str, code: str, message: str, *, now_ms: int
-    ) -> Bill:
+    def record_bill_rejected(self, app_id: str, bill_no: str, code: str, message: str, *, now_ms: int) -> Bill:
         return Bill.model_validate(
             self._update(
                 order_pk(OrderKind.BILL, app_id, bill_no),
@@ -263,9 +258,7 @@ class OrdersStore:
         # TransactionConflict etc.: a concurrent writer touched the bill; the caller may retry.
         return RefundReservationError("contention")
 
-    def record_refund_accepted(
-        self, app_id: str, refund_no: str, approval_url: str | None, *, now_ms: int
-    ) -> Refund:
+    def record_refund_accepted(self, app_id: str, refund_no: str, approval_url: str | None, *, now_ms: int) -> Refund:
         return Refund.model_validate(
             self._update(
                 order_pk(OrderKind.REFUND, app_id, refund_no),
@@ -430,11 +423,7 @@ def decode_cursor(cursor: str, expected_gsi1pk: str) -> dict[str, Any]:
         key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError) as error:
         raise ValueError("malformed cursor") from error
-    if (
-        not isinstance(key, dict)
-        or key.get("gsi1pk") != expected_gsi1pk
-        or set(key) != {"pk", "gsi1pk", "gsi1sk"}
-    ):
+    if not isinstance(key, dict) or key.get("gsi1pk") != expected_gsi1pk or set(key) != {"pk", "gsi1pk", "gsi1sk"}:
         raise ValueError("cursor does not belong to this list")
     if not all(isinstance(v, str) for v in key.values()):
         raise ValueError("malformed cursor")
