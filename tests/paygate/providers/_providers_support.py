@@ -23,9 +23,7 @@ BEECLOUD_CREDS = BeeCloudCredentials(
     app_secret="39a7a518-9ac8-4a9e-87bc-7885f33cf18c",
     master_secret="e14ae2db-608c-4f8b-b863-c8c18953eef2",
 )
-BEILYPAY_CREDS = BeilyPayCredentials(
-    app_id=1183601355, merchant_id=3, secret="8c62bd95169ba8818c676a6f2025b8e5"
-)
+BEILYPAY_CREDS = BeilyPayCredentials(app_id=1183601355, merchant_id=3, secret="8c62bd95169ba8818c676a6f2025b8e5")
 
 
 def md5_hex(text: str) -> str:

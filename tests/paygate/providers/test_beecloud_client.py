@@ -83,9 +83,7 @@ def test_create_bill_sends_the_seed_body_and_returns_payment_params() -> None:
 def test_create_bill_never_sends_blank_optional_fields() -> None:
     provider = ScriptedProvider([{**OK, "code_url": "weixin://x"}])
 
-    create_native(
-        client_for(provider), optional={}, return_url="  ", openid=None, show_url="", qr_pay_mode=None
-    )
+    create_native(client_for(provider), optional={}, return_url="  ", openid=None, show_url="", qr_pay_mode=None)
 
     assert set(provider.bodies[0]) == {
         "app_id",
@@ -129,7 +127,7 @@ def test_create_bill_channel_fields() -> None:
         {"total_fee": True},
         {"total_fee": 1.0},
         {"title": ""},
-        {"title": " water"},
+        {"title": "   "},
         {"title": "白" * 17},  # 34 GBK bytes
         {"title": "😀"},  # not GBK
         {"channel": "ALI_WEB"},  # return_url missing
@@ -333,18 +331,14 @@ def test_refund_refuses_malformed_input(overrides: dict[str, Any]) -> None:
 def test_refund_errors(code: int, reason: RejectReason) -> None:
     provider = ScriptedProvider([{"result_code": code, "result_msg": "X", "err_detail": ""}])
     with pytest.raises(ProviderRejectedError) as info:
-        client_for(provider).refund(
-            BEECLOUD_CREDS, channel="UN", refund_no="20150703001", bill_no="b1", refund_fee=1
-        )
+        client_for(provider).refund(BEECLOUD_CREDS, channel="UN", refund_no="20150703001", bill_no="b1", refund_fee=1)
     assert (info.value.reason, info.value.outcome_unknown) == (reason, False)
 
 
 def test_refund_timeout_is_unknown_and_not_retried() -> None:
     provider = ScriptedProvider([httpx.ReadTimeout("slow"), OK])
     with pytest.raises(ProviderTimeoutError) as info:
-        client_for(provider).refund(
-            BEECLOUD_CREDS, channel="WX", refund_no="20150703001", bill_no="b1", refund_fee=1
-        )
+        client_for(provider).refund(BEECLOUD_CREDS, channel="WX", refund_no="20150703001", bill_no="b1", refund_fee=1)
     assert info.value.outcome_unknown
     assert len(provider.requests) == 1
 
@@ -385,9 +379,7 @@ def test_query_bills_para_is_compact_json_with_quote_plus() -> None:
         "skip": 0,
         "limit": 50,
     }
-    assert request.url.query.decode() == "para=" + quote_plus(
-        json.dumps(expected_para, separators=(",", ":"))
-    )
+    assert request.url.query.decode() == "para=" + quote_plus(json.dumps(expected_para, separators=(",", ":")))
     assert para_of(request) == expected_para
 
 
@@ -532,16 +524,12 @@ def test_each_retry_is_signed_with_a_fresh_timestamp() -> None:
 
     stamps = [para_of(r)["timestamp"] for r in provider.requests]
     assert stamps == [1000, 2000]
-    assert para_of(provider.requests[1])["app_sign"] == app_sign(
-        BEECLOUD_CREDS.app_id, 2000, BEECLOUD_CREDS.app_secret
-    )
+    assert para_of(provider.requests[1])["app_sign"] == app_sign(BEECLOUD_CREDS.app_id, 2000, BEECLOUD_CREDS.app_secret)
 
 
 def test_base_url_trailing_slash() -> None:
     provider = ScriptedProvider([{**OK, "bills": []}])
-    BeeCloudClient(BASE + "/", provider.client(), clock=lambda: FIXED_NOW_S).query_bills(
-        BEECLOUD_CREDS, channel="UN"
-    )
+    BeeCloudClient(BASE + "/", provider.client(), clock=lambda: FIXED_NOW_S).query_bills(BEECLOUD_CREDS, channel="UN")
     assert str(provider.requests[0].url).startswith("http://beecloud.test/1/rest/bills?para=")
 
 

@@ -179,9 +179,7 @@ def test_wrong_secret_is_refused() -> None:
 
 
 def test_another_apps_webhook_is_refused() -> None:
-    other = BeeCloudCredentials(
-        app_id="0950c062-5e41-44e3-8f52-f89d8cf2b6eb", app_secret=BEECLOUD_CREDS.app_secret
-    )
+    other = BeeCloudCredentials(app_id="0950c062-5e41-44e3-8f52-f89d8cf2b6eb", app_secret=BEECLOUD_CREDS.app_secret)
     with pytest.raises(WebhookVerificationError):
         verify_webhook(SNAKE, other)
 

@@ -133,9 +133,7 @@ def test_create_payout_sends_the_seed_body_signed_upper_case() -> None:
 
 def test_blank_soft_fields_are_omitted() -> None:
     provider = ScriptedProvider([ok(signed(TRANS_VO))])
-    client_for(provider).create_payout(
-        BEILYPAY_CREDS, **(PAYOUT_ARGS | {"email": "  ", "mobile": "", "address": " "})
-    )
+    client_for(provider).create_payout(BEILYPAY_CREDS, **(PAYOUT_ARGS | {"email": "  ", "mobile": "", "address": " "}))
     assert {"email", "mobile", "address"}.isdisjoint(provider.bodies[0])
 
 
@@ -308,9 +306,7 @@ def test_query_payout() -> None:
 
     state = client_for(provider).query_payout(BEILYPAY_CREDS, order_no="2108000001")
 
-    assert state == PayoutState(
-        order_no="2108000001", out_order_no="987654321", amount=123, status=2, trans_time=None
-    )
+    assert state == PayoutState(order_no="2108000001", out_order_no="987654321", amount=123, status=2, trans_time=None)
     assert str(provider.requests[0].url) == "http://beilypay.test/v2/trans/query"
     query = {"appId": 1183601355, "merchantId": 3, "orderNo": "2108000001"}
     assert provider.bodies[0] == {**query, "sign": sign(query, SECRET)}
@@ -422,9 +418,7 @@ def test_query_collection() -> None:
 def test_query_collection_pending_without_paid() -> None:
     data = {**PAYMENT_ORDER_VO, "status": 0, "transTime": None}
     del data["paid"]
-    state = client_for(ScriptedProvider([ok(signed(data))])).query_collection(
-        BEILYPAY_CREDS, order_no="2108PAY1"
-    )
+    state = client_for(ScriptedProvider([ok(signed(data))])).query_collection(BEILYPAY_CREDS, order_no="2108PAY1")
     assert (state.status, state.paid, state.trans_time) == (0, None, None)
 
 

@@ -76,9 +76,7 @@ def test_payout_notify() -> None:
 @pytest.mark.parametrize("case", [str.upper, str.lower])
 def test_hex_case_does_not_matter(case) -> None:
     assert verify_payout_notify({**PAYOUT, "sign": case(PAYOUT["sign"])}, BEILYPAY_CREDS).status == 2
-    assert (
-        verify_collection_notify({**COLLECTION, "sign": case(COLLECTION["sign"])}, BEILYPAY_CREDS).paid == 111
-    )
+    assert verify_collection_notify({**COLLECTION, "sign": case(COLLECTION["sign"])}, BEILYPAY_CREDS).paid == 111
 
 
 def test_stringly_ids_and_amounts_from_the_raw_body() -> None:

@@ -81,8 +81,7 @@ def test_trans_create_empty_included_variant_verifies() -> None:
 
 def test_collection_notify_vector() -> None:
     string = (
-        "orderNo=210811939000000004&outOrderNo=123456789&paid=111&payTime=2021-08-11T15:57:06&status=2&key="
-        + SECRET
+        "orderNo=210811939000000004&outOrderNo=123456789&paid=111&payTime=2021-08-11T15:57:06&status=2&key=" + SECRET
     )
     assert md5_upper(string) == "EBB834A93B8C17EC00FF5BC958E9FF5F"  # held back in the reference
     assert sign(COLLECTION_NOTIFY, SECRET) == "EBB834A93B8C17EC00FF5BC958E9FF5F"
@@ -124,9 +123,7 @@ def test_verify_falls_back_to_the_documented_subset() -> None:
     # A server that adds a field to the body but signs only the documented ones.
     payload = {**COLLECTION_NOTIFY, "sign": "EBB834A93B8C17EC00FF5BC958E9FF5F", "extra": "unsigned"}
     assert not verify_signature(payload, SECRET)
-    assert verify_signature(
-        payload, SECRET, fallback_fields=["outOrderNo", "orderNo", "status", "paid", "payTime"]
-    )
+    assert verify_signature(payload, SECRET, fallback_fields=["outOrderNo", "orderNo", "status", "paid", "payTime"])
 
 
 @pytest.mark.parametrize(

@@ -71,9 +71,7 @@ def test_connection_refused_on_a_beecloud_query(refused_url: str, http: httpx.Cl
         client.query_bills(BEECLOUD_CREDS, channel="WX")
 
 
-def test_read_timeout_is_unknown_and_the_create_is_sent_once(
-    local_server: LocalServer, http: httpx.Client
-) -> None:
+def test_read_timeout_is_unknown_and_the_create_is_sent_once(local_server: LocalServer, http: httpx.Client) -> None:
     local_server.behaviour = "slow"
     local_server.delay_s = 1.0
     started = time.monotonic()
@@ -113,9 +111,7 @@ def test_dropped_connection_is_a_protocol_error_with_unknown_outcome(
     assert local_server.hits == 1
 
 
-def test_http_500_is_a_protocol_error_and_queries_retry(
-    local_server: LocalServer, http: httpx.Client
-) -> None:
+def test_http_500_is_a_protocol_error_and_queries_retry(local_server: LocalServer, http: httpx.Client) -> None:
     local_server.behaviour = "http500"
     local_server.body = {"result_code": 14, "result_msg": "RUN_TIME_ERROR", "err_detail": ""}
     client = BeeCloudClient(local_server.url, http, sleep=lambda _s: None)

@@ -68,13 +68,10 @@ _CHANNEL_ONLY: dict[str, frozenset[str]] = {
 # What a successful /bill answer must carry per channel (seed §2); any one key of a set suffices.
 _PAYMENT_PARAMS: dict[str, tuple[frozenset[str], ...]] = {
     "WX_APP": tuple(
-        frozenset({k})
-        for k in ("app_id", "partner_id", "package", "nonce_str", "timestamp", "pay_sign", "prepay_id")
+        frozenset({k}) for k in ("app_id", "partner_id", "package", "nonce_str", "timestamp", "pay_sign", "prepay_id")
     ),
     "WX_NATIVE": (frozenset({"code_url"}),),
-    "WX_JSAPI": tuple(
-        frozenset({k}) for k in ("app_id", "package", "nonce_str", "timestamp", "pay_sign", "sign_type")
-    ),
+    "WX_JSAPI": tuple(frozenset({k}) for k in ("app_id", "package", "nonce_str", "timestamp", "pay_sign", "sign_type")),
     "ALI_APP": (frozenset({"order_string"}),),
     "ALI_WEB": (frozenset({"html", "url"}),),
     "ALI_QRCODE": (frozenset({"html", "url"}),),
@@ -260,7 +257,8 @@ def _bill_fields(channel: str, bill_no: str, total_fee: int, title: str) -> dict
     if not isinstance(bill_no, str) or not _BILL_NO.fullmatch(bill_no):
         raise ValueError("bill_no must be 8-32 ASCII letters or digits")
     _require_amount("total_fee", total_fee)
-    _require_text("title", title)
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError("title must be a non-empty string")
     try:
         too_long = title_length(title) > _TITLE_MAX_GBK_BYTES
     except UnicodeEncodeError as exc:
@@ -347,9 +345,7 @@ class BeeCloudClient:
         params = {k: v for k, v in answer.items() if k not in ENVELOPE_KEYS}
         for keys in _PAYMENT_PARAMS[channel]:
             if not any(isinstance(params.get(k), str | int) and params.get(k) != "" for k in keys):
-                raise ProviderProtocolError(
-                    PROVIDER, f"{BILL_PATH}: {channel} answer lacks {'/'.join(sorted(keys))}"
-                )
+                raise ProviderProtocolError(PROVIDER, f"{BILL_PATH}: {channel} answer lacks {'/'.join(sorted(keys))}")
         return params
 
     def refund(
@@ -503,9 +499,7 @@ class BeeCloudClient:
             url = f"{self._base_url}{path}?para={quote_plus(json.dumps(para, separators=(',', ':')))}"
             return _envelope(send(self._http, PROVIDER, "GET", url), path, write=False)
 
-        return with_retries(
-            attempt, retries=self._query_retries, backoff_s=self._retry_backoff_s, sleep=self._sleep
-        )
+        return with_retries(attempt, retries=self._query_retries, backoff_s=self._retry_backoff_s, sleep=self._sleep)
 
     @staticmethod
     def _parse(model: type[_M], answer: dict[str, Any], path: str) -> _M:

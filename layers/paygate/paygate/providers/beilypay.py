@@ -159,9 +159,7 @@ def sign(params: Mapping[str, Any], secret: str) -> str:
     return _sign_fields(params, secret)
 
 
-def verify_signature(
-    params: Mapping[str, Any], secret: str, *, fallback_fields: Sequence[str] | None = None
-) -> bool:
+def verify_signature(params: Mapping[str, Any], secret: str, *, fallback_fields: Sequence[str] | None = None) -> bool:
     """True if `params["sign"]` is BeilyPay's signature of `params` (case-insensitive, constant-time).
 
     Tried in order: all received fields except `sign`; the documented subset `fallback_fields`;
@@ -216,9 +214,7 @@ WireTime = Annotated[str | None, BeforeValidator(_optional_time)]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(
-        extra="ignore", frozen=True, alias_generator=AliasGenerator(validation_alias=to_camel)
-    )
+    model_config = ConfigDict(extra="ignore", frozen=True, alias_generator=AliasGenerator(validation_alias=to_camel))
 
 
 class _TransVO(_Wire):
@@ -358,9 +354,7 @@ class BeilyPayClient:
         data = self._call(creds, TRANS_CREATE_PATH, fields, write=True, signed_fields=TRANS_CREATE_FIELDS)
         vo = _parse(_TransVO, data, TRANS_CREATE_PATH)
         if vo.out_order_no != out_order_no or vo.pay_amount != amount:
-            raise ProviderProtocolError(
-                PROVIDER, f"{TRANS_CREATE_PATH}: answer is for another order or amount"
-            )
+            raise ProviderProtocolError(PROVIDER, f"{TRANS_CREATE_PATH}: answer is for another order or amount")
         return _payout_state(vo, TRANS_CREATE_PATH)
 
     def query_payout(self, creds: BeilyPayCredentials, *, order_no: str) -> PayoutState:
@@ -401,9 +395,7 @@ class BeilyPayClient:
         data = self._call(creds, PAYMENT_CREATE_PATH, fields, write=True, signed_fields=PAYMENT_CREATE_FIELDS)
         vo = _parse(_PayVO, data, PAYMENT_CREATE_PATH)
         if vo.out_order_no != out_order_no or vo.pay_amount != amount:
-            raise ProviderProtocolError(
-                PROVIDER, f"{PAYMENT_CREATE_PATH}: answer is for another order or amount"
-            )
+            raise ProviderProtocolError(PROVIDER, f"{PAYMENT_CREATE_PATH}: answer is for another order or amount")
         if not vo.pay_url.strip() or not vo.order_no:
             raise ProviderProtocolError(PROVIDER, f"{PAYMENT_CREATE_PATH}: answer lacks payUrl or orderNo")
         return CollectionCreated(

@@ -144,9 +144,7 @@ class ProviderRejectedError(ProviderError):
     ) -> None:
         if reason is None:
             reason = beecloud_reason(code) if provider == "beecloud" else beilypay_reason(code)
-        super().__init__(
-            provider, f"rejected with code {code} ({reason}): {message}", outcome_unknown=outcome_unknown
-        )
+        super().__init__(provider, f"rejected with code {code} ({reason}): {message}", outcome_unknown=outcome_unknown)
         self.code = code
         self.message = message
         self.reason = reason

@@ -74,13 +74,9 @@ def send(
     try:
         response = http.request(method, url, content=content, headers=headers)
     except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise ProviderUnavailableError(
-            provider, f"{method} {path}: could not connect ({type(exc).__name__})"
-        ) from exc
+        raise ProviderUnavailableError(provider, f"{method} {path}: could not connect ({type(exc).__name__})") from exc
     except (httpx.ReadTimeout, httpx.WriteTimeout) as exc:
-        raise ProviderTimeoutError(
-            provider, f"{method} {path}: no answer in time ({type(exc).__name__})"
-        ) from exc
+        raise ProviderTimeoutError(provider, f"{method} {path}: no answer in time ({type(exc).__name__})") from exc
     except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError, httpx.CloseError) as exc:
         raise TransientProtocolError(
             provider, f"{method} {path}: connection broke after sending ({type(exc).__name__})"
