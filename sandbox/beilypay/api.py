@@ -188,9 +188,7 @@ def payment_summary(order: Any, headline: str) -> str:
     return f"{headline}: order {order.order_no} ({order.out_order_no}), INR {amount}."
 
 
-def page(
-    title: str, text: str, details: dict[str, Any] | None = None, status_code: int = 200
-) -> HTMLResponse:
+def page(title: str, text: str, details: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     """A tiny page for the browser; links back to frontCallback when the merchant gave one."""
     link = ""
     front_callback = (details or {}).get("frontCallback")

@@ -66,6 +66,7 @@ class ControlApi:
             Route("/_sandbox/apps", self.register_app, methods=["POST"]),
             Route("/_sandbox/apps", self.list_apps, methods=["GET"]),
             Route("/_sandbox/apps/{app_id:int}/balance", self.set_balance, methods=["POST"]),
+            Route("/_sandbox/orders", self.list_orders, methods=["GET"]),
             Route("/_sandbox/orders/{order_no}", self.get_order, methods=["GET"]),
             Route("/_sandbox/collections/{order_no}/complete", self.complete_collection, methods=["POST"]),
             Route("/_sandbox/payouts/{order_no}/complete", self.complete_payout, methods=["POST"]),
@@ -96,6 +97,20 @@ class ControlApi:
         except BeilyPayError as error:
             return error_response(error)
         return JsonResponse(account_json(account))
+
+    async def list_orders(self, request: Request) -> Response:
+        """Orders filtered by ``app_id`` / ``out_order_no`` (finds an order whose create answer was lost)."""
+        app_id = request.query_params.get("app_id")
+        out_order_no = request.query_params.get("out_order_no")
+        if app_id is not None and not app_id.isdigit():
+            return bad_request("app_id must be an integer")
+        orders = [
+            order.as_json()
+            for order in self.ledger.orders()
+            if (app_id is None or order.app_id == int(app_id))
+            and (out_order_no is None or order.out_order_no == out_order_no)
+        ]
+        return JsonResponse({"orders": orders})
 
     async def get_order(self, request: Request) -> Response:
         try:

@@ -201,6 +201,11 @@ class Ledger:
             self._by_out_order_no[key] = order.order_no
             return order
 
+    def orders(self) -> list[Order]:
+        """Every order, oldest first."""
+        with self._lock:
+            return list(self._orders.values())
+
     def order(self, order_no: str) -> Order | None:
         with self._lock:
             return self._orders.get(order_no)

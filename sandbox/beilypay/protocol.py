@@ -141,9 +141,7 @@ def integer_field(
     return number
 
 
-def text_field(
-    body: dict[str, Any], name: str, *, max_length: int = 128, required: bool = True
-) -> str | None:
+def text_field(body: dict[str, Any], name: str, *, max_length: int = 128, required: bool = True) -> str | None:
     """A non-blank string (numbers are accepted and read as their decimal text)."""
     value = body.get(name)
     if isinstance(value, int) and not isinstance(value, bool):

@@ -85,9 +85,7 @@ class FaultPlan:
             raise ValueError("path must be a string or null")
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError("count must be an integer >= 1")
-        if delay_s is not None and (
-            isinstance(delay_s, bool) or not isinstance(delay_s, int | float) or delay_s < 0
-        ):
+        if delay_s is not None and (isinstance(delay_s, bool) or not isinstance(delay_s, int | float) or delay_s < 0):
             raise ValueError("delay_s must be a number >= 0")
         if isinstance(status, bool) or not isinstance(status, int) or status < 1:
             raise ValueError("status must be a positive integer")

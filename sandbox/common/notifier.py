@@ -184,9 +184,7 @@ class Notifier:
         client = self._http_client()
         content = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
         try:
-            response = await client.post(
-                delivery.url, content=content, headers={"content-type": "application/json"}
-            )
+            response = await client.post(delivery.url, content=content, headers={"content-type": "application/json"})
         except httpx.HTTPError as exc:
             self._record(delivery, number, None, "", f"{type(exc).__name__}: {exc}", acked=False)
             return False

@@ -39,6 +39,13 @@ class RecordingReceiver:
         self._changed = threading.Condition()
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
 
+    def reset(self, default_reply: str = "SUCC") -> None:
+        """Forget what was received and queued (one receiver shared by many tests)."""
+        with self._changed:
+            self._replies.clear()
+            self._received.clear()
+            self.default_reply = default_reply
+
     def queue_replies(self, *replies: str) -> None:
         """Answer the next requests with these bodies, in order."""
         with self._changed:

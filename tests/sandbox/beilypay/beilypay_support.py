@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +27,7 @@ NOTIFY_SCHEDULE = (0, 5, 15, 30)  # 0, 50, 150, 300 ms once scaled
 def seed_sign(params: dict[str, Any], secret: str, *, upper: bool = True, include_empty: bool = False) -> str:
     """The seed: sorted k=v of non-empty values + &key=secret, MD5 (Python SDK style: lower, empties)."""
     pairs = [
-        f"{key}={value}"
+        f"{key}={json.dumps(value) if isinstance(value, bool) else value}"
         for key, value in sorted(params.items())
         if key != "sign" and value is not None and (include_empty or value != "")
     ]

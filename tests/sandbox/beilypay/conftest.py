@@ -1,15 +1,20 @@
-"""Fixtures: a BeilyPay emulator on 127.0.0.1 with the SDK sample app, and a notify receiver."""
+"""Fixtures: a BeilyPay emulator on 127.0.0.1 with the SDK sample app, and a notify receiver.
+
+One emulator and one receiver serve the whole session (starting and stopping uvicorn costs
+~0.2 s); ``sandbox`` resets both before each test. Tests that need other settings use
+``make_sandbox``, which starts a dedicated emulator.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
 from sandbox.beilypay.app import BeilyPayAppConfig, BeilyPayConfig, create_app
 from sandbox.common.receiver import RecordingReceiver
-from sandbox.common.server import serve_in_thread
+from sandbox.common.server import RunningServer, serve_in_thread
 from tests.sandbox.beilypay.beilypay_support import (
     APP_ID,
     BALANCE,
@@ -35,24 +40,45 @@ def make_config(**overrides: object) -> BeilyPayConfig:
     return config
 
 
-@pytest.fixture
-def receiver_server() -> Iterator[tuple[RecordingReceiver, str]]:
+@pytest.fixture(scope="session")
+def beilypay_receiver() -> Iterator[tuple[RecordingReceiver, str]]:
     receiver = RecordingReceiver()
     server = serve_in_thread(receiver.app)
     yield receiver, server.url
     server.stop()
 
 
-@pytest.fixture
-def config() -> BeilyPayConfig:
-    """Override in a module (or mutate before ``sandbox`` starts) to change the emulator's settings."""
-    return make_config()
-
-
-@pytest.fixture
-def sandbox(config: BeilyPayConfig, receiver_server: tuple[RecordingReceiver, str]) -> Iterator[Sandbox]:
-    receiver, receiver_url = receiver_server
-    server = serve_in_thread(create_app(config))
-    with httpx.Client(base_url=server.url, timeout=5.0) as client:
-        yield Sandbox(server=server, client=client, receiver=receiver, notify_url=f"{receiver_url}/notify")
+@pytest.fixture(scope="session")
+def beilypay_server() -> Iterator[RunningServer]:
+    server = serve_in_thread(create_app(make_config()))
+    yield server
     server.stop()
+
+
+@pytest.fixture
+def sandbox(beilypay_server: RunningServer, beilypay_receiver: tuple[RecordingReceiver, str]) -> Iterator[Sandbox]:
+    """The shared emulator, reset (orders, balances, faults, deliveries), and an empty receiver."""
+    receiver, receiver_url = beilypay_receiver
+    with httpx.Client(base_url=beilypay_server.url, timeout=5.0) as client:
+        assert client.post("/_sandbox/reset").status_code == 200
+        receiver.reset()
+        yield Sandbox(server=beilypay_server, client=client, receiver=receiver, notify_url=f"{receiver_url}/notify")
+
+
+@pytest.fixture
+def make_sandbox(
+    sandbox: Sandbox,
+) -> Iterator[Callable[..., Sandbox]]:
+    """Start a dedicated emulator with ``make_config(**overrides)``; it is stopped after the test."""
+    started: list[tuple[RunningServer, httpx.Client]] = []
+
+    def start(**overrides: object) -> Sandbox:
+        server = serve_in_thread(create_app(make_config(**overrides)))
+        client = httpx.Client(base_url=server.url, timeout=5.0)
+        started.append((server, client))
+        return Sandbox(server=server, client=client, receiver=sandbox.receiver, notify_url=sandbox.notify_url)
+
+    yield start
+    for server, client in started:
+        client.close()
+        server.stop()

@@ -88,8 +88,7 @@ def test_vector_3_trans_create_empty_address_both_ways() -> None:
 
 def test_vector_4_collection_notify() -> None:
     expected_string = (
-        "orderNo=210811939000000004&outOrderNo=123456789&paid=111&payTime=2021-08-11T15:57:06&status=2&key="
-        + SECRET
+        "orderNo=210811939000000004&outOrderNo=123456789&paid=111&payTime=2021-08-11T15:57:06&status=2&key=" + SECRET
     )
 
     assert signing_string(COLLECTION_NOTIFY, SECRET) == expected_string

@@ -14,8 +14,9 @@ from sandbox.common.server import serve_in_thread
 from tests.sandbox.common.common_support import SCHEDULE, TIME_SCALE, MiniEmulator, Running
 
 
-@pytest.fixture
-def mini() -> Iterator[Running]:
+@pytest.fixture(scope="session")
+def mini_server() -> Iterator[Running]:
+    """One mini emulator for the whole session; ``mini`` resets it before each test."""
     plan = FaultPlan()
     notifier = Notifier(
         schedule=SCHEDULE,
@@ -32,9 +33,24 @@ def mini() -> Iterator[Running]:
     server.stop()
 
 
-@pytest.fixture
-def receiver() -> Iterator[tuple[RecordingReceiver, str]]:
+@pytest.fixture(scope="session")
+def receiver_server() -> Iterator[tuple[RecordingReceiver, str]]:
     recording = RecordingReceiver()
     server = serve_in_thread(recording.app)
     yield recording, server.url
     server.stop()
+
+
+@pytest.fixture
+def mini(mini_server: Running) -> Running:
+    """The shared mini emulator with no state, faults or deliveries left from earlier tests."""
+    assert mini_server.client.post("/_sandbox/reset").status_code == 200
+    mini_server.emulator.resets = 0
+    return mini_server
+
+
+@pytest.fixture
+def receiver(mini: Running, receiver_server: tuple[RecordingReceiver, str]) -> tuple[RecordingReceiver, str]:
+    """The shared receiver, emptied after the emulator stopped its deliveries (hence ``mini``)."""
+    receiver_server[0].reset()
+    return receiver_server

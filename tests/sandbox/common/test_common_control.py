@@ -46,9 +46,7 @@ def test_add_list_and_clear_faults(mini: Running) -> None:
     ],
 )
 def test_bad_fault_is_a_400(mini: Running, body: bytes) -> None:
-    response = mini.client.post(
-        "/_sandbox/faults", content=body, headers={"content-type": "application/json"}
-    )
+    response = mini.client.post("/_sandbox/faults", content=body, headers={"content-type": "application/json"})
 
     assert response.status_code == 400
     assert response.json()["error"]
