@@ -113,9 +113,7 @@ class ApiGateway:
         self.binary_media_types = list(binary_media_types)
         self.integration_timeout = integration_timeout
         self.local_routes: dict[str, LocalRoute] = {}
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, self, threaded=True, request_handler=_Handler
-        )
+        self._server: BaseWSGIServer = make_server("127.0.0.1", port, self, threaded=True, request_handler=_Handler)
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="apigateway", daemon=True)

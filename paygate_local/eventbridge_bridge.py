@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,13 +218,14 @@ class EventBridge:
         return False
 
     def _start_execution(self, arn: str, event: Any) -> bool:
-        self.sfn.start_execution(stateMachineArn=arn, input=json.dumps(event))
+        # EventBridge names the execution itself; moto's interpreter would call every unnamed one "None".
+        self.sfn.start_execution(stateMachineArn=arn, name=str(uuid.uuid4()), input=json.dumps(event))
         return True
 
     def _queue(self, name: str) -> tuple[str, str]:
-        url = self.sqs.create_queue(
-            QueueName=name, Attributes={"VisibilityTimeout": str(BRIDGE_VISIBILITY_S)}
-        )["QueueUrl"]
+        url = self.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": str(BRIDGE_VISIBILITY_S)})[
+            "QueueUrl"
+        ]
         return url, f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{name}"
 
     def _poll(self, url: str, handle: Callable[[dict[str, Any]], bool]) -> None:

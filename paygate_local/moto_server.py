@@ -62,9 +62,7 @@ class LambdaSeam:
             self.on_write()
         return result
 
-    def _invoke(
-        self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]
-    ) -> Iterable[bytes]:
+    def _invoke(self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request_id = str(uuid.uuid4())
         pool = self.lookup(name)
         if pool is None:
@@ -76,9 +74,7 @@ class LambdaSeam:
             event = json.loads(raw) if raw.strip() else {}
         except ValueError:
             error = {"Type": "User", "message": "Could not parse request body into json"}
-            return _respond(
-                start_response, "400 Bad Request", error, request_id, "InvalidRequestContentException"
-            )
+            return _respond(start_response, "400 Bad Request", error, request_id, "InvalidRequestContentException")
         invocation_type = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
         if invocation_type == "DryRun":
             start_response("204 No Content", [("x-amzn-RequestId", request_id)])
@@ -144,9 +140,7 @@ class MotoServer:
         # moto builds the Lambda task URL from MOTO_PORT (process-wide: one stack per process).
         os.environ["MOTO_PORT"] = str(self.port)
         self._thread.start()
-        response = httpx.post(
-            f"{self.url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}}
-        )
+        response = httpx.post(f"{self.url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}})
         response.raise_for_status()
 
     def client(self, service: str) -> Any:

@@ -319,9 +319,7 @@ class LocalStack:
     def _create_secrets(self, tpl: ResolvedTemplate) -> None:
         assert self.moto is not None
         sm = self.moto.client("secretsmanager")
-        existing = {
-            s["Name"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]
-        }
+        existing = {s["Name"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]}
         for secret in tpl.of_type("AWS::SecretsManager::Secret"):
             if secret.name in existing:
                 continue

@@ -377,9 +377,7 @@ def _layer_dirs(resolver: Resolver, root: Path, layers: list[Any]) -> list[Path]
     dirs: list[Path] = []
     resources = resolver.doc["Resources"]
     for layer in layers:
-        logical = next(
-            (lid for lid in resources if isinstance(layer, str) and resolver.arn(lid) == layer), None
-        )
+        logical = next((lid for lid in resources if isinstance(layer, str) and resolver.arn(lid) == layer), None)
         if logical is None:
             log.debug("layer %s is not in the template; skipped", layer)
             continue
@@ -419,9 +417,7 @@ def _function(
     for event in spec.events.values():
         if event.get("Type") == "Api":
             ev = event.get("Properties") or {}
-            spec.routes.append(
-                ApiRoute(path=ev["Path"], method=str(ev["Method"]).upper(), function=logical_id)
-            )
+            spec.routes.append(ApiRoute(path=ev["Path"], method=str(ev["Method"]).upper(), function=logical_id))
     return spec
 
 

@@ -161,9 +161,7 @@ class Worker:
 class FunctionPool:
     """Workers of one function: reuse an idle one, else start one, up to `max_workers`."""
 
-    def __init__(
-        self, spec: FunctionSpec, env: Mapping[str, str], sink: LogSink, max_workers: int = 4
-    ) -> None:
+    def __init__(self, spec: FunctionSpec, env: Mapping[str, str], sink: LogSink, max_workers: int = 4) -> None:
         self.spec = spec
         self.env = dict(env)
         self.sink = sink
@@ -271,8 +269,7 @@ class Functions:
             log_dir.mkdir(parents=True, exist_ok=True)
             self._log_file = (log_dir / "functions.log").open("a", encoding="utf-8")
         self.pools: dict[str, FunctionPool] = {
-            spec.logical_id: FunctionPool(spec, env_for(spec), self._sink, max_workers)
-            for spec in specs.values()
+            spec.logical_id: FunctionPool(spec, env_for(spec), self._sink, max_workers) for spec in specs.values()
         }
         self._by_key: dict[str, FunctionPool] = {}
         for pool in self.pools.values():
@@ -307,9 +304,7 @@ class Functions:
             self._log_file.close()
 
 
-def lambda_environment(
-    spec: FunctionSpec, base: Mapping[str, str], *, region: str = "us-east-1"
-) -> dict[str, str]:
+def lambda_environment(spec: FunctionSpec, base: Mapping[str, str], *, region: str = "us-east-1") -> dict[str, str]:
     """The environment of the function's container: the runtime's variables, then the template's."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),

@@ -1,0 +1,126 @@
+"""`make run`: start the whole gateway locally, print where it is, stop cleanly on Ctrl-C/SIGTERM.
+
+    python -m paygate_local [--api-port 3000] [--time-scale 1.0] [--fresh] [...]
+
+Writes `.local/stack.json` for scripts; keeps DynamoDB data, secrets and logs under `.local/`,
+and reuses the demo app from the previous run unless `--fresh`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from paygate_local.stack import DemoApp, LocalStack, StackConfig, StackInfo
+
+log = logging.getLogger("paygate_local")
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = StackConfig()
+    parser = argparse.ArgumentParser(prog="python -m paygate_local", description=__doc__.splitlines()[0])
+    parser.add_argument("--template", default=str(defaults.template))
+    parser.add_argument("--data-dir", default=".local", help="DynamoDB data, secrets, logs, stack.json")
+    for name in ("api", "moto", "dynamodb", "beecloud", "beilypay"):
+        flag = f"--{name}-port"
+        parser.add_argument(flag, type=int, default=getattr(defaults, f"{name}_port"), help="0 = any free port")
+    parser.add_argument("--time-scale", type=float, default=1.0, help="sandbox delays x this (0.01 = 100x)")
+    parser.add_argument("--workers", type=int, default=defaults.max_workers, help="max workers per function")
+    parser.add_argument("--fresh", action="store_true", help="forget DynamoDB data, secrets and the demo app")
+    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def _saved_demo(stack_json: Path, data_dir: Path) -> DemoApp | None:
+    if not stack_json.exists() or not (data_dir / "dynamodb").exists():
+        return None
+    try:
+        saved = json.loads(stack_json.read_text(encoding="utf-8"))
+        return DemoApp(
+            app_id=saved["app_id"],
+            api_key=saved["api_key"],
+            beecloud=saved["beecloud"],
+            beilypay=saved["beilypay"],
+        )
+    except (ValueError, KeyError, TypeError):
+        log.warning("ignoring unreadable %s", stack_json)
+        return None
+
+
+def _banner(info: StackInfo) -> str:
+    lines = [
+        "",
+        "paygate is running locally (Ctrl-C stops everything)",
+        f"  API          {info.api_url}",
+        f"  Swagger UI   {info.swagger_url}",
+        f"  events       {info.events_url}",
+        f"  BeeCloud     {info.beecloud_url}   (sandbox)",
+        f"  BeilyPay     {info.beilypay_url}   (sandbox)",
+        f"  moto         {info.moto_url}   (EventBridge, Step Functions, SQS, Secrets Manager, SSM)",
+        f"  DynamoDB     {info.dynamodb_url}   (DynamoDB Local)",
+    ]
+    if info.api_key:
+        lines += [
+            f"  demo app     {info.app_id}",
+            f"  demo API key {info.api_key}",
+            "",
+            f'  curl -H "Authorization: Bearer {info.api_key}" {info.api_url}/bills',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "botocore", "urllib3", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    data_dir = Path(args.data_dir).resolve()
+    stack_json = data_dir / "stack.json"
+    if args.fresh:
+        for path in (data_dir / "dynamodb", data_dir / "moto-secrets.json", stack_json):
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    overrides = dict(item.split("=", 1) for item in args.param)
+    config = StackConfig(
+        template=args.template,
+        api_port=args.api_port,
+        moto_port=args.moto_port,
+        dynamodb_port=args.dynamodb_port,
+        beecloud_port=args.beecloud_port,
+        beilypay_port=args.beilypay_port,
+        data_dir=data_dir,
+        time_scale=args.time_scale,
+        parameter_overrides=overrides,
+        demo=_saved_demo(stack_json, data_dir),
+        max_workers=args.workers,
+    )
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stack = LocalStack(config)
+    try:
+        info = stack.start()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        stack_json.write_text(json.dumps(info.to_json(), indent=2) + "\n", encoding="utf-8")
+        stack_json.chmod(0o600)
+        print(_banner(info) + f"  written to   {stack_json}\n", flush=True)
+        stopping.wait()
+        log.info("stopping")
+    finally:
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

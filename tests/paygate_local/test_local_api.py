@@ -1,0 +1,167 @@
+"""API Gateway emulation: the REST proxy event, the proxy result, and API Gateway's own answers."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.paygate_local.helpers import FIXTURES
+
+
+def echo(stack, path: str, **kwargs) -> dict:
+    response = httpx.request(kwargs.pop("method", "GET"), stack.info.api_url + path, timeout=30, **kwargs)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_event_has_the_shape_of_a_real_rest_api_proxy_event(fixture_stack):
+    reference = json.loads((FIXTURES / "apigateway-aws-proxy.json").read_text())
+
+    event = echo(fixture_stack, "/echo?a=1", method="POST", content="{}")["event"]
+
+    assert set(event) == set(reference)
+    assert set(reference["requestContext"]) <= set(event["requestContext"])
+    assert set(event["requestContext"]["identity"]) == set(reference["requestContext"]["identity"])
+    for key, value in reference.items():
+        if value is not None and event[key] is not None:
+            assert type(event[key]) is type(value), key
+
+
+def test_event_fields_for_a_request(fixture_stack):
+    event = echo(
+        fixture_stack,
+        "/echo?tag=a&tag=b&single=x%20y",
+        method="POST",
+        content='{"k": 1}',
+        headers={"Content-Type": "application/json", "X-Custom-Header": "v"},
+    )["event"]
+
+    assert (event["resource"], event["path"], event["httpMethod"]) == ("/echo", "/echo", "POST")
+    assert event["queryStringParameters"] == {"tag": "b", "single": "x y"}
+    assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b"], "single": ["x y"]}
+    assert event["headers"]["X-Custom-Header"] == "v"
+    assert event["multiValueHeaders"]["X-Custom-Header"] == ["v"]
+    assert event["headers"]["X-Forwarded-Proto"] == "http"
+    assert event["body"] == '{"k": 1}'
+    assert event["isBase64Encoded"] is False
+    assert event["pathParameters"] is None
+    assert event["stageVariables"] is None
+    ctx = event["requestContext"]
+    assert (ctx["resourcePath"], ctx["httpMethod"], ctx["path"], ctx["stage"]) == ("/echo", "POST", "/echo", "test")
+    assert ctx["identity"]["sourceIp"] == "127.0.0.1"
+    assert ctx["domainName"] == fixture_stack.info.api_url.removeprefix("http://")
+    assert ctx["accountId"] == "123456789012"
+    assert isinstance(ctx["requestTimeEpoch"], int)
+
+
+def test_get_without_body_or_query(fixture_stack):
+    event = echo(fixture_stack, "/echo")["event"]
+
+    assert event["body"] is None
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+
+
+def test_path_parameters_literal_routes_win_and_greedy_proxy(fixture_stack):
+    item = echo(fixture_stack, "/items/abc-1")["event"]
+    literal = echo(fixture_stack, "/items/special")["event"]
+    proxy = echo(fixture_stack, "/proxy/a/b/c", method="DELETE")["event"]
+
+    assert (item["resource"], item["pathParameters"]) == ("/items/{item_id}", {"item_id": "abc-1"})
+    assert (literal["resource"], literal["pathParameters"]) == ("/items/special", None)
+    assert proxy["pathParameters"] == {"proxy": "a/b/c"}
+    assert proxy["requestContext"]["resourcePath"] == "/proxy/{proxy+}"
+
+
+def test_binary_request_body_is_base64_encoded(fixture_stack):
+    payload = bytes(range(256))
+
+    event = echo(
+        fixture_stack, "/echo", method="POST", content=payload, headers={"Content-Type": "application/octet-stream"}
+    )["event"]
+
+    assert event["isBase64Encoded"] is True
+    assert event["body"] == __import__("base64").b64encode(payload).decode()
+
+
+def test_proxy_result_status_headers_and_base64_body(fixture_stack):
+    response = httpx.get(fixture_stack.info.api_url + "/echo?status=201")
+    binary = httpx.get(fixture_stack.info.api_url + "/echo?binary=1")
+
+    assert response.status_code == 201
+    assert response.headers["X-Single"] == "one"
+    assert response.headers.get_list("X-Multi") == ["a", "b"]
+    assert "x-amzn-RequestId" in response.headers
+    assert binary.content == bytes(range(256))
+    assert binary.headers["Content-Type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/nowhere"), ("DELETE", "/echo"), ("GET", "/items/a/b")])
+def test_unknown_route_or_method_is_403_missing_authentication_token(fixture_stack, method, path):
+    response = httpx.request(method, fixture_stack.info.api_url + path)
+
+    assert response.status_code == 403
+    assert response.json() == {"message": "Missing Authentication Token"}
+
+
+def test_payload_over_10_mb_is_413(fixture_stack):
+    response = httpx.post(fixture_stack.info.api_url + "/echo", content=b"x" * (10 * 1024 * 1024 + 1), timeout=30)
+
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("mode", ["raise", "malformed", "extra-key", "no-status", "unserialisable", "exit", "hang"])
+def test_handler_errors_and_malformed_results_are_502(fixture_stack, mode):
+    response = httpx.get(fixture_stack.info.api_url + f"/bad?mode={mode}", timeout=30)
+
+    assert response.status_code == 502
+    assert response.json() == {"message": "Internal server error"}
+
+
+def test_a_crashed_worker_is_replaced(fixture_stack):
+    assert httpx.get(fixture_stack.info.api_url + "/bad?mode=exit", timeout=30).status_code == 502
+
+    assert httpx.get(fixture_stack.info.api_url + "/bad?mode=fine", timeout=30).text == "fine"
+
+
+def test_integration_timeout_is_504(fixture_stack):
+    response = httpx.get(fixture_stack.info.api_url + "/slow?seconds=4", timeout=30)  # > 3 s in the fixture
+
+    assert response.status_code == 504
+    assert response.json() == {"message": "Endpoint request timed out"}
+
+
+def test_parallel_requests_run_concurrently_in_separate_workers(fixture_stack):
+    def call(_: int) -> dict:
+        return httpx.get(fixture_stack.info.api_url + "/slow?seconds=1", timeout=30).json()
+
+    with ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(call, range(4)))
+
+    assert max(r["started"] for r in runs) < min(r["ended"] for r in runs)  # all four overlapped
+    assert len({r["pid"] for r in runs}) == 4
+
+
+def test_each_function_sees_its_own_environment_and_context(fixture_stack):
+    seen = echo(fixture_stack, "/echo")
+    other = echo(fixture_stack, "/other")["env"]
+    env, ctx = seen["env"], seen["context"]
+
+    assert env["AWS_LAMBDA_FUNCTION_NAME"] == "plt-fixture-EchoFunction"
+    assert other["AWS_LAMBDA_FUNCTION_NAME"] == "plt-fixture-OtherFunction"
+    assert (env["GREETING"], other["GREETING"]) == ("hello", "overridden")
+    assert "ONLY_OTHER" not in env
+    assert other["ONLY_OTHER"] == "yes"
+    assert (env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], other["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]) == ("256", "128")
+    assert env["AWS_ENDPOINT_URL"] == fixture_stack.info.moto_url
+    assert env["AWS_ENDPOINT_URL_DYNAMODB"] == fixture_stack.info.dynamodb_url
+    assert env["PYTHONPATH"].split(":")[0].endswith("functions/echo")
+    assert "functions/other" not in env["PYTHONPATH"]
+    assert seen["layer"] == "from-the-layer"
+    assert ctx["function_name"] == "plt-fixture-EchoFunction"
+    assert ctx["memory_limit_in_mb"] == 256
+    assert ctx["invoked_function_arn"].endswith(":function:plt-fixture-EchoFunction")
+    assert 0 < ctx["remaining_ms"] <= 6000
