@@ -14,6 +14,7 @@ from paygate.providers.beilypay import (
     CollectionCreated,
     CollectionState,
     PayoutState,
+    mask,
     sign,
 )
 from paygate.providers.errors import (
@@ -480,6 +481,11 @@ def test_balance_is_retried() -> None:
     provider = ScriptedProvider([httpx.ConnectError("refused"), ok({"merchantId": 3, "settlementAmount": 5})])
     assert client_for(provider).balance(BEILYPAY_CREDS) == Decimal(5)
     assert len(provider.requests) == 2
+
+
+@pytest.mark.parametrize(("value", "masked"), [("123456789012", "********9012"), ("1234", "****"), ("", "")])
+def test_mask_keeps_only_the_last_four(value: str, masked: str) -> None:
+    assert mask(value) == masked
 
 
 def test_credentials_repr_hides_the_secret() -> None:

@@ -66,9 +66,10 @@ def test_connection_refused_is_unavailable_and_safe(refused_url: str, http: http
 
 
 def test_connection_refused_on_a_beecloud_query(refused_url: str, http: httpx.Client) -> None:
-    client = BeeCloudClient(refused_url, http, sleep=lambda _s: None)
-    with pytest.raises(ProviderUnavailableError):
+    client = BeeCloudClient(refused_url, http, query_retries=0)
+    with pytest.raises(ProviderUnavailableError) as info:
         client.query_bills(BEECLOUD_CREDS, channel="WX")
+    assert not info.value.outcome_unknown
 
 
 def test_read_timeout_is_unknown_and_the_create_is_sent_once(local_server: LocalServer, http: httpx.Client) -> None:
