@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test lint typecheck build deploy validate bootstrap bootstrap-sam clean
+.PHONY: run test lint openapi build deploy validate bootstrap bootstrap-sam clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -19,10 +19,15 @@ run: bootstrap
 test: bootstrap-sam
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## openapi: regenerate docs/openapi.json from the functions' routes and models
+openapi: bootstrap
+	PYTHONPATH=.:layers/paygate $(PY) -m scripts.openapi
+
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/paygate/paygate functions sandbox paygate_local
+	$(VENV)/bin/mypy layers/paygate/paygate sandbox paygate_local scripts
+	for f in functions/*/app.py; do $(VENV)/bin/mypy $$f || exit 1; done
 
 validate: bootstrap-sam
 	$(VENV)/bin/cfn-lint template.yaml
