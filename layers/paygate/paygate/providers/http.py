@@ -37,7 +37,9 @@ def make_http_client(*, connect_timeout_s: float = 2.0, read_timeout_s: float = 
     """
     transport = httpx.HTTPTransport(
         retries=2,
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30.0),
+        # Idle connections are dropped before common server keep-alive timeouts (uvicorn: 5 s),
+        # so a create is not sent on a socket the server is closing (that outcome is unknown).
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=4.0),
     )
     timeout = httpx.Timeout(
         connect=connect_timeout_s, read=read_timeout_s, write=read_timeout_s, pool=connect_timeout_s
