@@ -92,9 +92,7 @@ class Sandbox:
             "app_sign": md5(f"{app_id}{timestamp}{secret or self.secret}"),
         }
 
-    def post(
-        self, path: str, body: dict[str, Any], *, sign: bool = True, secret: str | None = None
-    ) -> dict[str, Any]:
+    def post(self, path: str, body: dict[str, Any], *, sign: bool = True, secret: str | None = None) -> dict[str, Any]:
         payload = {**self.auth(secret), **body} if sign else body
         response = self.client.post(path, json=payload)
         assert response.status_code == 200
@@ -119,18 +117,14 @@ class Sandbox:
         body.update(fields)
         return self.post("/1/rest/bill", body)
 
-    def paid_bill(
-        self, channel: str = "WX_NATIVE", bill_no: str = "bill0001", **fields: Any
-    ) -> dict[str, Any]:
+    def paid_bill(self, channel: str = "WX_NATIVE", bill_no: str = "bill0001", **fields: Any) -> dict[str, Any]:
         created = self.bill(channel, bill_no, **fields)
         assert created["result_code"] == 0, created
         response = self.client.post(f"/_sandbox/bills/{self.app_id}/{bill_no}/pay")
         assert response.status_code == 200
         return dict(response.json()["bill"])
 
-    def refund(
-        self, bill_no: str, refund_fee: int = 100, serial: str = "001", **fields: Any
-    ) -> dict[str, Any]:
+    def refund(self, bill_no: str, refund_fee: int = 100, serial: str = "001", **fields: Any) -> dict[str, Any]:
         body = {"refund_no": today_refund_prefix() + serial, "bill_no": bill_no, "refund_fee": refund_fee}
         body.update(fields)
         return self.post("/1/rest/refund", body)

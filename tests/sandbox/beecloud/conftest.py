@@ -26,6 +26,16 @@ from tests.sandbox.beecloud.beecloud_support import (
 MakeSandbox = Callable[..., Sandbox]
 
 
+def fresh_connection_client(base_url: str) -> httpx.Client:
+    """A client that opens a connection per request.
+
+    serve_in_thread's listening socket is created with proto 0, so asyncio does not set
+    TCP_NODELAY on accepted connections: on a kept-alive connection every response then waits
+    ~40 ms for a delayed ACK. A new connection per request avoids that (~3 ms a request).
+    """
+    return httpx.Client(base_url=base_url, timeout=5.0, limits=httpx.Limits(max_keepalive_connections=0))
+
+
 class _Started:
     """Servers and clients started by a fixture, stopped in reverse order at its end."""
 
@@ -46,7 +56,7 @@ class _Started:
         app = create_app(config)
         server = serve_in_thread(app)
         self.servers.append(server)
-        client = httpx.Client(base_url=server.url, timeout=5.0)
+        client = fresh_connection_client(server.url)
         self.clients.append(client)
         return Sandbox(
             server=server,

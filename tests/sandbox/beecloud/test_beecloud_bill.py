@@ -70,9 +70,7 @@ def test_pay_urls_point_at_the_sandbox(sandbox: Sandbox) -> None:
 
 def test_public_url_overrides_request_base(make_sandbox: Any) -> None:
     box = make_sandbox(public_url="https://sandbox.example/bc/")
-    assert (
-        box.bill("WX_NATIVE", bill_no="pub1")["code_url"] == f"https://sandbox.example/bc/pay/{APP_ID}/pub1"
-    )
+    assert box.bill("WX_NATIVE", bill_no="pub1")["code_url"] == f"https://sandbox.example/bc/pay/{APP_ID}/pub1"
 
 
 def _signed(app_id: str, timestamp: int, secret: str) -> dict[str, Any]:
@@ -85,9 +83,7 @@ BILL = {"channel": "WX_NATIVE", "total_fee": 1, "bill_no": "auth0001", "title": 
 def test_reference_vector_one_accepted_in_both_cases(make_sandbox: Any) -> None:
     box = make_sandbox(timestamp_window_s=None)
     base = {"app_id": OTHER_APP_ID, "timestamp": 1435890533866}
-    lower = box.post(
-        "/1/rest/bill", {**base, "app_sign": "471000339cc5a665f2b1d7f30802f9ac", **BILL}, sign=False
-    )
+    lower = box.post("/1/rest/bill", {**base, "app_sign": "471000339cc5a665f2b1d7f30802f9ac", **BILL}, sign=False)
     assert lower["result_code"] == 0
     upper = box.post(
         "/1/rest/bill",
@@ -179,9 +175,7 @@ QA_CASES: list[tuple[str, str, Any, int]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("field", "value", "expected"), [case[1:] for case in QA_CASES], ids=[c[0] for c in QA_CASES]
-)
+@pytest.mark.parametrize(("field", "value", "expected"), [case[1:] for case in QA_CASES], ids=[c[0] for c in QA_CASES])
 def test_qa_validation_matrix(sandbox: Sandbox, field: str, value: Any, expected: int) -> None:
     body = {**sandbox.auth(), **GOOD}
     if value is MISSING:
@@ -205,9 +199,7 @@ def test_qa_validation_matrix(sandbox: Sandbox, field: str, value: Any, expected
         ("WX_JSAPI", "openid", 4),
     ],
 )
-def test_channel_specific_required_fields(
-    sandbox: Sandbox, channel: str, missing: str, expected: int
-) -> None:
+def test_channel_specific_required_fields(sandbox: Sandbox, channel: str, missing: str, expected: int) -> None:
     answer = sandbox.bill(channel, bill_no="req00001", **{missing: None})
     assert (answer["result_code"], answer["result_msg"]) == (expected, "MISS_PARAM")
 
