@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, handle, json_response
+from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
 from paygate.api.idempotency import run_idempotent
-from paygate.api.models import BillView, CreateBillRequest, ErrorResponse
+from paygate.api.models import BillView, CreateBillRequest
 from paygate.api.views import bill_view
 from paygate.app_secrets import beecloud_credentials, load_app_secrets
 from paygate.bills import BillService
@@ -32,10 +32,7 @@ app = build_resolver()
     responses={
         201: {"description": "Created", "content": {"application/json": {"model": BillView}}},
         200: {"description": "Identical repeat", "content": {"application/json": {"model": BillView}}},
-        409: {"description": "Conflict", "content": {"application/json": {"model": ErrorResponse}}},
-        422: {"description": "Invalid", "content": {"application/json": {"model": ErrorResponse}}},
-        502: {"description": "Provider error", "content": {"application/json": {"model": ErrorResponse}}},
-        504: {"description": "Provider timeout", "content": {"application/json": {"model": ErrorResponse}}},
+        **error_responses(400, 409, 413, 415, 429, 502, 504),
     },
     tags=["bills"],
 )

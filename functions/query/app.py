@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, handle, json_response
-from paygate.api.models import BillList, BillView, ErrorResponse, RefundList, RefundView
+from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.api.models import BillList, BillView, RefundList, RefundView
 from paygate.api.views import bill_view, refund_view
 from paygate.deps import orders_store
 from paygate.errors import InvalidRequestError, NotFoundError
@@ -23,13 +23,7 @@ logger = Logger()
 app = build_resolver()
 
 MAX_LIMIT = 50
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: {
-        "description": "Not found (also for other apps' orders)",
-        "content": {"application/json": {"model": ErrorResponse}},
-    },
-    422: {"description": "Invalid", "content": {"application/json": {"model": ErrorResponse}}},
-}
+_ERRORS = error_responses(404)
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, at most 50")]
 Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")]
 CreatedFrom = Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")]

@@ -10,9 +10,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, handle, json_response
+from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
 from paygate.api.idempotency import run_idempotent
-from paygate.api.models import CreateRefundRequest, ErrorResponse, RefundView
+from paygate.api.models import CreateRefundRequest, RefundView
 from paygate.api.views import refund_view
 from paygate.app_secrets import beecloud_credentials, load_app_secrets
 from paygate.deps import beecloud_client, event_publisher, orders_store
@@ -25,16 +25,7 @@ from paygate.settings import get_settings
 logger = Logger()
 app = build_resolver()
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"description": text, "content": {"application/json": {"model": ErrorResponse}}}
-    for code, text in [
-        (404, "Not found"),
-        (409, "Conflict"),
-        (422, "Invalid"),
-        (502, "Provider error"),
-        (504, "Provider timeout"),
-    ]
-}
+_ERRORS = error_responses(400, 404, 409, 413, 415, 429, 502, 504)
 
 
 def _service_and_creds(caller: App) -> tuple[RefundService, BeeCloudCredentials]:

@@ -20,4 +20,4 @@ _CONFIG = Config(
 @cache
 def client(service: str) -> Any:
     """The endpoint comes from AWS_ENDPOINT_URL[_<SERVICE>] when set, so local runs need no branch."""
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=_CONFIG)

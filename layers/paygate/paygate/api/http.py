@@ -12,8 +12,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from paygate.api.models import ErrorResponse
 from paygate.auth import authenticate
 from paygate.deps import apps_store
 from paygate.errors import PaygateError
@@ -23,6 +25,29 @@ logger = Logger(child=True)
 
 MAX_BODY_BYTES = 64 * 1024
 APP_CONTEXT_KEY = "paygate_app"
+
+
+_ERROR_TEXT = {
+    400: "Malformed JSON",
+    401: "Missing or invalid API key",
+    404: "Not found (also for other apps' orders)",
+    409: "Conflict with the order's current state or an earlier request",
+    413: "Body too large",
+    415: "Body is not JSON",
+    422: "Validation failed",
+    429: "The provider is rate limiting this app",
+    500: "Unexpected error (logged)",
+    502: "The provider failed or refused",
+    504: "The provider did not answer in time; the order stays pending",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI entries for the error statuses a route can answer, all in the one error shape."""
+    return {
+        code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorResponse}}}
+        for code in (401, 422, 500, *codes)
+    }
 
 
 def error_response(

@@ -69,7 +69,7 @@ def _gsi_keys(kind: OrderKind, app_id: str, created_at_ms: int, order_no: str) -
 
 
 def _is_conditional_failure(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
 
 
 class OrdersStore:
