@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -104,3 +106,19 @@ def test_serve_in_thread_picks_a_port_and_stop_frees_it() -> None:
 
     with pytest.raises(httpx.ConnectError):
         httpx.post(f"{server.url}/x", content=b"{}", timeout=1)
+
+
+def test_small_requests_do_not_wait_for_delayed_acks() -> None:
+    """Without TCP_NODELAY each keep-alive POST costs ~40 ms (Nagle + delayed ACK): 20 would take > 0.8 s."""
+    server = serve_in_thread(RecordingReceiver().app)
+    try:
+        with httpx.Client(base_url=server.url) as client:
+            client.post("/warm-up", content=b"{}")
+            started = time.perf_counter()
+            for _ in range(20):
+                client.post("/x", content=b"{}")
+            elapsed = time.perf_counter() - started
+    finally:
+        server.stop()
+
+    assert elapsed < 0.6
