@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shutil
 import signal
 import sys
@@ -85,8 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = Path(args.data_dir).resolve()
     stack_json = data_dir / "stack.json"
     if args.fresh:
-        for path in (data_dir / "dynamodb", data_dir / "moto-secrets.json", stack_json):
-            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        shutil.rmtree(data_dir / "dynamodb", ignore_errors=True)
+        (data_dir / "moto-secrets.json").unlink(missing_ok=True)
+        stack_json.unlink(missing_ok=True)
     overrides = dict(item.split("=", 1) for item in args.param)
     config = StackConfig(
         template=args.template,
@@ -123,4 +125,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything we started is stopped; skip the interpreter's multi-second teardown of moto's
+    # module graph so Ctrl-C returns at once.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

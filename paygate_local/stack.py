@@ -15,6 +15,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -229,10 +230,12 @@ class LocalStack:
         """Stop everything started, newest first; safe to call twice."""
         while self._stops:
             name, stop = self._stops.pop()
+            started = time.monotonic()
             try:
                 stop()
             except Exception:
                 log.exception("stopping %s failed", name)
+            log.debug("stopped %s in %.2f s", name, time.monotonic() - started)
         if self._locked:
             self._locked = False
             atexit.unregister(self.stop)

@@ -34,9 +34,8 @@ def test_globals_environment_is_resolved_and_merged_under_the_function_own():
 def test_sub_join_select_and_getatt_in_sub():
     env = resolve().functions["EchoFunction"].environment
 
-    assert env["SUBBED"] == (
-        "stage=test region=us-east-1 table=t-ItemsTable arn=arn:aws:events:us-east-1:123456789012:event-bus/fixture-test"
-    )
+    bus_arn = "arn:aws:events:us-east-1:123456789012:event-bus/fixture-test"
+    assert env["SUBBED"] == f"stage=test region=us-east-1 table=t-ItemsTable arn={bus_arn}"
     assert env["JOINED"] == "test|b|123456789012"
 
 
