@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from sandbox.beecloud.config import BeeCloudAppConfig, BeeCloudConfig
+from sandbox.beecloud.service import BeeCloudEmulator, china_today
+from sandbox.beecloud.validation import parse_bill_request, parse_refund_request
+from sandbox.common.faults import FaultPlan
 from tests.sandbox.beecloud.beecloud_support import (
     APP_ID,
     APP_SECRET,
@@ -69,14 +74,26 @@ def test_wx_refund_processing_until_the_delay_then_success(make_sandbox: Any) ->
     assert bodies[1]["message_detail"]["refund_status"] == "SUCCESS"
 
 
-def test_wx_refund_status_settles_a_due_refund_itself(make_sandbox: Any) -> None:
-    box = make_sandbox(wx_refund_processing_s=10.0)
-    box.paid_bill("WX_NATIVE", bill_no="wxrf0002")
-    assert box.refund("wxrf0002")["result_code"] == 0
-    refund = box.emulator.store.get_refund(APP_ID, today_refund_prefix() + "001")
-    assert refund is not None
-    box.emulator._refund_timers[refund.id].cancel()  # the timer is late: asking must settle it
-    wait_until(lambda: _status(box, refund.refund_no)["refund_status"] == "SUCCESS", what="lazy settle")
+@pytest.mark.parametrize(("processing_s", "expected"), [(0.0, "SUCCESS"), (1000.0, "PROCESSING")])
+def test_settle_if_due_needs_no_timer(processing_s: float, expected: str) -> None:
+    """refund/status settles a due WX refund even when the timer has not fired yet."""
+
+    async def scenario() -> str:
+        app = BeeCloudAppConfig(APP_ID, APP_SECRET, MASTER_SECRET, "http://127.0.0.1:9/unused")
+        config = BeeCloudConfig(apps=[app], time_scale=1.0, wx_refund_processing_s=processing_s)
+        emulator = BeeCloudEmulator(config, FaultPlan())
+        params = {"channel": "WX_APP", "total_fee": 10, "bill_no": "lazy0001", "title": "t"}
+        bill = emulator.create_bill(app, parse_bill_request(params, min_bill_no_len=1))
+        emulator.store.mark_paid(bill, bill.created_ms, "4200000")
+        refund_params = {"refund_no": today_refund_prefix() + "001", "bill_no": "lazy0001", "refund_fee": 10}
+        refund = emulator.create_refund(app, parse_refund_request(refund_params, today=china_today(), tolerance_days=1))
+        emulator._refund_timers[refund.id].cancel()  # same loop, no await yet: the timer never ran
+        emulator.settle_if_due(refund)
+        status = refund.status.value
+        await emulator.aclose()
+        return status
+
+    assert asyncio.run(scenario()) == expected
 
 
 def test_control_forces_failure_and_the_bill_is_refundable_again(make_sandbox: Any) -> None:
