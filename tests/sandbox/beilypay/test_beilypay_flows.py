@@ -267,3 +267,13 @@ def test_settlement_amount_is_exact(sandbox: Sandbox) -> None:
     sandbox.client.post(f"/_sandbox/apps/{APP_ID}/balance", json={"balance": 10})
 
     assert Decimal(str(sandbox.balance())) == Decimal("0.10")
+
+
+def test_head_on_the_pay_url_changes_nothing(sandbox: Sandbox) -> None:
+    created = sandbox.create_collection("C-head")["data"]
+
+    response = httpx.head(created["payUrl"])
+
+    assert response.status_code == 200
+    assert sandbox.order_state(created["orderNo"])["status"] == 1
+    assert sandbox.attempts(created["orderNo"]) == []
