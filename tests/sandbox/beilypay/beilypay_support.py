@@ -41,7 +41,7 @@ def signed(params: dict[str, Any], secret: str = SECRET, **options: Any) -> dict
 
 def verify_seed_sign(data: dict[str, Any], secret: str = SECRET) -> bool:
     """What a careful client does with a response or notify: recompute over every field but sign."""
-    return seed_sign(data, secret) == data["sign"]
+    return seed_sign(data, secret) == str(data["sign"])
 
 
 def payout_request(out_order_no: str, notify_url: str, **overrides: Any) -> dict[str, Any]:
