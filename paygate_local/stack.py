@@ -28,6 +28,7 @@ from paygate_local.apigateway import ApiGateway
 from paygate_local.dynamodb_local import DynamoDBLocal, create_tables
 from paygate_local.eventbridge_bridge import EventBridge, rules_from_template
 from paygate_local.moto_server import MotoServer, SecretsSnapshot
+from paygate_local.sqs_source import SqsEventSource
 from paygate_local.template import REGION, FunctionSpec, ResolvedTemplate, ResourceSpec, resolve_template
 from paygate_local.workers import Functions, lambda_environment
 from sandbox.beecloud.app import create_app as create_beecloud
@@ -306,6 +307,13 @@ class LocalStack:
         rule_resources = [(r.name, r.properties) for r in tpl.of_type("AWS::Events::Rule")]
         for rule in rules_from_template(rule_resources, sam_events, self.config.name_prefix):
             bridge.create_rule(rule)
+        for fn in tpl.functions.values():
+            for event in fn.events.values():
+                props = event.get("Properties") or {}
+                if event.get("Type") == "SQS" and props.get("Enabled", True):
+                    source = SqsEventSource(self.moto, self.functions.pools[fn.logical_id], props["Queue"], props)
+                    self._on_stop(f"sqs source {fn.logical_id}", source.stop)
+                    source.start()
         known = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::LayerVersion"}
         known |= {
             "AWS::DynamoDB::Table",

@@ -146,3 +146,20 @@ def test_a_rule_with_a_state_machine_target_starts_an_execution(fixture_stack):
         return [o for o in outputs if o["n"] == marker * 4]  # InputPath $.detail, then two doublings
 
     assert eventually(succeeded)
+
+
+def test_an_sqs_event_source_delivers_batches_and_redelivers_reported_failures(fixture_stack):
+    sqs = aws_client("sqs", fixture_stack.info.moto_url)
+    ddb = aws_client("dynamodb", fixture_stack.info.dynamodb_url)
+    url = sqs.get_queue_url(QueueName="plt-fixture-WorkQueue")["QueueUrl"]
+    ok, failing = str(uuid.uuid4()), str(uuid.uuid4())
+
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"item_id": ok}))
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"item_id": failing, "fail": True}))
+
+    def deliveries(item_id: str) -> int:
+        item = ddb.get_item(TableName="plt-fixture-ItemsTable", Key={"pk": {"S": f"sqs#{item_id}"}}).get("Item")
+        return int(item["deliveries"]["N"]) if item else 0
+
+    eventually(lambda: deliveries(failing) >= 2)  # redelivered after the 1 s visibility timeout
+    assert deliveries(ok) == 1
