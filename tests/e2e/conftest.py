@@ -1,0 +1,73 @@
+"""The whole gateway on the local stack, driven over real sockets like a merchant would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from paygate_local.stack import LocalStack, StackConfig, StackInfo
+
+T = TypeVar("T")
+
+
+@dataclass
+class Gateway:
+    stack: LocalStack
+    info: StackInfo
+
+    def merchant(self, name: str = "shop") -> Merchant:
+        """A fresh tenant with its own API key and provider accounts."""
+        app = self.stack.create_app(name)
+        return Merchant(
+            app_id=app["app_id"],
+            http=httpx.Client(
+                base_url=self.info.api_url, headers={"Authorization": f"Bearer {app['api_key']}"}, timeout=35
+            ),
+            beecloud_app_id=app["beecloud"]["app_id"],
+            beilypay=app["beilypay"],
+        )
+
+    def events(self, detail_type: str | None = None, app_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"detail_type": detail_type} if detail_type else {}
+        events = httpx.get(self.info.events_url, params=params, timeout=10).json()
+        return [e for e in events if app_id is None or e["detail"].get("app_id") == app_id]
+
+
+@dataclass
+class Merchant:
+    app_id: str
+    http: httpx.Client
+    beecloud_app_id: str
+    beilypay: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def gateway() -> Iterator[Gateway]:
+    """One stack per test module (moto's state is process-wide: one stack at a time)."""
+    stack = LocalStack(
+        StackConfig(
+            api_port=0, moto_port=0, dynamodb_port=0, beecloud_port=0, beilypay_port=0, time_scale=0.01, demo_app=False
+        )
+    )
+    info = stack.start()
+    try:
+        yield Gateway(stack, info)
+    finally:
+        stack.stop()
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0, interval: float = 0.05) -> T:
+    """Poll until probe returns something truthy; a bounded wait, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
