@@ -139,9 +139,7 @@ class BeeCloudRoutes:
         app = self.emulator.authenticate(params, allow_master_secret=False)
         bill_request = parse_bill_request(params, min_bill_no_len=self.config.min_bill_no_len)
         bill = self.emulator.create_bill(app, bill_request)
-        fields = payment_params(
-            bill, base_url=self.base_url(request), app_secret=app.app_secret, now_ms=now_ms()
-        )
+        fields = payment_params(bill, base_url=self.base_url(request), app_secret=app.app_secret, now_ms=now_ms())
         return envelope(id=bill.id, **fields)
 
     async def create_refund(self, request: Request) -> dict[str, Any]:
@@ -317,9 +315,7 @@ def create_app(config: BeeCloudConfig) -> Starlette:
         yield
         await emulator.aclose()
 
-    routes = handlers.routes() + list(
-        control_routes(plan=plan, notifier=emulator.notifier, reset=emulator.reset)
-    )
+    routes = handlers.routes() + list(control_routes(plan=plan, notifier=emulator.notifier, reset=emulator.reset))
     app = Starlette(
         routes=routes,
         middleware=[Middleware(FaultMiddleware, plan=plan, time_scale=config.time_scale)],

@@ -46,6 +46,4 @@ def webhook_signature(
     master_secret: str,
 ) -> str:
     """2017 ``signature = md5(app_id + transaction_id + type + channel_type + fee + master_secret)``."""
-    return md5_hex(
-        f"{app_id}{transaction_id}{transaction_type}{channel_type}{transaction_fee}{master_secret}"
-    )
+    return md5_hex(f"{app_id}{transaction_id}{transaction_type}{channel_type}{transaction_fee}{master_secret}")

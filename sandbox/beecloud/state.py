@@ -122,9 +122,7 @@ class Store:
             if existing.paid or not existing.request.same_order(request):
                 raise BeeCloudError(ResultCode.CHANNEL_ERROR, DUPLICATE_BILL_DETAIL)
             return existing
-        bill = Bill(
-            id=str(uuid.uuid4()), seq=next(self._seq), app_id=app_id, request=request, created_ms=now_ms
-        )
+        bill = Bill(id=str(uuid.uuid4()), seq=next(self._seq), app_id=app_id, request=request, created_ms=now_ms)
         self.bills[(app_id, request.bill_no)] = bill
         return bill
 
@@ -155,9 +153,7 @@ class Store:
         blocking = bill.blocking_refund()
         if blocking is not None:
             state = "succeeded" if blocking.succeeded else "is in progress"
-            raise BeeCloudError(
-                ResultCode.ALREADY_REFUNDING, f"refund {blocking.refund_no} of this bill {state}"
-            )
+            raise BeeCloudError(ResultCode.ALREADY_REFUNDING, f"refund {blocking.refund_no} of this bill {state}")
         if request.refund_fee > bill.request.total_fee:
             raise BeeCloudError(ResultCode.REFUND_AMOUNT_TOO_LARGE, "refund_fee exceeds the bill's total_fee")
         refund = Refund(
