@@ -74,7 +74,7 @@ async def read_body_params(request: Request) -> Params:
         raise BeeCloudError(ResultCode.PARAM_INVALID, "request body is too large")
     try:
         params = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise BeeCloudError(ResultCode.PARAM_INVALID, "request body is not JSON") from exc
     if not isinstance(params, dict):
         raise BeeCloudError(ResultCode.PARAM_INVALID, "request body must be a JSON object")

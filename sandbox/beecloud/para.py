@@ -30,6 +30,8 @@ def decode_para(text: str) -> dict[str, Any]:
         raise ParaError("para is too long")
     try:
         value = json.loads(text)
+    except RecursionError as exc:
+        raise ParaError("para is nested too deeply") from exc
     except ValueError:
         value = _decode_python_literal(text)
     if not isinstance(value, dict):

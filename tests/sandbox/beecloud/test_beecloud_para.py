@@ -60,7 +60,17 @@ def test_python2_repr_with_unicode_prefix_and_none() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "[1, 2]", "{", "not json", "__import__('os').system('true')", "{'a': f(1)}", "x" * 70_000],
+    [
+        "",
+        "[1, 2]",
+        "{",
+        "not json",
+        "__import__('os').system('true')",
+        "{'a': f(1)}",
+        "x" * 70_000,
+        '{"a":' * 20_000,
+        "[" * 60_000,
+    ],
 )
 def test_rejects_non_objects_and_code(text: str) -> None:
     with pytest.raises(ParaError):
