@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 import uvicorn
 from starlette.types import ASGIApp
+
+logger = logging.getLogger("sandbox.server")
 
 STARTUP_TIMEOUT_S = 10.0
 # A hanging request (fault "hang") must not keep a stopping server alive for its full delay.
@@ -35,10 +38,12 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Run
     """Start uvicorn in a daemon thread; returns once it accepts connections (port 0 = any free)."""
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
     # and without it every response pays Nagle + delayed ACK (~40 ms).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     bound_host, bound_port = sock.getsockname()[:2]
+    url_host = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
     config = uvicorn.Config(
         app,
         log_level="warning",
@@ -46,15 +51,24 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Run
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{bound_port}", daemon=True)
+
+    def run() -> None:
+        try:
+            server.run(sockets=[sock])
+        except SystemExit as exc:  # uvicorn exits this way when the app's startup fails
+            logger.error("server on port %s exited during startup (code %s)", bound_port, exc.code)
+
+    thread = threading.Thread(target=run, name=f"uvicorn-{bound_port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
+            thread.join(timeout=STARTUP_TIMEOUT_S)
+            sock.close()
             raise RuntimeError(f"server on {bound_host}:{bound_port} did not start")
         time.sleep(0.01)
-    return RunningServer(url=f"http://{bound_host}:{bound_port}", _server=server, _thread=thread)
+    return RunningServer(url=f"http://{url_host}:{bound_port}", _server=server, _thread=thread)
 
 
 def run_forever(app: ASGIApp, host: str, port: int) -> None:

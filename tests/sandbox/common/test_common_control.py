@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -122,3 +123,13 @@ def test_small_requests_do_not_wait_for_delayed_acks() -> None:
         server.stop()
 
     assert elapsed < 0.6
+
+
+def test_a_failing_app_is_reported_at_start() -> None:
+    async def broken(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await receive()
+            await send({"type": "lifespan.startup.failed", "message": "boom"})
+
+    with pytest.raises(RuntimeError, match="did not start"):
+        serve_in_thread(broken)
