@@ -15,6 +15,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from sandbox.common.faults import FaultPlan, FaultRule
 logger = logging.getLogger("sandbox.notifier")
 
 RESPONSE_BODY_LIMIT = 2000
+ATTEMPTS_KEPT = 10_000  # a long-running local stack must not grow without bound
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Notifier:
         time_scale: float,
         is_ack: Callable[[str], bool],
         faults: FaultPlan,
-        signature_field: str,
+        signature_field: str | Sequence[str],
         timeout_s: float = 10.0,
     ) -> None:
         if not schedule or any(b < a for a, b in itertools.pairwise(schedule)) or schedule[0] < 0:
@@ -75,10 +77,14 @@ class Notifier:
         self.time_scale = time_scale
         self.is_ack = is_ack
         self.faults = faults
-        self.signature_field = signature_field
+        # Several names when a provider signs twice (BeeCloud: ``signature`` and legacy ``sign``).
+        self.signature_fields: tuple[str, ...] = (
+            (signature_field,) if isinstance(signature_field, str) else tuple(signature_field)
+        )
+        self.signature_field = self.signature_fields[0]
         self.timeout_s = timeout_s
         self._ids = itertools.count(1)
-        self._attempts: list[Attempt] = []
+        self._attempts: deque[Attempt] = deque(maxlen=ATTEMPTS_KEPT)
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: list[_Delivery] = []
@@ -91,7 +97,9 @@ class Notifier:
         rule = self.faults.take("callback", ref)
         delivery = _Delivery(id=f"d{next(self._ids)}", ref=ref, url=url, body=dict(body), fault=rule)
         if rule is not None and rule.kind == "bad_signature":
-            delivery.body[self.signature_field] = corrupt_signature(delivery.body.get(self.signature_field))
+            for name in self.signature_fields:
+                if name in delivery.body or name == self.signature_fields[0]:
+                    delivery.body[name] = corrupt_signature(delivery.body.get(name))
         # Whatever was held back goes out right after this delivery's first attempt.
         delivery.to_release, self._held = self._held, []
         if rule is not None and rule.kind == "out_of_order":

@@ -211,3 +211,29 @@ def test_drain_raises_when_deliveries_outlive_it() -> None:
 def test_bad_schedules_are_rejected(schedule: tuple[float, ...]) -> None:
     with pytest.raises(ValueError, match="schedule"):
         Notifier(schedule=schedule, time_scale=1, is_ack=bool, faults=FaultPlan(), signature_field="sign")
+
+
+def test_bad_signature_corrupts_every_named_signature_field(receiver: Receiver) -> None:
+    recording, url = receiver
+    body = {"v": 1, "signature": "a" * 32, "sign": "b" * 32}
+
+    async def scenario() -> None:
+        plan = FaultPlan()
+        plan.add(scope="callback", kind="bad_signature")
+        notifier = Notifier(
+            schedule=(0,),
+            time_scale=TIME_SCALE,
+            is_ack=lambda text: "SUCC" in text,
+            faults=plan,
+            signature_field=("signature", "sign"),
+        )
+        notifier.submit(ref="r", url=f"{url}/n", body=body)
+        await notifier.drain(5.0)
+        await notifier.aclose()
+
+    asyncio.run(scenario())
+    sent = recording.wait_for(1)[0].json()
+
+    assert sent["v"] == 1
+    assert sent["signature"] != body["signature"]
+    assert sent["sign"] != body["sign"]
