@@ -9,10 +9,12 @@ import httpx
 from paygate.aws import client
 from paygate.bus import EventPublisher
 from paygate.providers.beecloud import BeeCloudClient
+from paygate.providers.beilypay import BeilyPayClient
 from paygate.providers.http import make_http_client
 from paygate.settings import get_settings
 from paygate.store.apps import AppsStore
 from paygate.store.orders import OrdersStore
+from paygate.store.transfers import TransfersStore
 
 
 @cache
@@ -41,3 +43,20 @@ def http_client() -> httpx.Client:
 @cache
 def beecloud_client() -> BeeCloudClient:
     return BeeCloudClient(get_settings().beecloud_base_url, http_client())
+
+
+@cache
+def beilypay_client() -> BeilyPayClient:
+    """For PollPending: queries retried on transient failures (no API Gateway 29 s limit there)."""
+    return BeilyPayClient(get_settings().beilypay_base_url, http_client())
+
+
+@cache
+def beilypay_api_client() -> BeilyPayClient:
+    """For API routes: no query retries, so a slow BeilyPay cannot outlast the function's timeout."""
+    return BeilyPayClient(get_settings().beilypay_base_url, http_client(), query_retries=0)
+
+
+@cache
+def transfers_store() -> TransfersStore:
+    return TransfersStore(client("dynamodb"), get_settings().orders_table)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from paygate.api.transfer_views import collection_view, payout_view
 from paygate.api.views import bill_view, refund_view
 from paygate.bus import DomainEvent
-from paygate.models import Bill, Refund, RefundStatus
+from paygate.models import Bill, Collection, Payout, Refund, RefundStatus, TransferStatus
 
 BILL_SUCCEEDED = "bill.succeeded"
 BILL_FAILED = "bill.failed"
 REFUND_SUCCEEDED = "refund.succeeded"
 REFUND_FAILED = "refund.failed"
+PAYOUT_SUCCEEDED = "payout.succeeded"
+PAYOUT_FAILED = "payout.failed"
+PAYOUT_UNKNOWN = "payout.unknown"
+COLLECTION_SUCCEEDED = "collection.succeeded"
+COLLECTION_FAILED = "collection.failed"
+COLLECTION_UNKNOWN = "collection.unknown"
 
 
 def bill_succeeded(bill: Bill) -> DomainEvent:
@@ -27,3 +34,29 @@ def refund_finished(refund: Refund) -> DomainEvent:
         refund.finished_at_ms or refund.updated_at_ms,
         data,
     )
+
+
+def transfer_detail_type(transfer: Payout | Collection) -> str | None:
+    """The event a payout's or collection's current state stands for (None while pending)."""
+    prefix = "payout" if isinstance(transfer, Payout) else "collection"
+    if transfer.status is TransferStatus.PENDING:
+        return None
+    return f"{prefix}.{transfer.status.value}"
+
+
+def transfer_event(transfer: Payout | Collection) -> DomainEvent:
+    """payout.* / collection.* for a transfer in a reported state: succeeded, failed or unknown."""
+    detail_type = transfer_detail_type(transfer)
+    if detail_type is None:
+        raise ValueError("a pending transfer has no event")
+    if isinstance(transfer, Payout):
+        data = payout_view(transfer).model_dump(mode="json")
+        key = f"payout:{transfer.out_order_no}"
+    else:
+        data = collection_view(transfer).model_dump(mode="json", exclude={"pay_url"})
+        key = f"collection:{transfer.out_order_no}"
+    if transfer.status is TransferStatus.UNKNOWN:
+        occurred = transfer.unknown_at_ms or transfer.updated_at_ms
+    else:
+        occurred = transfer.finished_at_ms or transfer.updated_at_ms
+    return DomainEvent(detail_type, transfer.app_id, key, occurred, data)

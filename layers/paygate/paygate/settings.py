@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     secrets_max_age_s: int = Field(default=300, alias="SECRETS_MAX_AGE_S")
     # How long a create call may hold a bill's provider lease before a retry may take it over.
     provider_lease_ms: int = Field(default=30_000, alias="PROVIDER_LEASE_MS")
+    # The PollPending state machine and its schedule (docs/events.md "Polling"): first wait,
+    # doubling up to the cap, until the deadline after which a pending order becomes `unknown`.
+    poll_state_machine_arn: str = Field(default="", alias="POLL_STATE_MACHINE_ARN")
+    poll_first_wait_s: int = Field(default=30, ge=0, alias="POLL_FIRST_WAIT_S")
+    poll_max_wait_s: int = Field(default=3600, ge=1, alias="POLL_MAX_WAIT_S")
+    poll_deadline_s: int = Field(default=86_400, ge=1, alias="POLL_DEADLINE_S")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,173 @@
+"""Merchant API models for BeilyPay payouts, collections and the balance (INR, amounts in paise).
+
+Validated before anything is recorded or sent, with rules at least as strict as BeilyPay's, so a
+request that passes here is one BeilyPay should accept (a provider-side parameter complaint is
+then a 502, see docs/providers.md §4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from paygate.api.models import Failure
+from paygate.models import TransferStatus
+
+# BeilyPay's payAmount is a Java int32 of paise.
+MAX_AMOUNT = 2_147_483_647
+MAX_URL_LENGTH = 512  # the BeilyPay emulator's (and a sensible) notifyUrl/frontCallback limit
+
+# Merchant order numbers double as part of the Step Functions execution name (<= 80 characters:
+# "payout-" + app id (20) + "-" + 32), so only characters execution names allow.
+OutOrderNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+def _no_control_characters(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError("must be an http(s) URL")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("must be an e-mail address")
+    return value
+
+
+# Required text: surrounding whitespace is trimmed (BeilyPay's Java verifier trims too), then it
+# must be non-empty.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_control_characters)
+]
+LongText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(_no_control_characters)
+]
+Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_email)]
+# Indian mobile numbers: 10 digits starting 6-9 (no +91, no leading 0).
+Mobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[6-9][0-9]{9}$")]
+Ifsc = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{4}0[A-Z0-9]{6}$")]
+# Indian bank account numbers are 9-18 digits in practice; 6-20 leaves room for small banks.
+AccountNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6,20}$")]
+BankCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z_-]{1,32}$")]
+Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_URL_LENGTH), AfterValidator(_url)]
+
+
+def fingerprint(model: BaseModel) -> str:
+    """Same (normalised) body, same hash: how a repeated out_order_no is told from a conflicting one."""
+    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class CreatePayoutRequest(BaseModel):
+    """POST /payouts: pay `amount` paise to an Indian bank account (BeilyPay /v2/trans/create)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out_order_no: OutOrderNo = Field(description="Merchant order number: 1-32 of A-Z a-z 0-9 _ -, unique per app")
+    amount: Amount = Field(description="Amount in paise (INR minor units), 1 to 2147483647")
+    account_type: Literal["Card"] = Field(description="Only `Card` (a bank account) is supported by BeilyPay")
+    account: AccountNumber = Field(description="Beneficiary bank account number, 6-20 digits")
+    account_owner: Text = Field(description="Account holder's name")
+    bank_code: BankCode = Field(description="Bank code as BeilyPay knows it")
+    ifsc: Ifsc = Field(description="Branch IFSC: 4 letters, 0, 6 letters or digits (e.g. SBIN0001234)")
+    address: LongText = Field(description="Beneficiary address")
+    email: Email = Field(description="Beneficiary e-mail")
+    mobile: Mobile = Field(description="Beneficiary mobile: 10 digits, Indian numbering (6-9 first)")
+
+    def fingerprint(self) -> str:
+        return fingerprint(self)
+
+
+class CreateCollectionRequest(BaseModel):
+    """POST /collections: ask a payer for `amount` paise; they pay at the returned `pay_url`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    out_order_no: OutOrderNo = Field(description="Merchant order number: 1-32 of A-Z a-z 0-9 _ -, unique per app")
+    amount: Amount = Field(description="Amount in paise (INR minor units), 1 to 2147483647")
+    user_id: Text = Field(description="The payer's id in the merchant's system")
+    user_name: Text = Field(description="The payer's name")
+    email: Email = Field(description="The payer's e-mail")
+    mobile: Mobile = Field(description="The payer's mobile: 10 digits, Indian numbering")
+    return_url: Url = Field(description="Where BeilyPay's pay page sends the payer afterwards (frontCallback)")
+
+    def fingerprint(self) -> str:
+        return fingerprint(self)
+
+
+class PayoutView(BaseModel):
+    object: Literal["payout"] = "payout"
+    out_order_no: str
+    amount: int
+    currency: str
+    account_type: str
+    account_last4: str = Field(description="Last 4 digits of the beneficiary account (the rest is not stored)")
+    account_owner: str
+    bank_code: str
+    ifsc: str
+    status: TransferStatus = Field(
+        description="pending, succeeded, failed, or unknown (BeilyPay's outcome could not be established: "
+        "never re-issue it under a new out_order_no before reconciling)"
+    )
+    provider_order_no: str | None = Field(default=None, description="BeilyPay's orderNo")
+    failure: Failure | None = None
+    unknown_reason: str | None = None
+    created_at: str
+    updated_at: str
+    finished_at: str | None = None
+
+
+class CollectionView(BaseModel):
+    object: Literal["collection"] = "collection"
+    out_order_no: str
+    amount: int
+    currency: str
+    paid: int | None = Field(default=None, description="What the payer actually paid (paise); may differ from amount")
+    user_id: str
+    user_name: str
+    return_url: str
+    pay_url: str | None = Field(default=None, description="Send the payer here")
+    status: TransferStatus
+    provider_order_no: str | None = Field(default=None, description="BeilyPay's orderNo")
+    failure: Failure | None = None
+    unknown_reason: str | None = None
+    created_at: str
+    updated_at: str
+    finished_at: str | None = None
+
+
+class PayoutList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[PayoutView]
+    next_cursor: str | None
+
+
+class CollectionList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[CollectionView]
+    next_cursor: str | None
+
+
+class BalanceView(BaseModel):
+    object: Literal["balance"] = "balance"
+    currency: Literal["INR"] = "INR"
+    available: str = Field(description="BeilyPay's settlementAmount in INR, exactly as reported (e.g. '1234.56')")
+    available_paise: int | None = Field(
+        default=None, description="The same in paise, when it is a whole number of paise"
+    )

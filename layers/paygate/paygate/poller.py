@@ -1,0 +1,245 @@
+"""The Step Functions poller: one execution per pending payout or collection, named after it.
+
+`PollerStarter` starts `statemachines/poll_pending.asl.json` for an order (a second start is a
+no-op); `PendingPoller` is its task (PollPending): look at the ledger, ask BeilyPay by its
+orderNo, settle through the TransferLedger, and compute the next wait. The schedule travels in
+the execution input, so tests run it with one-second waits and production with 30 s doubling
+to an hour until a 24 h deadline (arithmetic in docs/events.md).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field
+
+from paygate.clock import now_ms
+from paygate.models import Collection, OrderKind, Payout, TransferStatus
+from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials
+from paygate.providers.errors import ProviderError
+from paygate.store.orders import ProviderState
+from paygate.store.transfers import Transfer, TransfersStore
+from paygate.transfers import SettlementConflictError, TransferLedger
+
+logger = logging.getLogger(__name__)
+
+PAYOUT_SUCCESS, PAYOUT_FAILED = 2, 3
+COLLECTION_CREATE_FAILED, COLLECTION_PAID, COLLECTION_FAILED = 0, 2, 3
+BACKOFF_FACTOR = 2
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """First wait, cap and deadline, in seconds."""
+
+    first_wait_s: int
+    max_wait_s: int
+    deadline_s: int
+
+
+def execution_name(kind: OrderKind, app_id: str, out_order_no: str) -> str:
+    """Deterministic, so starting twice for one order is a no-op (at most 80 characters)."""
+    return f"{kind.value}-{app_id}-{out_order_no}"
+
+
+class PollState(BaseModel):
+    """The state machine's data: execution input, and each PollPending task's output."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: Literal["payout", "collection"]
+    app_id: str
+    out_order_no: str
+    wait_seconds: int = Field(ge=0, description="the next Wait state's duration (SecondsPath)")
+    max_wait_seconds: int = Field(ge=1)
+    deadline_ms: int = Field(description="after this, a still-pending order is marked unknown")
+    polls: int = 0
+    action: Literal["poll", "expire"] = "poll"
+    outcome: Literal["pending", "final", "expired"] = "pending"
+    status: str | None = None
+
+    @property
+    def order_kind(self) -> OrderKind:
+        return OrderKind(self.kind)
+
+
+def initial_state(kind: OrderKind, transfer: Transfer, schedule: PollSchedule) -> PollState:
+    """The execution input: derived from the stored order only, so a repeat start sends the same input."""
+    return PollState(
+        kind="payout" if kind is OrderKind.PAYOUT else "collection",
+        app_id=transfer.app_id,
+        out_order_no=transfer.out_order_no,
+        wait_seconds=schedule.first_wait_s,
+        max_wait_seconds=schedule.max_wait_s,
+        deadline_ms=transfer.created_at_ms + schedule.deadline_s * 1000,
+    )
+
+
+class PollerStarter:
+    """StartExecution for an order; never fails the caller (the notify and a repeat still settle it)."""
+
+    def __init__(self, sfn: Any, state_machine_arn: str, schedule: PollSchedule) -> None:
+        self._sfn = sfn
+        self._arn = state_machine_arn
+        self._schedule = schedule
+
+    def start(self, kind: OrderKind, transfer: Transfer) -> bool:
+        """True if an execution was started now; False if one exists (or could not be started)."""
+        if not self._arn:
+            logger.warning("no poller state machine configured; relying on notifies")
+            return False
+        state = initial_state(kind, transfer, self._schedule)
+        name = execution_name(kind, transfer.app_id, transfer.out_order_no)
+        try:
+            self._sfn.start_execution(
+                stateMachineArn=self._arn,
+                name=name,
+                input=json.dumps(state.model_dump(mode="json"), sort_keys=True, separators=(",", ":")),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+                return False  # the poller for this order is (or was) already running
+            logger.error("could not start the poller", extra={"execution": name, "error": str(error)})
+            return False
+        except BotoCoreError as error:
+            logger.error("could not start the poller", extra={"execution": name, "error": str(error)})
+            return False
+        return True
+
+
+def next_wait(state: PollState, now: int) -> int:
+    """Double the last wait up to the cap, but never sleep past the deadline (one last poll there)."""
+    doubled = max(1, state.wait_seconds * BACKOFF_FACTOR)
+    remaining = max(1, math.ceil((state.deadline_ms - now) / 1000))
+    return min(doubled, state.max_wait_seconds, remaining)
+
+
+CredentialsOf = Callable[[str], BeilyPayCredentials | None]
+
+
+class PendingPoller:
+    """PollPending: one round of the poll loop for one order."""
+
+    def __init__(
+        self,
+        store: TransfersStore,
+        ledger: TransferLedger,
+        beilypay: BeilyPayClient,
+        credentials_of: CredentialsOf,
+        *,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._beilypay = beilypay
+        self._credentials_of = credentials_of
+        self._clock = clock
+
+    def run(self, state: PollState) -> PollState:
+        """Dispatch on the task's action: a poll round, or the deadline's unknown transition."""
+        if state.action == "expire":
+            return self.expire(state)
+        return self.poll(state)
+
+    def poll(self, state: PollState) -> PollState:
+        kind = state.order_kind
+        transfer = self._store.get_transfer(kind, state.app_id, state.out_order_no)
+        polls = state.polls + 1
+        if transfer is None:
+            logger.error("poller for an order that does not exist", extra={"out_order_no": state.out_order_no})
+            return state.model_copy(update={"polls": polls, "outcome": "final", "status": "missing"})
+        if transfer.status is not TransferStatus.PENDING:
+            # Settled by a notify (or earlier poll); make sure its event went out, then stop.
+            self._ledger.ensure_reported(kind, transfer)
+            return self._final(state, polls, transfer)
+        now = self._clock()
+        if transfer.provider_state == ProviderState.CALLING.value:
+            if transfer.lease_until_ms < now:  # the create call died with its function
+                current = self._ledger.mark_unknown(
+                    kind, transfer.app_id, transfer.out_order_no, expected="stale", reason="create_interrupted"
+                )
+                return self._final(state, polls, current or transfer)
+        elif transfer.provider_order_no:
+            settled = self._query_and_settle(kind, transfer)
+            if settled is not None and settled.status is not TransferStatus.PENDING:
+                return self._final(state, polls, settled)
+        if now >= state.deadline_ms:
+            return state.model_copy(update={"polls": polls, "outcome": "expired", "status": "pending"})
+        return state.model_copy(
+            update={"polls": polls, "outcome": "pending", "status": "pending", "wait_seconds": next_wait(state, now)}
+        )
+
+    def expire(self, state: PollState) -> PollState:
+        """Deadline passed and BeilyPay still says pending: report the order as unknown."""
+        kind = state.order_kind
+        current = self._ledger.mark_unknown(
+            kind, state.app_id, state.out_order_no, expected="created", reason="poll_deadline"
+        )
+        status = current.status.value if current else "missing"
+        return state.model_copy(update={"action": "poll", "outcome": "final", "status": status})
+
+    def _final(self, state: PollState, polls: int, transfer: Transfer) -> PollState:
+        return state.model_copy(update={"polls": polls, "outcome": "final", "status": transfer.status.value})
+
+    def _query_and_settle(self, kind: OrderKind, transfer: Transfer) -> Transfer | None:
+        creds = self._credentials_of(transfer.app_id)
+        if creds is None:
+            logger.error("app has no BeilyPay credentials; cannot poll", extra={"app_id": transfer.app_id})
+            return None
+        assert transfer.provider_order_no is not None
+        try:
+            if isinstance(transfer, Payout):
+                return self._settle_payout(transfer, creds, transfer.provider_order_no)
+            assert isinstance(transfer, Collection)
+            return self._settle_collection(transfer, creds, transfer.provider_order_no)
+        except ProviderError as error:
+            # Transient or not, the next round asks again; the deadline bounds it.
+            logger.warning("poll query failed", extra={"out_order_no": transfer.out_order_no, "error": str(error)})
+            return None
+        except SettlementConflictError as conflict:
+            logger.error(
+                "BeilyPay's answer conflicts with the ledger",
+                extra={"security_event": True, "out_order_no": transfer.out_order_no, "reason": conflict.reason},
+            )
+            return None
+
+    def _settle_payout(self, payout: Payout, creds: BeilyPayCredentials, order_no: str) -> Transfer | None:
+        state = self._beilypay.query_payout(creds, order_no=order_no)
+        if state.out_order_no != payout.out_order_no or state.amount != payout.amount:
+            raise SettlementConflictError("query answer is for another order or amount")
+        if state.status not in (PAYOUT_SUCCESS, PAYOUT_FAILED):
+            return None
+        return self._ledger.settle(
+            OrderKind.PAYOUT,
+            payout.app_id,
+            payout.out_order_no,
+            succeeded=state.status == PAYOUT_SUCCESS,
+            provider_order_no=order_no,
+            amount=payout.amount,
+        ).transfer
+
+    def _settle_collection(self, collection: Collection, creds: BeilyPayCredentials, order_no: str) -> Transfer | None:
+        state = self._beilypay.query_collection(creds, order_no=order_no)
+        if state.out_order_no != collection.out_order_no or state.amount != collection.amount:
+            raise SettlementConflictError("query answer is for another order or amount")
+        if state.status == COLLECTION_PAID:
+            paid = state.paid if state.paid is not None else state.amount
+            succeeded = True
+        elif state.status in (COLLECTION_CREATE_FAILED, COLLECTION_FAILED):
+            paid, succeeded = 0, False
+        else:
+            return None
+        return self._ledger.settle(
+            OrderKind.COLLECTION,
+            collection.app_id,
+            collection.out_order_no,
+            succeeded=succeeded,
+            provider_order_no=order_no,
+            paid=paid,
+        ).transfer
