@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from sandbox.beilypay.ledger import Account, OrderKind, Status
+from sandbox.beilypay.ledger import Account, Order, OrderKind, Status
 from sandbox.beilypay.protocol import (
     INT32_MAX,
     INT64_MAX,
@@ -23,6 +23,7 @@ from sandbox.beilypay.protocol import (
     envelope_ok,
     integer_field,
     mobile_field,
+    paise_to_inr,
     param_error,
     required_integer,
     required_text,
@@ -183,9 +184,8 @@ async def read_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def payment_summary(order: Any, headline: str) -> str:
-    amount = f"{order.pay_amount / 100:.2f}"
-    return f"{headline}: order {order.order_no} ({order.out_order_no}), INR {amount}."
+def payment_summary(order: Order, headline: str) -> str:
+    return f"{headline}: order {order.order_no} ({order.out_order_no}), INR {paise_to_inr(order.pay_amount)}."
 
 
 def page(title: str, text: str, details: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
