@@ -38,6 +38,7 @@ def test_pay_url_pays_in_full_and_notifies(sandbox: Sandbox) -> None:
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     assert "Payment successful" in page.text
+    assert "INR 500.00" in page.text
     assert "https://shop.example.com/done" in page.text  # link back to frontCallback
     notify = sandbox.receiver.wait_for(1)[0]
     assert notify.content_type == "application/json"
