@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
@@ -278,3 +279,17 @@ def test_head_on_the_pay_url_changes_nothing(sandbox: Sandbox) -> None:
     assert response.status_code == 200
     assert sandbox.order_state(created["orderNo"])["status"] == 1
     assert sandbox.attempts(created["orderNo"]) == []
+
+
+def test_concurrent_visits_pay_once(sandbox: Sandbox) -> None:
+    created = sandbox.create_collection("C-race")["data"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        pages = list(pool.map(lambda _: httpx.get(created["payUrl"]).text, range(8)))
+    sandbox.wait_attempts(created["orderNo"], 1)
+    time.sleep(QUIET_PERIOD_S)
+
+    assert sum("Payment successful" in text for text in pages) == 1
+    assert sum("Already paid" in text for text in pages) == 7
+    assert len(sandbox.attempts(created["orderNo"])) == 1
+    assert sandbox.balance() == (BALANCE + 50_000) / 100
