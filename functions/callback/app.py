@@ -1,4 +1,4 @@
-"""Provider callbacks. BeeCloud: answer exactly `success` once the state is safely stored.
+"""Provider callbacks. BeeCloud: answer exactly `success`, BeilyPay: `SUCC`, once the state is safely stored.
 
 Anything that does not verify or does not match the ledger is refused (no ack word), logged as a
 security event and counted, and changes nothing.
@@ -17,10 +17,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import build_resolver, handle
-from paygate.app_secrets import beecloud_credentials, load_app_secrets
+from paygate.app_secrets import beecloud_credentials, beilypay_credentials, load_app_secrets
 from paygate.auth import is_valid_app_id
+from paygate.beilypay_callbacks import BeilyPayCallbacks
 from paygate.callbacks import BeeCloudCallbacks, CallbackRejectedError
-from paygate.deps import apps_store, beecloud_client, event_publisher, orders_store
+from paygate.deps import apps_store, beecloud_client, event_publisher, orders_store, transfer_ledger, transfers_store
+from paygate.providers import WebhookVerificationError, parse_callback_body
 from paygate.refunds import RefundService
 from paygate.settings import get_settings
 
@@ -29,6 +31,7 @@ metrics = Metrics()
 app = build_resolver()
 
 BEECLOUD_ACK = "success"
+BEILYPAY_ACK = "SUCC"  # BeilyPay accepts any body containing SUCC
 
 
 def _text(status: int, body: str) -> Response[str]:
@@ -72,6 +75,32 @@ def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
     metrics.add_metric(name=f"Callback{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("callback handled", extra={"provider": "beecloud", "outcome": result.outcome})
     return _text(200, BEECLOUD_ACK)
+
+
+@app.post("/callbacks/beilypay/<app_id>", summary="BeilyPay notify receiver", include_in_schema=False)
+def beilypay_notify(app_id: Annotated[str, Path()]) -> Response[str]:
+    if not is_valid_app_id(app_id):
+        return _reject("beilypay", "-", "malformed app id")
+    merchant = apps_store().get(app_id)
+    settings = get_settings()
+    creds = None
+    if merchant is not None:
+        secrets = load_app_secrets(settings.app_secrets_prefix, app_id, max_age_s=settings.secrets_max_age_s)
+        creds = beilypay_credentials(merchant, secrets)
+    if merchant is None or creds is None:
+        return _reject("beilypay", app_id, "unknown app")
+    try:
+        # Decimals stay exact, so every value is verified exactly as BeilyPay signed it.
+        payload = parse_callback_body(app.current_event.body or "")
+    except WebhookVerificationError as error:
+        return _reject("beilypay", app_id, str(error))
+    try:
+        result = BeilyPayCallbacks(transfers_store(), transfer_ledger()).handle(merchant, creds, payload)
+    except CallbackRejectedError as rejected:
+        return _reject("beilypay", app_id, rejected.reason)
+    metrics.add_metric(name=f"Callback{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("callback handled", extra={"provider": "beilypay", "outcome": result.outcome})
+    return _text(200, BEILYPAY_ACK)
 
 
 @metrics.log_metrics

@@ -1,4 +1,8 @@
-"""GET /bills, /bills/{bill_no}, /refunds, /refunds/{refund_no}: reads, scoped to the caller's app."""
+"""Reads, scoped to the caller's app: bills, refunds, payouts, collections, and the BeilyPay balance.
+
+GET /bills, /bills/{bill_no}, /refunds, /refunds/{refund_no}, /payouts, /payouts/{out_order_no},
+/collections, /collections/{out_order_no} read the ledger; GET /balance asks BeilyPay.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +17,25 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
 from paygate.api.models import BillList, BillView, RefundList, RefundView
+from paygate.api.transfer_models import BalanceView, CollectionList, CollectionView, PayoutList, PayoutView
+from paygate.api.transfer_views import balance_view, collection_view, payout_view
 from paygate.api.views import bill_view, refund_view
-from paygate.deps import orders_store
+from paygate.beilypay_accounts import require_credentials
+from paygate.deps import beilypay_api_client, orders_store, transfers_store
 from paygate.errors import InvalidRequestError, NotFoundError
-from paygate.models import Bill, BillStatus, Channel, OrderKind, Refund, RefundStatus
+from paygate.models import (
+    Bill,
+    BillStatus,
+    Channel,
+    Collection,
+    OrderKind,
+    Payout,
+    Refund,
+    RefundStatus,
+    TransferStatus,
+)
+from paygate.provider_errors import to_api_error
+from paygate.providers.errors import ProviderError
 from paygate.store.orders import Page
 
 logger = Logger()
@@ -139,6 +158,106 @@ def get_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) 
     if refund is None:
         raise NotFoundError("no refund with this refund_no", code="refund_not_found")
     return json_response(200, refund_view(refund))
+
+
+OutOrderNoPath = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
+
+
+@app.get(
+    "/payouts",
+    summary="List payouts, newest first",
+    tags=["payouts"],
+    responses={
+        200: {"description": "A page", "content": {"application/json": {"model": PayoutList}}},
+        **_ERRORS,
+    },
+)
+def list_payouts(
+    status: Annotated[TransferStatus | None, Query()] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
+    limit: Limit = 10,
+    cursor: Cursor = None,
+) -> Response[str]:
+    filters = {"status": str(status)} if status is not None else {}
+    page = _page(OrderKind.PAYOUT, limit, cursor, created_from, created_to, filters)
+    payouts = [payout_view(Payout.model_validate(item)) for item in page.items]
+    return json_response(200, PayoutList(data=payouts, next_cursor=page.cursor))
+
+
+@app.get(
+    "/payouts/<out_order_no>",
+    summary="Get a payout",
+    tags=["payouts"],
+    responses={
+        200: {"description": "The payout", "content": {"application/json": {"model": PayoutView}}},
+        **_ERRORS,
+    },
+)
+def get_payout(out_order_no: OutOrderNoPath) -> Response[str]:
+    payout = transfers_store().get_transfer(OrderKind.PAYOUT, current_app(app).app_id, out_order_no, consistent=False)
+    if not isinstance(payout, Payout):
+        raise NotFoundError("no payout with this out_order_no", code="payout_not_found")
+    return json_response(200, payout_view(payout))
+
+
+@app.get(
+    "/collections",
+    summary="List collections, newest first",
+    tags=["collections"],
+    responses={
+        200: {"description": "A page", "content": {"application/json": {"model": CollectionList}}},
+        **_ERRORS,
+    },
+)
+def list_collections(
+    status: Annotated[TransferStatus | None, Query()] = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
+    limit: Limit = 10,
+    cursor: Cursor = None,
+) -> Response[str]:
+    filters = {"status": str(status)} if status is not None else {}
+    page = _page(OrderKind.COLLECTION, limit, cursor, created_from, created_to, filters)
+    collections = [collection_view(Collection.model_validate(item)) for item in page.items]
+    return json_response(200, CollectionList(data=collections, next_cursor=page.cursor))
+
+
+@app.get(
+    "/collections/<out_order_no>",
+    summary="Get a collection",
+    tags=["collections"],
+    responses={
+        200: {"description": "The collection", "content": {"application/json": {"model": CollectionView}}},
+        **_ERRORS,
+    },
+)
+def get_collection(out_order_no: OutOrderNoPath) -> Response[str]:
+    collection = transfers_store().get_transfer(
+        OrderKind.COLLECTION, current_app(app).app_id, out_order_no, consistent=False
+    )
+    if not isinstance(collection, Collection):
+        raise NotFoundError("no collection with this out_order_no", code="collection_not_found")
+    return json_response(200, collection_view(collection))
+
+
+@app.get(
+    "/balance",
+    summary="The app's available BeilyPay balance (INR)",
+    description="BeilyPay's /merchant/accountInfo settlementAmount, shown exactly as a decimal string.",
+    tags=["payouts"],
+    responses={
+        200: {"description": "The balance", "content": {"application/json": {"model": BalanceView}}},
+        **error_responses(404, 409, 429, 502, 504),
+    },
+)
+def get_balance() -> Response[str]:
+    creds = require_credentials(current_app(app))
+    try:
+        amount = beilypay_api_client().balance(creds)
+    except ProviderError as error:
+        raise to_api_error(error) from error
+    return json_response(200, balance_view(amount))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

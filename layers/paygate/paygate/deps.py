@@ -8,6 +8,7 @@ import httpx
 
 from paygate.aws import client
 from paygate.bus import EventPublisher
+from paygate.poller import PollerStarter, PollSchedule
 from paygate.providers.beecloud import BeeCloudClient
 from paygate.providers.beilypay import BeilyPayClient
 from paygate.providers.http import make_http_client
@@ -15,6 +16,7 @@ from paygate.settings import get_settings
 from paygate.store.apps import AppsStore
 from paygate.store.orders import OrdersStore
 from paygate.store.transfers import TransfersStore
+from paygate.transfers import TransferLedger
 
 
 @cache
@@ -60,3 +62,15 @@ def beilypay_api_client() -> BeilyPayClient:
 @cache
 def transfers_store() -> TransfersStore:
     return TransfersStore(client("dynamodb"), get_settings().orders_table)
+
+
+@cache
+def transfer_ledger() -> TransferLedger:
+    return TransferLedger(transfers_store(), event_publisher())
+
+
+@cache
+def poller_starter() -> PollerStarter:
+    settings = get_settings()
+    schedule = PollSchedule(settings.poll_first_wait_s, settings.poll_max_wait_s, settings.poll_deadline_s)
+    return PollerStarter(client("stepfunctions"), settings.poll_state_machine_arn, schedule)

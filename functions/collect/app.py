@@ -1,0 +1,82 @@
+"""POST /collections: validate, record the collection, start its poller, get BeilyPay's pay_url."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response, public_base_url
+from paygate.api.idempotency import run_idempotent
+from paygate.api.transfer_models import CollectionView, CreateCollectionRequest
+from paygate.api.transfer_views import collection_view
+from paygate.beilypay_accounts import require_credentials
+from paygate.collects import CollectionService
+from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
+from paygate.models import Collection, TransferStatus
+from paygate.settings import get_settings
+
+logger = Logger()
+app = build_resolver()
+
+
+@app.post(
+    "/collections",
+    summary="Collect a payment in India",
+    description="Records the collection, then asks BeilyPay once (/v2/payment/create) for the page where the payer "
+    "pays (`pay_url`). BeilyPay's notify or the poller settles it; `paid` is what the payer actually paid. 202: "
+    "BeilyPay's answer was lost (status `unknown`, no pay_url). Repeating the same out_order_no with the same "
+    "body returns the stored collection (200); another body is a 409.",
+    responses={
+        201: {"description": "Created (pending)", "content": {"application/json": {"model": CollectionView}}},
+        202: {"description": "Outcome unknown", "content": {"application/json": {"model": CollectionView}}},
+        200: {"description": "Identical repeat", "content": {"application/json": {"model": CollectionView}}},
+        **error_responses(400, 409, 413, 415, 429, 502),
+    },
+    tags=["collections"],
+)
+def create_collection(
+    request: Annotated[CreateCollectionRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response[str]:
+    caller = current_app(app)
+    settings = get_settings()
+    notify_url = f"{public_base_url(app, settings.public_base_url)}/callbacks/beilypay/{caller.app_id}"
+
+    def compute() -> dict[str, Any]:
+        creds = require_credentials(caller)
+        service = CollectionService(
+            transfers_store(), transfer_ledger(), poller_starter(), lease_ms=settings.provider_lease_ms
+        )
+        outcome = service.create(caller, creds, beilypay_api_client(), request, notify_url=notify_url)
+        collection = outcome.transfer
+        assert isinstance(collection, Collection)
+        unknown = collection.status is TransferStatus.UNKNOWN
+        logger.info(
+            "collection created" if outcome.created else "collection repeated",
+            extra={"out_order_no": request.out_order_no, "status": collection.status.value},
+        )
+        status = (202 if unknown else 201) if outcome.created else 200
+        return {"status": status, "body": collection_view(collection).model_dump(mode="json")}
+
+    if idempotency_key is not None:
+        result = run_idempotent(
+            operation="create_collection",
+            app_id=caller.app_id,
+            key=idempotency_key,
+            body=request.model_dump(mode="json"),
+            compute=compute,
+            lambda_context=app.lambda_context,
+        )
+    else:
+        result = compute()
+    return json_response(result["status"], result["body"])
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

@@ -1,0 +1,87 @@
+"""POST /payouts: validate, record the payout, start its poller, ask BeilyPay to pay out once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response, public_base_url
+from paygate.api.idempotency import run_idempotent
+from paygate.api.transfer_models import CreatePayoutRequest, PayoutView
+from paygate.api.transfer_views import payout_view
+from paygate.beilypay_accounts import require_credentials
+from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
+from paygate.models import Payout, TransferStatus
+from paygate.payouts import PayoutService
+from paygate.settings import get_settings
+
+logger = Logger()
+metrics = Metrics()
+app = build_resolver()
+
+
+@app.post(
+    "/payouts",
+    summary="Pay out to an Indian bank account",
+    description="Records the payout, then asks BeilyPay once (/v2/trans/create). 201: accepted (pending until "
+    "BeilyPay's notify or the poller settles it). 202: BeilyPay's answer was lost, the payout is `unknown` and "
+    "will NOT be re-sent; do not re-issue it under a new out_order_no before it is reconciled. Repeating the "
+    "same out_order_no with the same body returns the stored payout (200); another body is a 409.",
+    responses={
+        201: {"description": "Created (pending)", "content": {"application/json": {"model": PayoutView}}},
+        202: {"description": "Outcome unknown", "content": {"application/json": {"model": PayoutView}}},
+        200: {"description": "Identical repeat", "content": {"application/json": {"model": PayoutView}}},
+        **error_responses(400, 409, 413, 415, 429, 502),
+    },
+    tags=["payouts"],
+)
+def create_payout(
+    request: Annotated[CreatePayoutRequest, Body()],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response[str]:
+    caller = current_app(app)
+    settings = get_settings()
+    notify_url = f"{public_base_url(app, settings.public_base_url)}/callbacks/beilypay/{caller.app_id}"
+
+    def compute() -> dict[str, Any]:
+        creds = require_credentials(caller)
+        service = PayoutService(
+            transfers_store(), transfer_ledger(), poller_starter(), lease_ms=settings.provider_lease_ms
+        )
+        outcome = service.create(caller, creds, beilypay_api_client(), request, notify_url=notify_url)
+        payout = outcome.transfer
+        assert isinstance(payout, Payout)
+        unknown = payout.status is TransferStatus.UNKNOWN
+        if outcome.created:
+            metrics.add_metric(name="PayoutsUnknown" if unknown else "PayoutsCreated", unit=MetricUnit.Count, value=1)
+        logger.info(
+            "payout created" if outcome.created else "payout repeated",
+            extra={"out_order_no": request.out_order_no, "status": payout.status.value},
+        )
+        status = (202 if unknown else 201) if outcome.created else 200
+        return {"status": status, "body": payout_view(payout).model_dump(mode="json")}
+
+    if idempotency_key is not None:
+        result = run_idempotent(
+            operation="create_payout",
+            app_id=caller.app_id,
+            key=idempotency_key,
+            body=request.model_dump(mode="json"),
+            compute=compute,
+            lambda_context=app.lambda_context,
+        )
+    else:
+        result = compute()
+    return json_response(result["status"], result["body"])
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)

@@ -1,0 +1,41 @@
+"""PollPending: the task of statemachines/poll_pending.asl.json, one poll round per invocation.
+
+Input and output are the state machine's data (paygate.poller.PollState): the order, the next
+wait, the deadline, and `outcome` (pending -> loop, final -> done, expired -> mark unknown).
+Provider failures are absorbed (the next round asks again); only our own failures raise, and
+the state machine retries them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from paygate.beilypay_accounts import credentials_or_none
+from paygate.deps import apps_store, beilypay_client, transfer_ledger, transfers_store
+from paygate.poller import PendingPoller, PollState
+from paygate.providers.beilypay import BeilyPayCredentials
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _credentials_of(app_id: str) -> BeilyPayCredentials | None:
+    app = apps_store().get(app_id)
+    return credentials_or_none(app) if app is not None else None
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    state = PollState.model_validate(event)
+    logger.append_keys(kind=state.kind, out_order_no=state.out_order_no, poll=state.polls + 1)
+    poller = PendingPoller(transfers_store(), transfer_ledger(), beilypay_client(), _credentials_of)
+    result = poller.run(state)
+    if result.outcome != "pending":
+        metrics.add_metric(name=f"Poll{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
+    logger.info("poll round", extra={"outcome": result.outcome, "status": result.status})
+    return result.model_dump(mode="json")
