@@ -9,15 +9,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
-from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
-from paygate.api.idempotency import run_idempotent
+from paygate.api.http import build_resolver, current_app, error_responses, handle
+from paygate.api.idempotency import respond
 from paygate.api.models import BillView, CreateBillRequest
 from paygate.api.views import bill_view
-from paygate.app_secrets import beecloud_credentials, load_app_secrets
+from paygate.app_secrets import require_beecloud
 from paygate.bills import BillService
 from paygate.deps import beecloud_client, orders_store
-from paygate.errors import ConflictError
 from paygate.settings import get_settings
 
 logger = Logger()
@@ -41,35 +41,16 @@ def create_bill(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response[str]:
     caller = current_app(app)
-    settings = get_settings()
 
-    def compute() -> dict[str, Any]:
-        creds = beecloud_credentials(
-            caller,
-            load_app_secrets(settings.app_secrets_prefix, caller.app_id, max_age_s=settings.secrets_max_age_s),
-        )
-        if creds is None:
-            raise ConflictError("this app has no BeeCloud account configured", code="provider_not_configured")
-        service = BillService(orders_store(), beecloud_client(), lease_ms=settings.provider_lease_ms)
-        outcome = service.create(caller, creds, request)
+    def compute() -> tuple[int, BaseModel]:
+        service = BillService(orders_store(), beecloud_client(), lease_ms=get_settings().provider_lease_ms)
+        outcome = service.create(caller, require_beecloud(caller), request)
         logger.info("bill created" if outcome.created else "bill repeated", extra={"bill_no": request.bill_no})
-        return {
-            "status": 201 if outcome.created else 200,
-            "body": bill_view(outcome.bill).model_dump(mode="json"),
-        }
+        return (201 if outcome.created else 200), bill_view(outcome.bill)
 
-    if idempotency_key is not None:
-        result = run_idempotent(
-            operation="create_bill",
-            app_id=caller.app_id,
-            key=idempotency_key,
-            body=request.model_dump(mode="json"),
-            compute=compute,
-            lambda_context=app.lambda_context,
-        )
-    else:
-        result = compute()
-    return json_response(result["status"], result["body"])
+    return respond(
+        app, operation="create_bill", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -9,18 +9,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
-from paygate.api.idempotency import run_idempotent
+from paygate.api.idempotency import respond
 from paygate.api.models import CreateRefundRequest, RefundView
 from paygate.api.views import refund_view
-from paygate.app_secrets import beecloud_credentials, load_app_secrets
+from paygate.app_secrets import require_beecloud
 from paygate.deps import beecloud_client, event_publisher, orders_store
-from paygate.errors import ConflictError
-from paygate.models import App
-from paygate.providers.beecloud import BeeCloudCredentials
 from paygate.refunds import RefundService
-from paygate.settings import get_settings
 
 logger = Logger()
 app = build_resolver()
@@ -28,15 +25,8 @@ app = build_resolver()
 _ERRORS = error_responses(400, 404, 409, 413, 415, 429, 502, 504)
 
 
-def _service_and_creds(caller: App) -> tuple[RefundService, BeeCloudCredentials]:
-    settings = get_settings()
-    creds = beecloud_credentials(
-        caller,
-        load_app_secrets(settings.app_secrets_prefix, caller.app_id, max_age_s=settings.secrets_max_age_s),
-    )
-    if creds is None:
-        raise ConflictError("this app has no BeeCloud account configured", code="provider_not_configured")
-    return RefundService(orders_store(), beecloud_client(), event_publisher()), creds
+def _service() -> RefundService:
+    return RefundService(orders_store(), beecloud_client(), event_publisher())
 
 
 @app.post(
@@ -56,26 +46,13 @@ def create_refund(
 ) -> Response[str]:
     caller = current_app(app)
 
-    def compute() -> dict[str, Any]:
-        service, creds = _service_and_creds(caller)
-        outcome = service.create(caller, creds, request)
-        return {
-            "status": 201 if outcome.created else 200,
-            "body": refund_view(outcome.refund).model_dump(mode="json"),
-        }
+    def compute() -> tuple[int, BaseModel]:
+        outcome = _service().create(caller, require_beecloud(caller), request)
+        return (201 if outcome.created else 200), refund_view(outcome.refund)
 
-    if idempotency_key is not None:
-        result = run_idempotent(
-            operation="create_refund",
-            app_id=caller.app_id,
-            key=idempotency_key,
-            body=request.model_dump(mode="json"),
-            compute=compute,
-            lambda_context=app.lambda_context,
-        )
-    else:
-        result = compute()
-    return json_response(result["status"], result["body"])
+    return respond(
+        app, operation="create_refund", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
+    )
 
 
 @app.post(
@@ -90,8 +67,7 @@ def create_refund(
 )
 def refresh_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{11,32}$")]) -> Response[str]:
     caller = current_app(app)
-    service, creds = _service_and_creds(caller)
-    return json_response(200, refund_view(service.refresh(caller, creds, refund_no)))
+    return json_response(200, refund_view(_service().refresh(caller, require_beecloud(caller), refund_no)))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

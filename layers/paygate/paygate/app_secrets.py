@@ -7,10 +7,11 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, Field
 
-from paygate.errors import ServiceUnavailableError
+from paygate.errors import ConflictError, ServiceUnavailableError
 from paygate.models import App
 from paygate.providers.beecloud import BeeCloudCredentials
 from paygate.providers.beilypay import BeilyPayCredentials
+from paygate.settings import get_settings
 
 
 class AppSecrets(BaseModel):
@@ -51,3 +52,24 @@ def beilypay_credentials(app: App, secrets: AppSecrets) -> BeilyPayCredentials |
     return BeilyPayCredentials(
         app_id=app.beilypay_app_id, merchant_id=app.beilypay_merchant_id, secret=secrets.beilypay_secret
     )
+
+
+def _secrets_for(app: App) -> AppSecrets:
+    settings = get_settings()
+    return load_app_secrets(settings.app_secrets_prefix, app.app_id, max_age_s=settings.secrets_max_age_s)
+
+
+def require_beecloud(app: App) -> BeeCloudCredentials:
+    """The app's BeeCloud credentials, or a 409 saying the operator has not configured them."""
+    creds = beecloud_credentials(app, _secrets_for(app))
+    if creds is None:
+        raise ConflictError("this app has no BeeCloud account configured", code="provider_not_configured")
+    return creds
+
+
+def require_beilypay(app: App) -> BeilyPayCredentials:
+    """The app's BeilyPay credentials, or a 409 saying the operator has not configured them."""
+    creds = beilypay_credentials(app, _secrets_for(app))
+    if creds is None:
+        raise ConflictError("this app has no BeilyPay account configured", code="provider_not_configured")
+    return creds

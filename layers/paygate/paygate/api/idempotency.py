@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -19,7 +20,9 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyValidationError,
 )
+from pydantic import BaseModel
 
+from paygate.api.http import json_response
 from paygate.aws import client
 from paygate.errors import ConflictError
 from paygate.settings import get_settings
@@ -72,3 +75,32 @@ def run_idempotent(
     except IdempotencyAlreadyInProgressError:
         raise ConflictError("a request with this Idempotency-Key is in progress", code="request_in_progress") from None
     return result
+
+
+def respond(
+    resolver: APIGatewayRestResolver,
+    *,
+    operation: str,
+    app_id: str,
+    key: str | None,
+    body: BaseModel,
+    compute: Callable[[], tuple[int, BaseModel]],
+) -> Response[str]:
+    """Run a create operation, through the Idempotency-Key store when the caller sent one."""
+
+    def run() -> dict[str, Any]:
+        status, view = compute()
+        return {"status": status, "body": view.model_dump(mode="json")}
+
+    if key is None:
+        result = run()
+    else:
+        result = run_idempotent(
+            operation=operation,
+            app_id=app_id,
+            key=key,
+            body=body.model_dump(mode="json"),
+            compute=run,
+            lambda_context=resolver.lambda_context,
+        )
+    return json_response(result["status"], result["body"])
