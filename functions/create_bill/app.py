@@ -17,7 +17,7 @@ from paygate.api.models import BillView, CreateBillRequest
 from paygate.api.views import bill_view
 from paygate.app_secrets import require_beecloud
 from paygate.bills import BillService
-from paygate.deps import beecloud_client, orders_store
+from paygate.deps import beecloud_client, event_publisher, orders_store
 from paygate.settings import get_settings
 
 logger = Logger()
@@ -43,7 +43,9 @@ def create_bill(
     caller = current_app(app)
 
     def compute() -> tuple[int, BaseModel]:
-        service = BillService(orders_store(), beecloud_client(), lease_ms=get_settings().provider_lease_ms)
+        service = BillService(
+            orders_store(), beecloud_client(), event_publisher(), lease_ms=get_settings().provider_lease_ms
+        )
         outcome = service.create(caller, require_beecloud(caller), request)
         logger.info("bill created" if outcome.created else "bill repeated", extra={"bill_no": request.bill_no})
         return (201 if outcome.created else 200), bill_view(outcome.bill)

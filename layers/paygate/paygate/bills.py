@@ -13,8 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from paygate.api.models import CreateBillRequest
+from paygate.bus import EventPublisher
 from paygate.clock import now_ms
 from paygate.errors import ConflictError, PaygateError
+from paygate.events import bill_failed
 from paygate.models import App, Bill, BillStatus
 from paygate.provider_errors import failure_code, stored_failure, to_api_error
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
@@ -37,6 +39,7 @@ class BillService:
         self,
         orders: OrdersStore,
         beecloud: BeeCloudClient,
+        publisher: EventPublisher,
         *,
         lease_ms: int,
         clock: Callable[[], int] = now_ms,
@@ -44,6 +47,7 @@ class BillService:
     ) -> None:
         self._orders = orders
         self._beecloud = beecloud
+        self._publisher = publisher
         self._lease_ms = lease_ms
         self._clock = clock
         self._sleep = sleep
@@ -125,14 +129,15 @@ class BillService:
             )
         except ProviderError as error:
             now = self._clock()
+            api_error = to_api_error(error)
             if error.outcome_unknown:
                 self._orders.record_bill_unknown(bill.app_id, bill.bill_no, now_ms=now)
             else:
-                api_error = to_api_error(error)
-                self._orders.record_bill_rejected(
+                failed = self._orders.record_bill_rejected(
                     bill.app_id, bill.bill_no, failure_code(error), api_error.message, now_ms=now
                 )
-            raise to_api_error(error) from error
+                self._publisher.publish(bill_failed(failed))
+            raise api_error from error
         try:
             return self._orders.record_bill_created(bill.app_id, bill.bill_no, params, now_ms=self._clock())
         except TransitionRejectedError:

@@ -24,6 +24,12 @@ def bill_succeeded(bill: Bill) -> DomainEvent:
     return DomainEvent(BILL_SUCCEEDED, bill.app_id, f"bill:{bill.bill_no}", bill.paid_at_ms or bill.updated_at_ms, data)
 
 
+def bill_failed(bill: Bill) -> DomainEvent:
+    """BeeCloud refused to create the bill: nothing can be paid on it."""
+    data = bill_view(bill).model_dump(mode="json", exclude={"payment"})
+    return DomainEvent(BILL_FAILED, bill.app_id, f"bill:{bill.bill_no}", bill.updated_at_ms, data)
+
+
 def refund_finished(refund: Refund) -> DomainEvent:
     detail_type = REFUND_SUCCEEDED if refund.status is RefundStatus.SUCCEEDED else REFUND_FAILED
     data = refund_view(refund).model_dump(mode="json")

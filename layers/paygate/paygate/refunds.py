@@ -143,6 +143,7 @@ class RefundService:
                 optional=refund.optional,
             )
         except ProviderError as error:
+            api_error = to_api_error(error)
             if not error.outcome_unknown:
                 # BeeCloud certainly did not take it: release the bill so the merchant can retry.
                 self._orders.finish_refund(
@@ -150,9 +151,12 @@ class RefundService:
                     succeeded=False,
                     now_ms=self._clock(),
                     failure_code=failure_code(error),
-                    failure_message=to_api_error(error).message,
+                    failure_message=api_error.message,
                 )
-            raise to_api_error(error) from error
+                failed = self._orders.get_refund(refund.app_id, refund.refund_no)
+                if failed is not None:
+                    self._publisher.publish(refund_finished(failed))
+            raise api_error from error
         return self._orders.record_refund_accepted(refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock())
 
     @staticmethod

@@ -177,7 +177,7 @@ def test_provider_timeout_is_a_504_and_leaves_the_bill_pending(merchant, clean_f
     assert _stored(merchant, "HANG00000001")["status"]["S"] == "pending"
 
 
-def test_a_channel_rejection_fails_the_bill_and_repeats_get_the_same_answer(merchant, beecloud_sandbox):
+def test_a_channel_rejection_fails_the_bill_and_repeats_get_the_same_answer(merchant, aws, beecloud_sandbox):
     # BeeCloud refuses a paid bill_no sent with other parameters (7, 订单号重复).
     _post(merchant, _bill("REJECT000001"))
     httpx.post(f"{beecloud_sandbox.url}/_sandbox/bills/{merchant.beecloud_app_id}/REJECT000001/pay")
@@ -190,3 +190,5 @@ def test_a_channel_rejection_fails_the_bill_and_repeats_get_the_same_answer(merc
     assert body_of(first)["error"]["code"] == "channel_error"
     assert (again["statusCode"], body_of(again)["error"]["code"]) == (502, "channel_error")
     assert _stored(merchant, "REJECT000001")["status"]["S"] == "failed"
+    failed_events = [e for e in aws.published_events() if e["detail-type"] == "bill.failed"]
+    assert [e["detail"]["data"]["bill_no"] for e in failed_events] == ["REJECT000001"]
