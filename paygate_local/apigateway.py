@@ -116,7 +116,9 @@ class ApiGateway:
         self._server: BaseWSGIServer = make_server("127.0.0.1", port, self, threaded=True, request_handler=_Handler)
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="apigateway", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="apigateway", daemon=True
+        )
 
     def start(self) -> None:
         self._thread.start()

@@ -1,9 +1,10 @@
-"""moto in-process on 127.0.0.1, with the one seam moto lacks: Lambda Invoke to real handlers.
+"""moto in its own process on 127.0.0.1, with the one seam moto lacks: Lambda Invoke to real handlers.
 
 moto's Step Functions interpreter calls `http://localhost:$MOTO_PORT/2015-03-31/functions/
-{url-encoded ARN}/invocations`; without Docker moto's own Lambda only echoes. So one WSGI
-server answers that path (and any boto3 `lambda.invoke`) with the function's workers and hands
-every other request to moto's DomainDispatcherApplication.
+{url-encoded ARN}/invocations`; without Docker moto's own Lambda only echoes. moto runs in a child
+process (`_moto_main.py`: its state is module-global, and a `mock_aws` test in the runner's process
+would otherwise reset it) whose middleware forwards that path to the runner's invoke server, where
+`LambdaSeam` runs the function's workers. Every other request is moto's.
 """
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import json
 import logging
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -21,7 +25,6 @@ from urllib.parse import unquote
 
 import boto3
 import httpx
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from paygate_local.template import REGION
@@ -29,15 +32,16 @@ from paygate_local.workers import FunctionPool
 
 log = logging.getLogger(__name__)
 
+MOTO_MAIN = Path(__file__).with_name("_moto_main.py")
+READY_TIMEOUT_S = 30.0
 _INVOKE = re.compile(r"^/2015-03-31/functions/(?P<fn>[^/]+)/invocations/?$")
-# Requests that change persisted state (Secrets Manager, SSM) trigger a snapshot.
-_WRITE_TARGET = re.compile(
-    r"^(secretsmanager\.(Create|Put|Update|Delete|Restore|Rotate|Tag|Untag)\w*"
-    r"|AmazonSSM\.(Put|Delete|Label|AddTags|RemoveTags)\w*)$"
-)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 FunctionLookup = Callable[[str], FunctionPool | None]
+
+
+class MotoError(RuntimeError):
+    """moto's process did not come up."""
 
 
 def dummy_credentials() -> dict[str, str]:
@@ -46,21 +50,22 @@ def dummy_credentials() -> dict[str, str]:
 
 
 class LambdaSeam:
-    """WSGI middleware: Lambda Invoke to the function's workers, everything else to moto."""
+    """WSGI app on the runner's invoke server: Lambda Invoke to the function's workers."""
 
-    def __init__(self, moto_app: WSGIApp) -> None:
-        self.moto_app = moto_app
+    def __init__(self) -> None:
         self.lookup: FunctionLookup = lambda _name: None
         self.on_write: Callable[[], None] = lambda: None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        match = _INVOKE.match(environ.get("PATH_INFO", ""))
+        path = environ.get("PATH_INFO", "")
+        if environ.get("REQUEST_METHOD") == "POST" and path == "/_local/moto-write":
+            self.on_write()
+            start_response("204 No Content", [])
+            return [b""]
+        match = _INVOKE.match(path)
         if match and environ.get("REQUEST_METHOD") == "POST":
             return self._invoke(unquote(match["fn"]), environ, start_response)
-        result = self.moto_app(environ, start_response)
-        if _WRITE_TARGET.match(environ.get("HTTP_X_AMZ_TARGET", "")):
-            self.on_write()
-        return result
+        return _respond(start_response, "404 Not Found", {"message": "not found"}, "-", "UnknownOperationException")
 
     def _invoke(self, name: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request_id = str(uuid.uuid4())
@@ -117,43 +122,92 @@ def _respond(
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """moto's access log is noise next to the functions' logs; keep it at debug."""
-
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("moto %s %s %s", self.command, self.path, code)
+        log.debug("invoke %s %s %s", self.command, self.path, code)
 
 
 class MotoServer:
-    """moto + the Lambda seam on one threaded WSGI server on 127.0.0.1."""
+    """moto in a child process plus the runner's invoke server that its seam forwards to."""
 
     def __init__(self, port: int = 0) -> None:
-        self.seam = LambdaSeam(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(
-            "127.0.0.1", port, self.seam, threaded=True, request_handler=_QuietHandler
+        self.seam = LambdaSeam()
+        self._invoke_server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self.seam, threaded=True, request_handler=_QuietHandler
         )
-        self.port: int = self._server.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        self.invoke_url = f"http://127.0.0.1:{self._invoke_server.server_port}"
+        self._thread = threading.Thread(
+            target=self._invoke_server.serve_forever, kwargs={"poll_interval": 0.05}, name="invoke", daemon=True
+        )
+        self._requested_port = port
+        self.proc: subprocess.Popen[str] | None = None
+        self.port = 0
+        self.url = ""
 
-    def start(self) -> None:
-        """Serve, point moto's interpreter at us and turn the real ASL interpreter on."""
-        # moto builds the Lambda task URL from MOTO_PORT (process-wide: one stack per process).
-        os.environ["MOTO_PORT"] = str(self.port)
+    def spawn(self) -> None:
+        """Start moto's process (it imports for a second; `wait_ready` joins it later)."""
         self._thread.start()
+        self.proc = subprocess.Popen(  # noqa: S603 - our interpreter, our script
+            [sys.executable, "-P", str(MOTO_MAIN), str(self._requested_port), self.invoke_url],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+
+    def wait_ready(self) -> None:
+        """Read the bound port, then turn the real ASL interpreter on."""
+        assert self.proc is not None
+        assert self.proc.stdout is not None
+        ready: dict[str, Any] = {}
+
+        def read_port() -> None:
+            assert self.proc is not None
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                if line.startswith('{"port"'):
+                    ready.update(json.loads(line))
+                    return
+                log.warning("moto: %s", line.rstrip())
+
+        reader = threading.Thread(target=read_port, daemon=True)
+        reader.start()
+        reader.join(READY_TIMEOUT_S)
+        if "port" not in ready:
+            raise MotoError(f"moto did not start (exit status {self.proc.poll()}; port in use?)")
+        threading.Thread(target=self._drain, daemon=True).start()
+        self.port = int(ready["port"])
+        self.url = f"http://127.0.0.1:{self.port}"
         response = httpx.post(f"{self.url}/moto-api/config", json={"stepfunctions": {"execute_state_machine": True}})
         response.raise_for_status()
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def _drain(self) -> None:
+        assert self.proc is not None
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            log.debug("moto: %s", line.rstrip())
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.url, **dummy_credentials())
 
     def stop(self) -> None:
-        """Reset moto's in-process state (it is global) and stop serving."""
-        try:
-            httpx.post(f"{self.url}/moto-api/reset", timeout=10)
-        except httpx.HTTPError:
-            log.warning("moto reset failed", exc_info=True)
-        self._server.shutdown()
-        self._server.server_close()
+        """End moto's process (its state goes with it) and the invoke server."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+            except ProcessLookupError:
+                self.proc.wait()
+        if self._thread.is_alive():
+            self._invoke_server.shutdown()
+        self._invoke_server.server_close()
         self._thread.join(timeout=10)
 
 

@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_BALANCE_PAISE = 100_000_000  # ₹10 lakh of payout float for the demo BeilyPay app
-_active = threading.Lock()  # moto's state and MOTO_PORT are process-wide: one stack at a time
 
 
 @dataclass
@@ -113,7 +112,7 @@ class LocalStack:
         self.beilypay: RunningServer | None = None
         self._dynamodb_url = ""
         self._stops: list[tuple[str, Callable[[], None]]] = []
-        self._locked = False
+        self._pollers: list[threading.Event] = []  # set them all first: each may sit in a 1 s long poll
 
     # lifecycle
 
@@ -126,9 +125,6 @@ class LocalStack:
 
     def start(self) -> StackInfo:
         """Start every part in dependency order; on failure, stop what already started."""
-        if not _active.acquire(blocking=False):
-            raise RuntimeError("another LocalStack is running in this process (moto state is global)")
-        self._locked = True
         atexit.register(self.stop)
         try:
             return self._start()
@@ -139,6 +135,10 @@ class LocalStack:
     def _start(self) -> StackInfo:
         cfg = self.config
         data = cfg.data_dir.resolve() if cfg.data_dir else None
+        # moto's process imports for about a second: let it do so while the rest starts.
+        self.moto = MotoServer(cfg.moto_port)
+        self._on_stop("moto", self.moto.stop)
+        self.moto.spawn()
         self.beecloud = serve_in_thread(
             create_beecloud(BeeCloudConfig(time_scale=cfg.time_scale)), port=cfg.beecloud_port
         )
@@ -160,9 +160,7 @@ class LocalStack:
             self.dynamodb.start()
             self._dynamodb_url = self.dynamodb.url
 
-        self.moto = MotoServer(cfg.moto_port)
-        self._on_stop("moto", self.moto.stop)
-        self.moto.start()
+        self.moto.wait_ready()
 
         overrides = {
             **cfg.parameter_overrides,
@@ -229,6 +227,8 @@ class LocalStack:
 
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice."""
+        for stopping in self._pollers + [p.stopping for p in (self.eventbridge.pollers if self.eventbridge else [])]:
+            stopping.set()
         while self._stops:
             name, stop = self._stops.pop()
             started = time.monotonic()
@@ -237,10 +237,7 @@ class LocalStack:
             except Exception:
                 log.exception("stopping %s failed", name)
             log.debug("stopped %s in %.2f s", name, time.monotonic() - started)
-        if self._locked:
-            self._locked = False
-            atexit.unregister(self.stop)
-            _active.release()
+        atexit.unregister(self.stop)
 
     def _on_stop(self, name: str, stop: Callable[[], None]) -> None:
         self._stops.append((name, stop))
@@ -312,6 +309,7 @@ class LocalStack:
                 props = event.get("Properties") or {}
                 if event.get("Type") == "SQS" and props.get("Enabled", True):
                     source = SqsEventSource(self.moto, self.functions.pools[fn.logical_id], props["Queue"], props)
+                    self._pollers.append(source.stopping)
                     self._on_stop(f"sqs source {fn.logical_id}", source.stop)
                     source.start()
         known = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::LayerVersion"}

@@ -163,3 +163,18 @@ def test_an_sqs_event_source_delivers_batches_and_redelivers_reported_failures(f
 
     eventually(lambda: deliveries(failing) >= 2)  # redelivered after the 1 s visibility timeout
     assert deliveries(ok) == 1
+
+
+def test_mock_aws_in_the_test_process_leaves_the_stack_alone(fixture_stack):
+    """moto runs in its own process: a unit test's mock_aws (which resets moto) cannot reach it."""
+    from moto import mock_aws
+
+    with mock_aws():
+        pass
+
+    lam = aws_client("lambda", fixture_stack.info.moto_url)
+    assert (
+        json.loads(lam.invoke(FunctionName="plt-fixture-TaskFunction", Payload=b'{"n": 1}')["Payload"].read())["n"] == 2
+    )
+    sqs = aws_client("sqs", fixture_stack.info.moto_url)
+    assert sqs.get_queue_url(QueueName="plt-fixture-AuditQueue")["QueueUrl"]
