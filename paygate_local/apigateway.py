@@ -161,7 +161,14 @@ class ApiGateway:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > MAX_PAYLOAD:
             return _json_error(413, f"HTTP content length exceeded {MAX_PAYLOAD} bytes.")
-        body = environ["wsgi.input"].read(length) if length else b""
+        if length:
+            body = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated"):  # chunked: no Content-Length
+            body = environ["wsgi.input"].read(MAX_PAYLOAD + 1)
+            if len(body) > MAX_PAYLOAD:
+                return _json_error(413, f"HTTP content length exceeded {MAX_PAYLOAD} bytes.")
+        else:
+            body = b""
         event = self._event(environ, route, params, raw_path, body, request_id)
         future = route.pool.submit(event)
         try:

@@ -165,3 +165,13 @@ def test_each_function_sees_its_own_environment_and_context(fixture_stack):
     assert ctx["memory_limit_in_mb"] == 256
     assert ctx["invoked_function_arn"].endswith(":function:plt-fixture-EchoFunction")
     assert 0 < ctx["remaining_ms"] <= 6000
+
+
+def test_a_chunked_request_body_reaches_the_handler(fixture_stack):
+    def chunks():
+        yield b'{"part": '
+        yield b"1}"
+
+    event = echo(fixture_stack, "/echo", method="POST", content=chunks())["event"]
+
+    assert event["body"] == '{"part": 1}'
