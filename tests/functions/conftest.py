@@ -255,3 +255,159 @@ def add_fault(sandbox_url: str, **rule: Any) -> None:
 def clean_faults(beecloud_sandbox: RunningServer) -> Iterator[str]:
     yield beecloud_sandbox.url
     httpx.delete(f"{beecloud_sandbox.url}/_sandbox/faults")
+
+
+# ---------------------------------------------------------------- BeilyPay (payouts, collections)
+from sandbox.beilypay.app import create_app as create_beilypay_app  # noqa: E402
+from sandbox.beilypay.config import BeilyPayConfig  # noqa: E402
+
+POLL_MACHINE = "paygate-test-poll-pending"
+BEILYPAY_BALANCE = 10_000_000  # paise
+
+
+@pytest.fixture(scope="session")
+def beilypay_sandbox() -> Iterator[RunningServer]:
+    # Payouts complete after payout_delay_s * time_scale = 0.05 s (accounts ending 9999 never do).
+    server = serve_in_thread(create_beilypay_app(BeilyPayConfig(time_scale=0.01, payout_delay_s=5.0)))
+    yield server
+    server.stop()
+
+
+@dataclass
+class BeilyPayMerchant:
+    app_id: str
+    api_key: str
+    beilypay_app_id: int
+    beilypay_merchant_id: int
+    beilypay_secret: str
+    sandbox_url: str
+    state_machine_arn: str
+
+    @property
+    def auth(self) -> str:
+        return f"Bearer {self.api_key}"
+
+    def sandbox_order(self, out_order_no: str) -> dict[str, Any] | None:
+        """BeilyPay's own record of the order (the control API; finds it even if our create answer was lost)."""
+        orders = httpx.get(
+            f"{self.sandbox_url}/_sandbox/orders",
+            params={"app_id": str(self.beilypay_app_id), "out_order_no": out_order_no},
+        ).json()["orders"]
+        assert len(orders) <= 1
+        return orders[0] if orders else None
+
+    def notify_body(self, order_no: str, timeout_s: float = 5.0) -> dict[str, Any]:
+        """The signed notify the sandbox tried to deliver for this BeilyPay order."""
+        import time
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            attempts = httpx.get(f"{self.sandbox_url}/_sandbox/notifications", params={"ref": order_no}).json()
+            if attempts["attempts"]:
+                body: dict[str, Any] = attempts["attempts"][0]["body"]
+                return body
+            time.sleep(0.02)
+        raise AssertionError(f"the sandbox sent no notify for {order_no}")
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        return sfn.list_executions(stateMachineArn=self.state_machine_arn)["executions"]
+
+
+@pytest.fixture
+def beilypay(aws: AwsAccount, beilypay_sandbox: RunningServer, monkeypatch: pytest.MonkeyPatch) -> BeilyPayMerchant:
+    """A paygate app with its own fresh BeilyPay app (and balance) in the sandbox, and the poller machine.
+
+    Notifies go to an unreachable PUBLIC_BASE_URL: handler tests feed them to the callback themselves.
+    """
+    from paygate.admin import BeilyPayAccount
+    from paygate.admin import create_app as create_paygate_app
+
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    definition = (ROOT / "statemachines" / "poll_pending.asl.json").read_text()
+    definition = definition.replace(
+        "${PollPendingFunctionArn}", f"arn:aws:lambda:{REGION}:123456789012:function:poll-pending"
+    )
+    arn = sfn.create_state_machine(
+        name=POLL_MACHINE, definition=definition, roleArn="arn:aws:iam::123456789012:role/states"
+    )["stateMachineArn"]
+    monkeypatch.setenv("BEILYPAY_BASE_URL", beilypay_sandbox.url)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("POLL_STATE_MACHINE_ARN", arn)
+    monkeypatch.setenv("POLL_FIRST_WAIT_S", "1")
+    monkeypatch.setenv("POLL_MAX_WAIT_S", "4")
+    monkeypatch.setenv("POLL_DEADLINE_S", "60")
+    _clear_container_caches()
+
+    account = BeilyPayAccount(
+        app_id=int(uuid.uuid4().int % 9_000_000_000) + 1_000_000_000,
+        merchant_id=int(uuid.uuid4().int % 2_000_000_000) + 1,
+        secret=uuid.uuid4().hex,
+    )
+    app, api_key = create_paygate_app("india-shop", beecloud=None, beilypay=account)
+    response = httpx.post(
+        f"{beilypay_sandbox.url}/_sandbox/apps",
+        json={
+            "app_id": account.app_id,
+            "merchant_id": account.merchant_id,
+            "secret": account.secret,
+            "balance": BEILYPAY_BALANCE,
+        },
+    )
+    assert response.status_code in (200, 201), response.text
+    return BeilyPayMerchant(
+        app.app_id,
+        api_key,
+        account.app_id,
+        account.merchant_id,
+        account.secret,
+        beilypay_sandbox.url,
+        arn,
+    )
+
+
+@pytest.fixture
+def beilypay_faults(beilypay_sandbox: RunningServer) -> Iterator[str]:
+    yield beilypay_sandbox.url
+    httpx.delete(f"{beilypay_sandbox.url}/_sandbox/faults")
+
+
+def payout_body(out_order_no: str = "PO-0001", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "out_order_no": out_order_no,
+        "amount": 150_000,
+        "account_type": "Card",
+        "account": "123456781234",
+        "account_owner": "Asha Verma",
+        "bank_code": "SBIN",
+        "ifsc": "SBIN0001234",
+        "address": "12 MG Road, Bengaluru",
+        "email": "asha@example.in",
+        "mobile": "9876543210",
+    }
+    body.update(overrides)
+    return body
+
+
+def collection_body(out_order_no: str = "CO-0001", **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "out_order_no": out_order_no,
+        "amount": 49_900,
+        "user_id": "user-42",
+        "user_name": "Ravi Kumar",
+        "email": "ravi@example.in",
+        "mobile": "9123456780",
+        "return_url": "https://shop.example.in/thanks",
+    }
+    body.update(overrides)
+    return body
+
+
+def beilypay_notify_event(merchant: BeilyPayMerchant, payload: dict[str, Any] | str) -> dict[str, Any]:
+    event = load_event("beilypay_notify")
+    event.update(
+        path=f"/callbacks/beilypay/{merchant.app_id}",
+        pathParameters={"app_id": merchant.app_id},
+        body=payload if isinstance(payload, str) else json.dumps(payload),
+    )
+    return event
