@@ -85,6 +85,13 @@ def test_the_project_template_boots_with_a_demo_app_and_creates_tenants(dynamodb
         assert set(other) >= {"app_id", "api_key", "beecloud", "beilypay"}
         webhooks = {app["webhook_url"] for app in beecloud_apps["apps"]}
         assert f"{info.api_url}/callbacks/beecloud/{other['app_id']}" in webhooks
+        swagger = httpx.get(info.swagger_url)
+        spec = httpx.get(f"{info.api_url}/_local/openapi.json").json()
+        assert swagger.status_code == 200
+        assert "SwaggerUIBundle" in swagger.text
+        assert httpx.get(f"{info.api_url}/_local/swagger-ui.js").status_code == 200
+        assert spec["servers"][0]["url"] == info.api_url
+        assert "/bills" in spec["paths"]
         env = stack.admin_env()
         assert env["APPS_TABLE"] == "plt-real-AppsTable"
         assert env["AWS_ENDPOINT_URL"] == info.moto_url
