@@ -75,6 +75,7 @@ class Bill(BaseModel):
     created_at_ms: int
     updated_at_ms: int
     paid_at_ms: int | None = None
+    reconciled_by: dict[str, Any] | None = None  # the provider's evidence when reconciliation settled it
 
 
 class Refund(BaseModel):
@@ -97,6 +98,7 @@ class Refund(BaseModel):
     created_at_ms: int
     updated_at_ms: int
     finished_at_ms: int | None = None
+    reconciled_by: dict[str, Any] | None = None  # the provider's evidence when reconciliation settled it
 
 
 class App(BaseModel):
@@ -165,6 +167,7 @@ class Payout(BaseModel):
     updated_at_ms: int
     finished_at_ms: int | None = None
     unknown_at_ms: int | None = None
+    reconciled_by: dict[str, Any] | None = None
 
 
 class Collection(BaseModel):
@@ -199,3 +202,4 @@ class Collection(BaseModel):
     updated_at_ms: int
     finished_at_ms: int | None = None
     unknown_at_ms: int | None = None
+    reconciled_by: dict[str, Any] | None = None

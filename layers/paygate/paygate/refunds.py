@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from paygate.api.models import CreateRefundRequest
 from paygate.bus import EventPublisher
@@ -109,8 +110,13 @@ class RefundService:
             return refund
         return self.settle(refund, succeeded=succeeded, failure="refund_failed" if not succeeded else None)
 
-    def settle(self, refund: Refund, *, succeeded: bool, failure: str | None = None) -> Refund:
-        """pending -> final exactly once; a repeat publishes the same event again (same id)."""
+    def settle(
+        self, refund: Refund, *, succeeded: bool, failure: str | None = None, evidence: dict[str, Any] | None = None
+    ) -> Refund:
+        """pending -> final exactly once; a repeat publishes the same event again (same id).
+
+        `evidence` (reconciliation) is recorded on the refund in the same transaction.
+        """
         now = self._clock()
         try:
             self._orders.finish_refund(
@@ -119,6 +125,7 @@ class RefundService:
                 now_ms=now,
                 failure_code=failure,
                 failure_message="the provider reported the refund as failed" if failure else None,
+                evidence=evidence,
             )
         except TransitionRejectedError as rejected:
             current = Refund.model_validate(rejected.current) if rejected.current else refund

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
@@ -61,8 +61,12 @@ class TransferLedger:
         amount: int | None = None,
         paid: int | None = None,
         pay_time: str | None = None,
+        evidence: dict[str, Any] | None = None,
     ) -> Settled:
-        """pending|unknown -> succeeded|failed once; a repeat of the same outcome is a duplicate."""
+        """pending|unknown -> succeeded|failed once; a repeat of the same outcome is a duplicate.
+
+        `evidence` (reconciliation) is recorded on the order in the same conditional write.
+        """
         try:
             transfer = self._store.finish(
                 kind,
@@ -74,6 +78,7 @@ class TransferLedger:
                 amount=amount,
                 paid=paid,
                 pay_time=pay_time,
+                evidence=evidence,
             )
         except TransitionRejectedError as rejected:
             if rejected.current is None:

@@ -163,19 +163,26 @@ class OrdersStore:
             )
         )
 
-    def mark_bill_paid(self, app_id: str, bill_no: str, *, total_fee: int, now_ms: int) -> Bill:
-        """pending -> succeeded, only if the paid amount is the bill's amount."""
+    def mark_bill_paid(
+        self, app_id: str, bill_no: str, *, total_fee: int, now_ms: int, evidence: dict[str, Any] | None = None
+    ) -> Bill:
+        """pending -> succeeded, only if the paid amount is the bill's amount.
+
+        `evidence` (reconciliation) is stored as `reconciled_by` in the same conditional write.
+        """
+        values: dict[str, Any] = {
+            ":succeeded": BillStatus.SUCCEEDED.value,
+            ":pending": BillStatus.PENDING.value,
+            ":fee": total_fee,
+            ":now": now_ms,
+        }
+        update = "SET #status = :succeeded, paid_at_ms = :now, updated_at_ms = :now"
+        if evidence is not None:
+            update += ", reconciled_by = :evidence"
+            values[":evidence"] = evidence
         return Bill.model_validate(
             self._update(
-                order_pk(OrderKind.BILL, app_id, bill_no),
-                "SET #status = :succeeded, paid_at_ms = :now, updated_at_ms = :now",
-                "#status = :pending AND total_fee = :fee",
-                {
-                    ":succeeded": BillStatus.SUCCEEDED.value,
-                    ":pending": BillStatus.PENDING.value,
-                    ":fee": total_fee,
-                    ":now": now_ms,
-                },
+                order_pk(OrderKind.BILL, app_id, bill_no), update, "#status = :pending AND total_fee = :fee", values
             )
         )
 
@@ -276,8 +283,12 @@ class OrdersStore:
         now_ms: int,
         failure_code: str | None = None,
         failure_message: str | None = None,
+        evidence: dict[str, Any] | None = None,
     ) -> None:
-        """pending -> succeeded|failed together with the bill's refund bookkeeping, atomically."""
+        """pending -> succeeded|failed together with the bill's refund bookkeeping, atomically.
+
+        `evidence` (reconciliation) is stored as `reconciled_by` in the same transaction.
+        """
         refund_pk = order_pk(OrderKind.REFUND, refund.app_id, refund.refund_no)
         bill_pk = order_pk(OrderKind.BILL, refund.app_id, refund.bill_no)
         status = RefundStatus.SUCCEEDED if succeeded else RefundStatus.FAILED
@@ -285,7 +296,8 @@ class OrdersStore:
             "TableName": self._table,
             "Key": {"pk": {"S": refund_pk}},
             "UpdateExpression": "SET #status = :status, finished_at_ms = :now, updated_at_ms = :now"
-            + (", failure_code = :fcode, failure_message = :fmsg" if not succeeded else ""),
+            + (", failure_code = :fcode, failure_message = :fmsg" if not succeeded else "")
+            + (", reconciled_by = :evidence" if evidence is not None else ""),
             "ConditionExpression": "#status = :pending AND refund_fee = :fee",
             "ExpressionAttributeNames": {"#status": "status"},
             "ExpressionAttributeValues": to_values(
@@ -299,6 +311,7 @@ class OrdersStore:
                         if not succeeded
                         else {}
                     ),
+                    **({":evidence": evidence} if evidence is not None else {}),
                 }
             ),
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",

@@ -139,8 +139,11 @@ class TransfersStore(OrdersStore):
         pay_time: str | None = None,
         failure_code: str | None = None,
         failure_message: str | None = None,
+        evidence: dict[str, Any] | None = None,
     ) -> Transfer:
         """pending|unknown -> succeeded|failed, once, for BeilyPay's order (and amount, when given).
+
+        `evidence` (reconciliation) is stored as `reconciled_by` in the same conditional write.
 
         A transfer BeilyPay refused at create time (provider_state rejected) can never be
         finished by a notify: that would be a forgery or a provider bug.
@@ -175,6 +178,9 @@ class TransfersStore(OrdersStore):
         if pay_time is not None:
             sets.append("pay_time = :pay_time")
             values[":pay_time"] = pay_time
+        if evidence is not None:
+            sets.append("reconciled_by = :evidence")
+            values[":evidence"] = evidence
         if not succeeded:
             sets += ["failure_code = :fcode", "failure_message = :fmsg"]
             values[":fcode"] = failure_code or f"{kind.value}_failed"
