@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from paygate.api.transfer_views import collection_view, payout_view
 from paygate.api.views import bill_view, refund_view
 from paygate.bus import DomainEvent
@@ -17,6 +19,7 @@ PAYOUT_UNKNOWN = "payout.unknown"
 COLLECTION_SUCCEEDED = "collection.succeeded"
 COLLECTION_FAILED = "collection.failed"
 COLLECTION_UNKNOWN = "collection.unknown"
+RECONCILIATION_MISMATCH = "reconciliation.mismatch"
 
 
 def bill_succeeded(bill: Bill) -> DomainEvent:
@@ -66,3 +69,12 @@ def transfer_event(transfer: Payout | Collection) -> DomainEvent:
     else:
         occurred = transfer.finished_at_ms or transfer.updated_at_ms
     return DomainEvent(detail_type, transfer.app_id, key, occurred, data)
+
+
+def reconciliation_mismatch(app_id: str, mismatch_key: str, occurred_at_ms: int, data: dict[str, Any]) -> DomainEvent:
+    """A difference between the ledger and a provider that reconciliation could not prove and fix.
+
+    `mismatch_key` names the order, the kind and both sides' states, so the same unchanged
+    mismatch found by two runs has one event id and a changed one gets a new id.
+    """
+    return DomainEvent(RECONCILIATION_MISMATCH, app_id, f"reconciliation:{mismatch_key}", occurred_at_ms, data)
