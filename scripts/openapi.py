@@ -19,12 +19,14 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "openapi.json"
-API_FUNCTIONS = ("create_bill", "refund", "query")  # the callback route is for providers, not merchants
+# The callback route is for providers, not merchants; PollPending is not an API function.
+API_FUNCTIONS = ("create_bill", "refund", "payout", "collect", "query")
 TITLE = "paygate merchant API"
 VERSION = "1.0.0"
 DESCRIPTION = (
-    "Take payments over BeeCloud (WeChat Pay, Alipay, UnionPay) and refund them. Amounts are integers in "
-    "minor units (fen for CNY). Authenticate with `Authorization: Bearer <api key>`. Errors share one shape: "
+    "Take payments over BeeCloud (WeChat Pay, Alipay, UnionPay) and refund them; pay out to and collect from "
+    "Indian bank accounts over BeilyPay. Amounts are integers in minor units (fen for CNY, paise for INR). "
+    "Authenticate with `Authorization: Bearer <api key>`. Errors share one shape: "
     '`{"error": {"code", "message", "details"?, "request_id"?}}`.'
 )
 
