@@ -19,9 +19,7 @@ def _payout(merchant, **overrides):
 
 def _collection(merchant, **overrides):
     body = collection_body(**overrides)
-    result = invoke(
-        "collect", api_event("POST", "/collections", body=body, headers={"Authorization": merchant.auth})
-    )
+    result = invoke("collect", api_event("POST", "/collections", body=body, headers={"Authorization": merchant.auth}))
     assert result["statusCode"] in (201, 202), result["body"]
     return body_of(result)
 

@@ -173,9 +173,7 @@ def test_definite_rejections_fail_the_payout_with_a_mapped_error(beilypay, aws, 
         pytest.param({"kind": "code", "status": 20001}, id="unknown-error-code"),
     ],
 )
-def test_a_lost_create_answer_makes_the_payout_unknown_reported_and_never_resent(
-    beilypay, aws, beilypay_faults, fault
-):
+def test_a_lost_create_answer_makes_the_payout_unknown_reported_and_never_resent(beilypay, aws, beilypay_faults, fault):
     httpx.post(f"{beilypay_faults}/_sandbox/faults", json={"scope": "request", "path": "/v2/trans/create", **fault})
 
     first = _post(beilypay, payout_body())

@@ -153,8 +153,11 @@ def test_notify_and_poll_at_the_same_moment_transition_once(beilypay, aws, repea
         barrier.wait()
         results[name] = call()
 
+    def notify_call():
+        return invoke("callback", beilypay_notify_event(beilypay, notify))
+
     threads = [
-        threading.Thread(target=run, args=("notify", lambda: invoke("callback", beilypay_notify_event(beilypay, notify)))),
+        threading.Thread(target=run, args=("notify", notify_call)),
         threading.Thread(target=run, args=("poll", lambda: _poll(state))),
     ]
     for thread in threads:
