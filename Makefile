@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test lint openapi build deploy validate bootstrap bootstrap-sam clean
+.PHONY: run test lint openapi bench build deploy validate bootstrap bootstrap-sam clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -34,9 +34,14 @@ validate: bootstrap-sam
 	PYENV_VERSION=$$(ls $${PYENV_ROOT:-$$HOME/.pyenv}/versions | grep '^3\.13' | head -1) \
 	  AWS_DEFAULT_REGION=us-east-1 .venv-sam/bin/sam validate --lint
 
-## build: sam build for python3.13 (3.13 made visible to SAM through pyenv)
+## build: sam build for python3.13, then ship .pyc (Lambda's code directory is read-only)
 build: bootstrap-sam
 	PATH="$$(dirname $$(readlink -f $(PY))):$$PATH" .venv-sam/bin/sam build
+	$(PY) scripts/compile_build.py .aws-sam/build
+
+## bench: cold init per function (with and without .pyc) against a naive baseline
+bench: bootstrap
+	PYTHONPATH=.:layers/paygate $(PY) -m scripts.bench_cold --runs 7
 
 ## deploy: sam deploy with samconfig.toml (needs real AWS credentials)
 deploy: build

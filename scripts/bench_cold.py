@@ -1,0 +1,191 @@
+"""Cold init of every function: ours with and without .pyc, against a naive Powertools baseline.
+
+Lambda's code directory is read-only and `sam build` ships no .pyc, so without a compile step
+every cold start compiles the layer's dependencies again. This script rebuilds the deployment
+layout for this machine's platform (functions, the layer with its dependencies installed by pip
+without compiling, the way SAM ships them), then times, in fresh Python processes, the import of
+each handler module (which also builds its module-level objects):
+
+  - `no .pyc`  : the layout as `sam build` produces it;
+  - `.pyc`     : the same after `scripts/compile_build.py` (what `make build` now does);
+  - baseline   : a naive handler module (boto3, Logger/Tracer/Metrics instantiated,
+                 APIGatewayRestResolver, pydantic, httpx) in both layouts.
+
+Run with `make bench` (or `python -m scripts.bench_cold --runs 7`). Figures are medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+from scripts.compile_build import compile_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".local" / "bench"
+
+BASELINE = """
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from pydantic import BaseModel
+import httpx
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics(namespace="Baseline")
+app = APIGatewayRestResolver(enable_validation=True)
+dynamodb = boto3.client("dynamodb")
+http = httpx.Client()
+
+
+class Item(BaseModel):
+    id: str
+    amount: int
+
+
+@app.get("/items/<item_id>")
+def get_item(item_id: str) -> dict:
+    return Item(id=item_id, amount=1).model_dump()
+
+
+def lambda_handler(event, context):
+    return app.resolve(event, context)
+"""
+
+PROBE = """
+import sys, time, resource
+sys.path[:0] = {paths!r}
+t0 = time.perf_counter()
+import app
+elapsed = time.perf_counter() - t0
+print(elapsed * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "ORDERS_TABLE": "orders",
+    "APPS_TABLE": "apps",
+    "IDEMPOTENCY_TABLE": "idempotency",
+    "EVENT_BUS_NAME": "bus",
+    "PYTHONDONTWRITEBYTECODE": "1",  # Lambda cannot write next to the code either
+}
+
+
+def _functions() -> dict[str, Path]:
+    sys.path.insert(0, str(ROOT))
+    from tests.support.template import template
+
+    found = {}
+    for logical_id, resource in template()["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            found[logical_id] = ROOT / resource["Properties"]["CodeUri"]
+    return found
+
+
+def prepare(python: str) -> dict[str, Path]:
+    """Build the deployment layout once: runtime (boto3, compiled like Lambda's), layer, functions."""
+    raw = WORK / "raw"
+    if raw.exists():
+        shutil.rmtree(raw)
+    (raw / "layer" / "python").mkdir(parents=True)
+    pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-warn-conflicts"]
+    # The baseline's Tracer needs aws-xray-sdk; our functions never import it.
+    subprocess.run(
+        [
+            *pip,
+            "--no-compile",
+            "--target",
+            str(raw / "layer" / "python"),
+            "-r",
+            str(ROOT / "layers" / "paygate" / "requirements.txt"),
+            "aws-xray-sdk==2.15.0",
+        ],
+        check=True,
+    )
+    shutil.copytree(ROOT / "layers" / "paygate" / "paygate", raw / "layer" / "python" / "paygate")
+    runtime = WORK / "runtime"
+    if not runtime.exists():  # the Lambda runtime's own boto3 ships compiled
+        boto3_pin = next(
+            line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if line.startswith("boto3==")
+        )
+        subprocess.run([*pip, "--target", str(runtime), boto3_pin], check=True, stderr=subprocess.DEVNULL)
+    for name, code_dir in _functions().items():
+        shutil.copytree(code_dir, raw / name, ignore=shutil.ignore_patterns("__pycache__"))
+    (raw / "Baseline").mkdir()
+    (raw / "Baseline" / "app.py").write_text(BASELINE)
+    compiled = WORK / "pyc"
+    if compiled.exists():
+        shutil.rmtree(compiled)
+    shutil.copytree(raw, compiled)
+    compile_tree(compiled)
+    return {"raw": raw, "pyc": compiled, "runtime": runtime}
+
+
+def _sample(python: str, build: Path, runtime: Path, function: str) -> tuple[float, int]:
+    paths = [str(build / function), str(build / "layer" / "python"), str(runtime)]
+    out = subprocess.run(
+        [python, "-I", "-S", "-c", PROBE.format(paths=paths)], env=ENV, capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def measure(python: str, dirs: dict[str, Path], names: list[str], runs: int) -> dict[str, dict[str, float]]:
+    """Round-robin over every (function, layout) so a busy machine slows all of them alike."""
+    samples: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    for _ in range(runs):
+        for name in names:
+            for layout in ("raw", "pyc"):
+                samples.setdefault((name, layout), []).append(_sample(python, dirs[layout], dirs["runtime"], name))
+    rows = {}
+    for name in names:
+        raw, pyc = samples[(name, "raw")], samples[(name, "pyc")]
+        rows[name] = {
+            "no_pyc_ms": round(statistics.median(t for t, _ in raw), 1),
+            "pyc_ms": round(statistics.median(t for t, _ in pyc), 1),
+            "peak_rss_mb": max(r for _, r in pyc),
+        }
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--python", default=sys.executable, help="a Python 3.13 interpreter")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    dirs = prepare(args.python)
+    names = ["Baseline", *sorted(_functions())]
+    rows = measure(args.python, dirs, names, args.runs)
+    base = rows["Baseline"]
+    print(
+        f"cold init (import of the handler module), median of {args.runs} fresh processes, "
+        f"Python {subprocess.run([args.python, '-V'], capture_output=True, text=True).stdout.strip()}"
+    )
+    print(
+        f"{'function':<24}{'no .pyc ms':>11}{'.pyc ms':>9}{'pyc/no':>8}{'vs base(.pyc)':>14}"
+        f"{'vs base(no)':>12}{'RSS MB':>8}"
+    )
+    for name, row in rows.items():
+        print(
+            f"{name:<24}{row['no_pyc_ms']:>11.0f}{row['pyc_ms']:>9.0f}"
+            f"{row['pyc_ms'] / row['no_pyc_ms']:>8.2f}{row['pyc_ms'] / base['pyc_ms']:>14.2f}"
+            f"{row['pyc_ms'] / base['no_pyc_ms']:>12.2f}{row['peak_rss_mb']:>8}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
