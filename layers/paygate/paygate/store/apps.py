@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,6 +24,17 @@ class AppsStore:
         response = self._db.get_item(TableName=self._table, Key={"pk": {"S": app_pk(app_id)}})
         item = response.get("Item")
         return App.model_validate(from_item(item)) if item else None
+
+    def all(self) -> Iterator[App]:
+        """Every app (a paginated Scan): for operator jobs such as reconciliation, never for requests."""
+        request: dict[str, Any] = {"TableName": self._table}
+        while True:
+            response = self._db.scan(**request)
+            for item in response.get("Items", []):
+                yield App.model_validate(from_item(item))
+            if not response.get("LastEvaluatedKey"):
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def create(self, app: App) -> None:
         self._db.put_item(
