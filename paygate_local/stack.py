@@ -24,12 +24,14 @@ from typing import Any
 
 import httpx
 
+from paygate_local import provision
 from paygate_local.apigateway import ApiGateway
 from paygate_local.dynamodb_local import DynamoDBLocal, create_tables
-from paygate_local.eventbridge_bridge import EventBridge, rules_from_template
+from paygate_local.eventbridge_bridge import EventBridge
 from paygate_local.moto_server import MotoServer, SecretsSnapshot
 from paygate_local.sqs_source import SqsEventSource
-from paygate_local.template import REGION, FunctionSpec, ResolvedTemplate, ResourceSpec, resolve_template
+from paygate_local.swagger import add_swagger_ui
+from paygate_local.template import REGION, FunctionSpec, ResolvedTemplate, resolve_template
 from paygate_local.workers import Functions, lambda_environment
 from sandbox.beecloud.app import create_app as create_beecloud
 from sandbox.beecloud.config import BeeCloudConfig
@@ -204,7 +206,7 @@ class LocalStack:
         assert self.eventbridge is not None
         self.api.local_routes["/_local/events"] = self.eventbridge.log.route
         self.api.local_routes["/_local/health"] = lambda _q: (200, "application/json", b'{"status":"ok"}')
-        self._add_swagger_ui(self.api, tpl.path.parent / "docs" / "openapi.json")
+        add_swagger_ui(self.api, tpl.path.parent / "docs" / "openapi.json")
         self._on_stop("api", self.api.stop)
         self.api.start()
 
@@ -270,40 +272,15 @@ class LocalStack:
         env["PYTHONPATH"] = os.pathsep.join(sorted(layers))
         return env
 
-    # provisioning
-
     def _provision_moto(self, tpl: ResolvedTemplate) -> None:
         assert self.moto is not None
         assert self.functions is not None
-        sqs = self.moto.client("sqs")
-        for queue in tpl.of_type("AWS::SQS::Queue"):
-            sqs.create_queue(QueueName=queue.name, Attributes=_queue_attributes(queue.properties))
-        self._create_secrets(tpl)
-        sfn = self.moto.client("stepfunctions")
-        for machine in tpl.of_type("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"):
-            sfn.create_state_machine(
-                name=machine.name,
-                definition=_definition(tpl.path.parent, machine),
-                roleArn=str(machine.properties.get("Role") or machine.properties.get("RoleArn") or _role()),
-                type=str(machine.properties.get("Type", "STANDARD")),
-            )
-        self.eventbridge = bridge = EventBridge(
-            self.moto, self.functions, self.config.name_prefix, self.config.time_scale
-        )
-        self._on_stop("eventbridge", bridge.stop)
-        buses = ["default"] + [bus.name for bus in tpl.of_type("AWS::Events::EventBus")]
-        for bus in buses:
-            bridge.create_bus(bus)
-        bridge.start_event_log(buses)
-        sam_events = [
-            (owner.arn, event_id, event)
-            for owner, events in _event_owners(tpl)
-            for event_id, event in events.items()
-            if event.get("Type") in {"EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
-        ]
-        rule_resources = [(r.name, r.properties) for r in tpl.of_type("AWS::Events::Rule")]
-        for rule in rules_from_template(rule_resources, sam_events, self.config.name_prefix):
-            bridge.create_rule(rule)
+        provision.create_queues(self.moto, tpl)
+        provision.create_secrets(self.moto, tpl)
+        provision.create_state_machines(self.moto, tpl)
+        self.eventbridge = EventBridge(self.moto, self.functions, self.config.name_prefix, self.config.time_scale)
+        self._on_stop("eventbridge", self.eventbridge.stop)
+        provision.create_buses_and_rules(self.eventbridge, tpl, self.config.name_prefix)
         for fn in tpl.functions.values():
             for event in fn.events.values():
                 props = event.get("Properties") or {}
@@ -312,65 +289,7 @@ class LocalStack:
                     self._pollers.append(source.stopping)
                     self._on_stop(f"sqs source {fn.logical_id}", source.stop)
                     source.start()
-        known = {"AWS::Serverless::Function", "AWS::Serverless::Api", "AWS::Serverless::LayerVersion"}
-        known |= {
-            "AWS::DynamoDB::Table",
-            "AWS::Serverless::SimpleTable",
-            "AWS::SQS::Queue",
-            "AWS::Events::Rule",
-        }
-        known |= {"AWS::Events::EventBus", "AWS::SecretsManager::Secret", "AWS::SSM::Parameter"}
-        known |= {"AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine"}
-        for res in tpl.resources.values():
-            if res.type not in known:
-                log.debug("not emulated locally: %s (%s)", res.logical_id, res.type)
-
-    def _create_secrets(self, tpl: ResolvedTemplate) -> None:
-        assert self.moto is not None
-        sm = self.moto.client("secretsmanager")
-        existing = {s["Name"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]}
-        for secret in tpl.of_type("AWS::SecretsManager::Secret"):
-            if secret.name in existing:
-                continue
-            props = secret.properties
-            value = props.get("SecretString")
-            generate = props.get("GenerateSecretString")
-            if value is None and isinstance(generate, dict):
-                random = secrets.token_urlsafe(int(generate.get("PasswordLength", 32)))[:32]
-                key = generate.get("GenerateStringKey")
-                template = json.loads(generate.get("SecretStringTemplate") or "{}")
-                value = json.dumps({**template, key: random}) if key else random
-            sm.create_secret(Name=secret.name, SecretString=str(value or secrets.token_urlsafe(24)))
-        ssm = self.moto.client("ssm")
-        for param in tpl.of_type("AWS::SSM::Parameter"):
-            ssm.put_parameter(
-                Name=param.name,
-                Value=str(param.properties["Value"]),
-                Type=str(param.properties.get("Type", "String")),
-                Overwrite=True,
-            )
-
-    def _add_swagger_ui(self, api: ApiGateway, spec_path: Path) -> None:
-        """Swagger UI at /_local/swagger over docs/openapi.json, with Powertools' bundled assets (offline)."""
-        import aws_lambda_powertools.event_handler.openapi.swagger_ui as assets
-
-        if not spec_path.exists():
-            page = b"<!doctype html><title>paygate API</title><p>No docs/openapi.json next to the template.</p>"
-            api.local_routes["/_local/swagger"] = _static("text/html; charset=utf-8", page)
-            return
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
-        spec["servers"] = [{"url": api.url, "description": "local stack"}]
-        asset_dir = Path(assets.__file__).parent
-        api.local_routes.update(
-            {
-                "/_local/swagger": _static("text/html; charset=utf-8", _SWAGGER_HTML),
-                "/_local/openapi.json": _static("application/json", json.dumps(spec).encode()),
-                "/_local/swagger-ui.js": _static(
-                    "text/javascript", (asset_dir / "swagger-ui-bundle.min.js").read_bytes()
-                ),
-                "/_local/swagger-ui.css": _static("text/css", (asset_dir / "swagger-ui.min.css").read_bytes()),
-            }
-        )
+        provision.log_unmodelled(tpl)
 
     # apps
 
@@ -446,71 +365,3 @@ class LocalStack:
         except ValueError:
             result = {"output": proc.stdout}
         return result
-
-
-def _event_owners(tpl: ResolvedTemplate) -> list[tuple[Any, dict[str, Any]]]:
-    """(owner with an .arn, its SAM Events) for functions and SAM state machines."""
-    owners: list[tuple[Any, dict[str, Any]]] = [(fn, fn.events) for fn in tpl.functions.values()]
-    owners += [(sm, sm.properties.get("Events") or {}) for sm in tpl.of_type("AWS::Serverless::StateMachine")]
-    return owners
-
-
-def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
-    names = [
-        "DelaySeconds",
-        "MaximumMessageSize",
-        "MessageRetentionPeriod",
-        "ReceiveMessageWaitTimeSeconds",
-        "VisibilityTimeout",
-        "FifoQueue",
-        "ContentBasedDeduplication",
-        "RedrivePolicy",
-    ]
-    attrs = {}
-    for name in names:
-        if name not in props:
-            continue
-        value = props[name]
-        if isinstance(value, dict):
-            attrs[name] = json.dumps(value)
-        elif isinstance(value, bool):
-            attrs[name] = str(value).lower()
-        else:
-            attrs[name] = str(value)
-    return attrs
-
-
-def _definition(root: Path, machine: ResourceSpec) -> str:
-    """The ASL text with DefinitionSubstitutions applied, as SAM / CloudFormation would."""
-    props = machine.properties
-    if "DefinitionUri" in props:
-        if not isinstance(props["DefinitionUri"], str):
-            raise ValueError(f"{machine.logical_id}: only a local DefinitionUri is supported")
-        text = (root / props["DefinitionUri"]).read_text(encoding="utf-8")
-    elif "Definition" in props:
-        text = json.dumps(props["Definition"])
-    elif "DefinitionString" in props:
-        text = str(props["DefinitionString"])
-    else:
-        raise ValueError(f"{machine.logical_id}: no Definition, DefinitionUri or DefinitionString")
-    for key, value in (props.get("DefinitionSubstitutions") or {}).items():
-        text = text.replace("${" + key + "}", str(value))
-    json.loads(text)  # fail here, not at the first execution
-    return text
-
-
-def _role() -> str:
-    return "arn:aws:iam::123456789012:role/paygate-local-states"
-
-
-_SWAGGER_HTML = b"""<!doctype html>
-<html><head><meta charset="utf-8"><title>paygate API (local)</title>
-<link rel="stylesheet" href="/_local/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div><script src="/_local/swagger-ui.js"></script>
-<script>SwaggerUIBundle({url: "/_local/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
-</body></html>
-"""
-
-
-def _static(content_type: str, body: bytes) -> Callable[[dict[str, list[str]]], tuple[int, str, bytes]]:
-    return lambda _query: (200, content_type, body)

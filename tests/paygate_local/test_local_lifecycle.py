@@ -16,7 +16,7 @@ import pytest
 
 from paygate_local.dynamodb_local import DynamoDBLocal
 from paygate_local.stack import LocalStack
-from tests.paygate_local.helpers import FIXTURE_TEMPLATE, eventually, free_ports_config
+from tests.paygate_local.helpers import eventually, free_ports_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,54 +47,67 @@ def listening(url: str) -> bool:
         return sock.connect_ex((host, int(port))) == 0
 
 
-def test_stop_ends_every_worker_and_every_server(dynamodb_url):
-    config = free_ports_config(template=FIXTURE_TEMPLATE, name_prefix="plt-stop", dynamodb_url=dynamodb_url)
-    stack = LocalStack(config)
-    info = stack.start()
-    try:
-        for path in ("/echo", "/other", "/slow?seconds=0"):
-            assert httpx.get(info.api_url + path, timeout=30).status_code == 200
-        assert stack.functions is not None
-        pids = stack.functions.worker_pids()
-        assert len(pids) == 3
-    finally:
-        stack.stop()
+@pytest.fixture(scope="module")
+def project_stack(dynamodb_url):
+    """The project's own template.yaml, as `make run` starts it (in memory, free ports)."""
+    config = free_ports_config(dynamodb_url=dynamodb_url, name_prefix="plt-real", time_scale=0.01)
+    with LocalStack(config) as stack:
+        yield stack
+
+
+def test_create_app_registers_a_tenant_in_paygate_and_both_sandboxes(project_stack):
+    info = project_stack.info
+
+    tenant = project_stack.create_app("tenant-b")
+
+    assert set(tenant) >= {"app_id", "api_key", "beecloud", "beilypay"}
+    listed = httpx.get(f"{info.api_url}/bills", headers={"Authorization": f"Bearer {tenant['api_key']}"})
+    assert listed.status_code == 200
+    assert httpx.get(f"{info.api_url}/bills").status_code == 401
+    beecloud_apps = httpx.get(f"{info.beecloud_url}/_sandbox/apps").json()["apps"]
+    assert {
+        "app_id": tenant["beecloud"]["app_id"],
+        "webhook_url": f"{info.api_url}/callbacks/beecloud/{tenant['app_id']}",
+    } in beecloud_apps
+    beilypay_apps = httpx.get(f"{info.beilypay_url}/_sandbox/apps").json()["apps"]
+    assert tenant["beilypay"]["app_id"] in {app["app_id"] for app in beilypay_apps}
+
+
+def test_swagger_ui_serves_the_openapi_document_against_the_local_api(project_stack):
+    info = project_stack.info
+
+    page = httpx.get(info.swagger_url)
+    spec = httpx.get(f"{info.api_url}/_local/openapi.json").json()
+
+    assert page.status_code == 200
+    assert "SwaggerUIBundle" in page.text
+    assert httpx.get(f"{info.api_url}/_local/swagger-ui.js").status_code == 200
+    assert spec["servers"][0]["url"] == info.api_url
+    assert "/bills" in spec["paths"]
+
+
+def test_admin_env_points_the_operator_cli_at_the_stack(project_stack):
+    env = project_stack.admin_env()
+
+    assert env["APPS_TABLE"] == "plt-real-AppsTable"
+    assert env["AWS_ENDPOINT_URL"] == project_stack.info.moto_url
+    assert env["AWS_ENDPOINT_URL_DYNAMODB"] == project_stack.info.dynamodb_url
+    assert env["BEECLOUD_BASE_URL"] == project_stack.info.beecloud_url
+
+
+def test_stop_ends_every_worker_and_every_server(project_stack):
+    """Runs last among the project_stack tests: it stops the module's stack itself."""
+    info = project_stack.info
+    assert httpx.get(f"{info.api_url}/bills").status_code == 401  # at least one worker is up
+    pids = project_stack.functions.worker_pids()
+    assert pids
+
+    project_stack.stop()
 
     assert [pid for pid in pids if alive(pid)] == []
     urls = [info.api_url, info.moto_url, info.beecloud_url, info.beilypay_url]
     assert [url for url in urls if listening(url)] == []
-    stack.stop()  # idempotent
-
-
-def test_the_project_template_boots_with_a_demo_app_and_creates_tenants(dynamodb_url):
-    config = free_ports_config(dynamodb_url=dynamodb_url, name_prefix="plt-real", demo_app=True, time_scale=0.01)
-    with LocalStack(config) as stack:
-        info = stack.info
-        assert info is not None
-        assert info.api_key is not None
-        other = stack.create_app("tenant-b")
-
-        demo_list = httpx.get(f"{info.api_url}/bills", headers={"Authorization": f"Bearer {info.api_key}"})
-        other_list = httpx.get(f"{info.api_url}/bills", headers={"Authorization": f"Bearer {other['api_key']}"})
-        anonymous = httpx.get(f"{info.api_url}/bills")
-        beecloud_apps = httpx.get(f"{info.beecloud_url}/_sandbox/apps").json()
-
-        assert (demo_list.status_code, other_list.status_code) == (200, 200)
-        assert anonymous.status_code == 401
-        assert other["app_id"] != info.app_id
-        assert set(other) >= {"app_id", "api_key", "beecloud", "beilypay"}
-        webhooks = {app["webhook_url"] for app in beecloud_apps["apps"]}
-        assert f"{info.api_url}/callbacks/beecloud/{other['app_id']}" in webhooks
-        swagger = httpx.get(info.swagger_url)
-        spec = httpx.get(f"{info.api_url}/_local/openapi.json").json()
-        assert swagger.status_code == 200
-        assert "SwaggerUIBundle" in swagger.text
-        assert httpx.get(f"{info.api_url}/_local/swagger-ui.js").status_code == 200
-        assert spec["servers"][0]["url"] == info.api_url
-        assert "/bills" in spec["paths"]
-        env = stack.admin_env()
-        assert env["APPS_TABLE"] == "plt-real-AppsTable"
-        assert env["AWS_ENDPOINT_URL"] == info.moto_url
+    project_stack.stop()  # idempotent
 
 
 def run_cli(data_dir: Path) -> tuple[dict, int, list[int]]:

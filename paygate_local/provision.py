@@ -1,0 +1,150 @@
+"""Creating the template's moto resources: queues, secrets, parameters, state machines, rules."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+from paygate_local.eventbridge_bridge import EventBridge, rules_from_template
+from paygate_local.moto_server import MotoServer
+from paygate_local.template import ACCOUNT_ID, ResolvedTemplate, ResourceSpec
+
+log = logging.getLogger(__name__)
+
+STATE_MACHINE_TYPES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+_RULE_EVENT_TYPES = {"EventBridgeRule", "CloudWatchEvent", "Schedule", "ScheduleV2"}
+MODELLED = {
+    "AWS::Serverless::Function",
+    "AWS::Serverless::Api",
+    "AWS::Serverless::LayerVersion",
+    "AWS::DynamoDB::Table",
+    "AWS::Serverless::SimpleTable",
+    "AWS::SQS::Queue",
+    "AWS::Events::Rule",
+    "AWS::Events::EventBus",
+    "AWS::SecretsManager::Secret",
+    "AWS::SSM::Parameter",
+    *STATE_MACHINE_TYPES,
+}
+
+
+def create_queues(moto: MotoServer, tpl: ResolvedTemplate) -> None:
+    sqs = moto.client("sqs")
+    for queue in tpl.of_type("AWS::SQS::Queue"):
+        sqs.create_queue(QueueName=queue.name, Attributes=_queue_attributes(queue.properties))
+
+
+def create_secrets(moto: MotoServer, tpl: ResolvedTemplate) -> None:
+    """Secrets Manager secrets (unless restored already) and SSM parameters of the template."""
+    sm = moto.client("secretsmanager")
+    existing = {s["Name"] for page in sm.get_paginator("list_secrets").paginate() for s in page["SecretList"]}
+    for secret in tpl.of_type("AWS::SecretsManager::Secret"):
+        if secret.name in existing:
+            continue
+        props = secret.properties
+        value = props.get("SecretString")
+        generate = props.get("GenerateSecretString")
+        if value is None and isinstance(generate, dict):
+            length = int(generate.get("PasswordLength", 32))
+            random = secrets.token_urlsafe(length)[:length]
+            key = generate.get("GenerateStringKey")
+            template = json.loads(generate.get("SecretStringTemplate") or "{}")
+            value = json.dumps({**template, key: random}) if key else random
+        sm.create_secret(Name=secret.name, SecretString=str(value or secrets.token_urlsafe(24)))
+    ssm = moto.client("ssm")
+    for param in tpl.of_type("AWS::SSM::Parameter"):
+        ssm.put_parameter(
+            Name=param.name,
+            Value=str(param.properties["Value"]),
+            Type=str(param.properties.get("Type", "String")),
+            Overwrite=True,
+        )
+
+
+def create_state_machines(moto: MotoServer, tpl: ResolvedTemplate) -> None:
+    sfn = moto.client("stepfunctions")
+    for machine in tpl.of_type(*STATE_MACHINE_TYPES):
+        role = machine.properties.get("Role") or machine.properties.get("RoleArn")
+        sfn.create_state_machine(
+            name=machine.name,
+            definition=_definition(tpl.path.parent, machine),
+            roleArn=str(role or f"arn:aws:iam::{ACCOUNT_ID}:role/paygate-local-states"),
+            type=str(machine.properties.get("Type", "STANDARD")),
+        )
+
+
+def create_buses_and_rules(bridge: EventBridge, tpl: ResolvedTemplate, prefix: str) -> None:
+    """Buses (plus the event log on each) and rules from resources and SAM events."""
+    buses = ["default"] + [bus.name for bus in tpl.of_type("AWS::Events::EventBus")]
+    for bus in buses:
+        bridge.create_bus(bus)
+    bridge.start_event_log(buses)
+    sam_events = [
+        (owner.arn, event_id, event)
+        for owner, events in _event_owners(tpl)
+        for event_id, event in events.items()
+        if event.get("Type") in _RULE_EVENT_TYPES
+    ]
+    rule_resources = [(r.name, r.properties) for r in tpl.of_type("AWS::Events::Rule")]
+    for rule in rules_from_template(rule_resources, sam_events, prefix):
+        bridge.create_rule(rule)
+
+
+def log_unmodelled(tpl: ResolvedTemplate) -> None:
+    for res in tpl.resources.values():
+        if res.type not in MODELLED:
+            log.debug("not emulated locally: %s (%s)", res.logical_id, res.type)
+
+
+def _event_owners(tpl: ResolvedTemplate) -> list[tuple[Any, dict[str, Any]]]:
+    """(owner with an .arn, its SAM Events) for functions and SAM state machines."""
+    owners: list[tuple[Any, dict[str, Any]]] = [(fn, fn.events) for fn in tpl.functions.values()]
+    owners += [(sm, sm.properties.get("Events") or {}) for sm in tpl.of_type("AWS::Serverless::StateMachine")]
+    return owners
+
+
+def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
+    names = [
+        "DelaySeconds",
+        "MaximumMessageSize",
+        "MessageRetentionPeriod",
+        "ReceiveMessageWaitTimeSeconds",
+        "VisibilityTimeout",
+        "FifoQueue",
+        "ContentBasedDeduplication",
+        "RedrivePolicy",
+    ]
+    attrs = {}
+    for name in names:
+        if name not in props:
+            continue
+        value = props[name]
+        if isinstance(value, dict):
+            attrs[name] = json.dumps(value)
+        elif isinstance(value, bool):
+            attrs[name] = str(value).lower()
+        else:
+            attrs[name] = str(value)
+    return attrs
+
+
+def _definition(root: Path, machine: ResourceSpec) -> str:
+    """The ASL text with DefinitionSubstitutions applied, as SAM / CloudFormation would."""
+    props = machine.properties
+    if "DefinitionUri" in props:
+        if not isinstance(props["DefinitionUri"], str):
+            raise ValueError(f"{machine.logical_id}: only a local DefinitionUri is supported")
+        text = (root / props["DefinitionUri"]).read_text(encoding="utf-8")
+    elif "Definition" in props:
+        text = json.dumps(props["Definition"])
+    elif "DefinitionString" in props:
+        text = str(props["DefinitionString"])
+    else:
+        raise ValueError(f"{machine.logical_id}: no Definition, DefinitionUri or DefinitionString")
+    for key, value in (props.get("DefinitionSubstitutions") or {}).items():
+        text = text.replace("${" + key + "}", str(value))
+    json.loads(text)  # fail here, not at the first execution
+    return text
