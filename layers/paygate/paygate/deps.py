@@ -1,22 +1,28 @@
-"""Per-container singletons: built on first use, reused by every invocation of the container."""
+"""Per-container singletons: built on first use, reused by every invocation of the container.
+
+Provider clients (and so httpx) are imported inside their getters: a function that never calls
+a provider (Query) does not pay for them at cold start.
+"""
 
 from __future__ import annotations
 
 from functools import cache
-
-import httpx
+from typing import TYPE_CHECKING
 
 from paygate.aws import client
 from paygate.bus import EventPublisher
-from paygate.poller import PollerStarter, PollSchedule
-from paygate.providers.beecloud import BeeCloudClient
-from paygate.providers.beilypay import BeilyPayClient
-from paygate.providers.http import make_http_client
 from paygate.settings import get_settings
 from paygate.store.apps import AppsStore
 from paygate.store.orders import OrdersStore
 from paygate.store.transfers import TransfersStore
 from paygate.transfers import TransferLedger
+
+if TYPE_CHECKING:
+    import httpx
+
+    from paygate.poller import PollerStarter
+    from paygate.providers.beecloud import BeeCloudClient
+    from paygate.providers.beilypay import BeilyPayClient
 
 
 @cache
@@ -36,6 +42,8 @@ def event_publisher() -> EventPublisher:
 
 @cache
 def http_client() -> httpx.Client:
+    from paygate.providers.http import make_http_client
+
     settings = get_settings()
     return make_http_client(
         connect_timeout_s=settings.provider_connect_timeout_s, read_timeout_s=settings.provider_read_timeout_s
@@ -44,18 +52,24 @@ def http_client() -> httpx.Client:
 
 @cache
 def beecloud_client() -> BeeCloudClient:
+    from paygate.providers.beecloud import BeeCloudClient
+
     return BeeCloudClient(get_settings().beecloud_base_url, http_client())
 
 
 @cache
 def beilypay_client() -> BeilyPayClient:
     """For PollPending: queries retried on transient failures (no API Gateway 29 s limit there)."""
+    from paygate.providers.beilypay import BeilyPayClient
+
     return BeilyPayClient(get_settings().beilypay_base_url, http_client())
 
 
 @cache
 def beilypay_api_client() -> BeilyPayClient:
     """For API routes: no query retries, so a slow BeilyPay cannot outlast the function's timeout."""
+    from paygate.providers.beilypay import BeilyPayClient
+
     return BeilyPayClient(get_settings().beilypay_base_url, http_client(), query_retries=0)
 
 
@@ -71,6 +85,8 @@ def transfer_ledger() -> TransferLedger:
 
 @cache
 def poller_starter() -> PollerStarter:
+    from paygate.poller import PollerStarter, PollSchedule
+
     settings = get_settings()
     schedule = PollSchedule(settings.poll_first_wait_s, settings.poll_max_wait_s, settings.poll_deadline_s)
     return PollerStarter(client("stepfunctions"), settings.poll_state_machine_arn, schedule)

@@ -1,7 +1,8 @@
 """Provider adapters: the only code that speaks BeeCloud's and BeilyPay's wire protocols.
 
-Import the provider modules directly (`paygate.providers.beecloud`, `.beilypay`); the errors
-and the shared HTTP client factory are re-exported here.
+Import the provider modules directly (`paygate.providers.beecloud`, `.beilypay`, `.http`); the
+errors and the callback-body parser are re-exported here. Nothing here imports httpx, so code
+that only needs the error types (Query, ledger bookkeeping) does not load it at cold start.
 """
 
 from paygate.providers._wire import parse_callback_body
@@ -14,7 +15,6 @@ from paygate.providers.errors import (
     RejectReason,
     WebhookVerificationError,
 )
-from paygate.providers.http import make_http_client
 
 __all__ = [
     "ProviderError",
@@ -24,6 +24,5 @@ __all__ = [
     "ProviderUnavailableError",
     "RejectReason",
     "WebhookVerificationError",
-    "make_http_client",
     "parse_callback_body",
 ]
