@@ -67,7 +67,8 @@ def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
     if not isinstance(payload, dict):
         return _reject("beecloud", app_id, "body is not a JSON object")
     publisher = event_publisher()
-    handler = BeeCloudCallbacks(orders_store(), RefundService(orders_store(), beecloud_client(), publisher), publisher)
+    refunds = RefundService(orders_store(), beecloud_client(), publisher)
+    handler = BeeCloudCallbacks(orders_store(), refunds, publisher, beecloud=beecloud_client())
     try:
         result = handler.handle(merchant, creds, payload)
     except CallbackRejectedError as rejected:

@@ -3,6 +3,10 @@
 Nothing changes unless the callback is authentic AND matches the order we recorded (app, order
 number, amount, channel family, currency). A duplicate of an applied callback is acknowledged
 and its event published again with the same id (at-least-once), never applied twice.
+
+BeeCloud's legacy `sign` covers only app id, app secret and timestamp: a captured webhook keeps a
+valid `sign` whatever order number and amount are written into it. So a webhook that only `sign`
+vouches for moves nothing until BeeCloud itself confirms the payment or refund (one query).
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from paygate.bus import EventPublisher
 from paygate.clock import now_ms
 from paygate.errors import ConflictError
 from paygate.events import bill_succeeded
-from paygate.models import App, Bill, BillStatus, RefundStatus
-from paygate.providers.beecloud import BeeCloudCredentials, BeeCloudWebhook, verify_webhook
-from paygate.providers.errors import WebhookVerificationError
+from paygate.models import App, Bill, BillStatus, Refund, RefundStatus
+from paygate.provider_errors import to_api_error
+from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, BeeCloudWebhook, verify_webhook
+from paygate.providers.errors import ProviderError, WebhookVerificationError
 from paygate.refunds import RefundService
 from paygate.store.orders import OrdersStore, TransitionRejectedError
 
@@ -42,11 +47,13 @@ class BeeCloudCallbacks:
         refunds: RefundService,
         publisher: EventPublisher,
         *,
+        beecloud: BeeCloudClient | None = None,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._orders = orders
         self._refunds = refunds
         self._publisher = publisher
+        self._beecloud = beecloud  # confirms weakly signed webhooks; None refuses them
         self._clock = clock
 
     def handle(self, app: App, creds: BeeCloudCredentials, payload: Mapping[str, Any]) -> CallbackResult:
@@ -57,16 +64,18 @@ class BeeCloudCallbacks:
         if not hook.trade_success:
             return CallbackResult("ignored")  # BeeCloud: false is not a failure (e.g. WAIT_BUYER_PAY)
         if hook.transaction_type == "PAY":
-            return self._paid(app, hook)
+            return self._paid(app, creds, hook)
         if hook.transaction_type == "REFUND":
-            return self._refunded(app, hook)
+            return self._refunded(app, creds, hook)
         return CallbackResult("ignored")
 
-    def _paid(self, app: App, hook: BeeCloudWebhook) -> CallbackResult:
+    def _paid(self, app: App, creds: BeeCloudCredentials, hook: BeeCloudWebhook) -> CallbackResult:
         bill = self._orders.get_bill(app.app_id, hook.transaction_id)
         if bill is None:
             raise CallbackRejectedError("unknown bill")
         _check_matches(bill.total_fee, bill.channel.family, bill.currency, hook)
+        if hook.verified_by != "signature" and bill.status is BillStatus.PENDING:
+            self._confirm_paid(creds, bill)
         try:
             paid = self._orders.mark_bill_paid(
                 app.app_id, bill.bill_no, total_fee=hook.transaction_fee, now_ms=self._clock()
@@ -80,17 +89,50 @@ class BeeCloudCallbacks:
         self._publisher.publish(bill_succeeded(paid))
         return CallbackResult("applied")
 
-    def _refunded(self, app: App, hook: BeeCloudWebhook) -> CallbackResult:
+    def _refunded(self, app: App, creds: BeeCloudCredentials, hook: BeeCloudWebhook) -> CallbackResult:
         refund = self._orders.get_refund(app.app_id, hook.transaction_id)
         if refund is None:
             raise CallbackRejectedError("unknown refund")
         _check_matches(refund.refund_fee, refund.channel.family, refund.currency, hook)
+        if hook.verified_by != "signature" and refund.status is RefundStatus.PENDING:
+            self._confirm_refunded(creds, refund)
         was_pending = refund.status is RefundStatus.PENDING
         try:
             self._refunds.settle(refund, succeeded=True)
         except ConflictError:  # a refund we already failed cannot now succeed silently
             raise CallbackRejectedError(f"refund is {refund.status.value}") from None
         return CallbackResult("applied" if was_pending else "duplicate")
+
+    def _confirm_paid(self, creds: BeeCloudCredentials, bill: Bill) -> None:
+        """A `sign`-only PAY webhook is believed only if BeeCloud reports this bill paid, in full."""
+        if self._beecloud is None:
+            raise CallbackRejectedError("weakly signed webhook and no provider to confirm it")
+        try:
+            records = self._beecloud.query_bills(creds, channel=bill.channel.value, bill_no=bill.bill_no, limit=1)
+        except ProviderError as error:  # not refused: BeeCloud retries, and we ask again then
+            raise to_api_error(error) from error
+        if not any(r.bill_no == bill.bill_no and r.spay_result and r.total_fee == bill.total_fee for r in records):
+            raise CallbackRejectedError("weakly signed webhook not confirmed by the provider")
+
+    def _confirm_refunded(self, creds: BeeCloudCredentials, refund: Refund) -> None:
+        """A `sign`-only REFUND webhook is believed only if BeeCloud reports this refund succeeded."""
+        if self._beecloud is None:
+            raise CallbackRejectedError("weakly signed webhook and no provider to confirm it")
+        try:
+            records = self._beecloud.query_refunds(
+                creds,
+                channel=refund.channel.family,
+                refund_no=refund.refund_no,
+                bill_no=refund.bill_no,
+                limit=1,
+            )
+        except ProviderError as error:
+            raise to_api_error(error) from error
+        if not any(
+            r.refund_no == refund.refund_no and r.finish and r.result and r.refund_fee == refund.refund_fee
+            for r in records
+        ):
+            raise CallbackRejectedError("weakly signed webhook not confirmed by the provider")
 
 
 def _check_matches(amount: int, family: str, currency: str, hook: BeeCloudWebhook) -> None:

@@ -125,3 +125,27 @@ def test_trade_success_false_is_acknowledged_and_ignored(merchant, aws, beecloud
 def test_callback_route_needs_no_api_key_but_bills_do(merchant, aws):
     result = invoke("callback", webhook_event(merchant, {"sign": "x"}))
     assert result["statusCode"] == 400  # refused for the signature, not for a key
+
+
+def test_a_captured_webhook_replayed_for_another_unpaid_bill_is_refused(merchant, aws, beecloud_sandbox):
+    # `sign` covers neither order nor amount: only BeeCloud's own word may move the other bill.
+    _create_bill(merchant)
+    _create_bill(merchant, bill_no="UNPAID000001")
+    payload = pay_in_sandbox(beecloud_sandbox.url, merchant, "PAID00000001")
+    replay = payload | {"transaction_id": "UNPAID000001", "transactionId": "UNPAID000001"}
+
+    for body in (replay, {k: v for k, v in replay.items() if k != "signature"}):
+        result = invoke("callback", webhook_event(merchant, body))
+        assert result["statusCode"] == 400
+    assert _bill_item(merchant, "UNPAID000001")["status"]["S"] == "pending"
+    assert aws.published_events() == []
+
+
+def test_a_sign_only_webhook_is_applied_once_beecloud_confirms_the_payment(merchant, aws, beecloud_sandbox):
+    _create_bill(merchant)
+    payload = pay_in_sandbox(beecloud_sandbox.url, merchant, "PAID00000001")
+
+    result = invoke("callback", webhook_event(merchant, {k: v for k, v in payload.items() if k != "signature"}))
+
+    assert (result["statusCode"], result["body"]) == (200, "success")
+    assert _bill_item(merchant, "PAID00000001")["status"]["S"] == "succeeded"
