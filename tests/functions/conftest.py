@@ -75,6 +75,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, beecloud_sandbox: RunningServer) -> Ite
         "ORDERS_TABLE": "orders",
         "APPS_TABLE": "apps",
         "IDEMPOTENCY_TABLE": "idempotency",
+        "WEBHOOKS_TABLE": "webhooks",
         "EVENT_BUS_NAME": BUS,
         "APP_SECRETS_PREFIX": f"paygate/{STAGE}/apps/",
         "BEECLOUD_BASE_URL": beecloud_sandbox.url,
@@ -90,7 +91,12 @@ def aws(monkeypatch: pytest.MonkeyPatch, beecloud_sandbox: RunningServer) -> Ite
     _clear_container_caches()
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        names = {"OrdersTable": "orders", "AppsTable": "apps", "IdempotencyTable": "idempotency"}
+        names = {
+            "OrdersTable": "orders",
+            "AppsTable": "apps",
+            "IdempotencyTable": "idempotency",
+            "WebhooksTable": "webhooks",
+        }
         for logical_id, args in table_definitions().items():
             dynamodb.create_table(TableName=names[logical_id], **args)
         events = boto3.client("events", region_name=REGION)

@@ -1,0 +1,146 @@
+"""Webhook endpoints of the caller's app, their delivery log, and resending an event.
+
+POST/GET /webhook-endpoints, GET/DELETE /webhook-endpoints/{endpoint_id},
+GET /webhook-endpoints/{endpoint_id}/deliveries, POST /events/{event_id}/resend.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.webhooks.api_models import (
+    CreatedWebhookEndpointView,
+    CreateWebhookEndpointRequest,
+    DeletedWebhookEndpointView,
+    DeliveryList,
+    EndpointIdPattern,
+    EventIdPattern,
+    ResendView,
+    WebhookEndpointList,
+    WebhookEndpointView,
+    created_endpoint_view,
+    delivery_view,
+    endpoint_view,
+)
+from paygate.webhooks.deps import endpoint_service, webhooks_store
+
+logger = Logger()
+metrics = Metrics()
+app = build_resolver()
+
+EndpointId = Annotated[str, Path(pattern=EndpointIdPattern, description="we_...")]
+_TAGS = ["webhooks"]
+
+
+@app.post(
+    "/webhook-endpoints",
+    summary="Register a webhook endpoint",
+    description="Events of the listed types are POSTed to the URL, signed with `Paygate-Signature` "
+    "(docs/webhooks.md). The response carries the signing secret, shown only this once.",
+    responses={
+        201: {"description": "Created", "content": {"application/json": {"model": CreatedWebhookEndpointView}}},
+        **error_responses(400, 409, 413, 415),
+    },
+    tags=_TAGS,
+)
+def create_endpoint(request: Annotated[CreateWebhookEndpointRequest, Body()]) -> Response[str]:
+    caller = current_app(app)
+    endpoint, secret = endpoint_service().create(caller.app_id, request)
+    metrics.add_metric(name="WebhookEndpointsCreated", unit=MetricUnit.Count, value=1)
+    logger.info("webhook endpoint created", extra={"endpoint_id": endpoint.endpoint_id})
+    return json_response(201, created_endpoint_view(endpoint, secret))
+
+
+@app.get(
+    "/webhook-endpoints",
+    summary="List the app's webhook endpoints, oldest first",
+    responses={
+        200: {"description": "All of them", "content": {"application/json": {"model": WebhookEndpointList}}},
+        **error_responses(),
+    },
+    tags=_TAGS,
+)
+def list_endpoints() -> Response[str]:
+    endpoints = webhooks_store().list_endpoints(current_app(app).app_id)
+    return json_response(200, WebhookEndpointList(data=[endpoint_view(e) for e in endpoints]))
+
+
+@app.get(
+    "/webhook-endpoints/<endpoint_id>",
+    summary="Get a webhook endpoint (without its secret)",
+    responses={
+        200: {"description": "The endpoint", "content": {"application/json": {"model": WebhookEndpointView}}},
+        **error_responses(404),
+    },
+    tags=_TAGS,
+)
+def get_endpoint(endpoint_id: EndpointId) -> Response[str]:
+    return json_response(200, endpoint_view(endpoint_service().get(current_app(app).app_id, endpoint_id)))
+
+
+@app.delete(
+    "/webhook-endpoints/<endpoint_id>",
+    summary="Delete a webhook endpoint",
+    description="Deliveries still queued for it are dropped; its signing secret is deleted.",
+    responses={
+        200: {"description": "Deleted", "content": {"application/json": {"model": DeletedWebhookEndpointView}}},
+        **error_responses(404),
+    },
+    tags=_TAGS,
+)
+def delete_endpoint(endpoint_id: EndpointId) -> Response[str]:
+    endpoint_service().delete(current_app(app).app_id, endpoint_id)
+    logger.info("webhook endpoint deleted", extra={"endpoint_id": endpoint_id})
+    return json_response(200, DeletedWebhookEndpointView(id=endpoint_id))
+
+
+@app.get(
+    "/webhook-endpoints/<endpoint_id>/deliveries",
+    summary="The endpoint's delivery attempts, newest first",
+    responses={
+        200: {"description": "A page", "content": {"application/json": {"model": DeliveryList}}},
+        **error_responses(404),
+    },
+    tags=_TAGS,
+)
+def list_deliveries(
+    endpoint_id: EndpointId,
+    limit: Annotated[int, Query(ge=1, le=50, description="Page size, at most 50")] = 20,
+    cursor: Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")] = None,
+) -> Response[str]:
+    page = endpoint_service().deliveries(current_app(app).app_id, endpoint_id, limit=limit, cursor=cursor)
+    return json_response(200, DeliveryList(data=[delivery_view(a) for a in page.attempts], next_cursor=page.cursor))
+
+
+@app.post(
+    "/events/<event_id>/resend",
+    summary="Deliver a stored event again",
+    description="Queues a new delivery (attempt 1, full retry schedule) of the event to every endpoint of the "
+    "app that subscribes to its type, or to `endpoint_id` only. Events are kept 30 days.",
+    responses={
+        202: {"description": "Queued", "content": {"application/json": {"model": ResendView}}},
+        **error_responses(404, 409),
+    },
+    tags=_TAGS,
+)
+def resend_event(
+    event_id: Annotated[str, Path(pattern=EventIdPattern, description="The event's event_id")],
+    endpoint_id: Annotated[str | None, Query(pattern=EndpointIdPattern, description="Only this endpoint")] = None,
+) -> Response[str]:
+    queued = endpoint_service().resend(current_app(app).app_id, event_id, endpoint_id)
+    metrics.add_metric(name="WebhookEventsResent", unit=MetricUnit.Count, value=1)
+    return json_response(202, ResendView(event_id=event_id, endpoint_ids=queued))
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(app, event, context)
