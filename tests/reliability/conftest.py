@@ -1,0 +1,91 @@
+"""The reliability suite's stack: one LocalStack for the whole package, with logs on disk.
+
+The data directory keeps DynamoDB Local's data on disk (so the storage scenario can stop and
+restart the JVM without losing the ledger) and the function workers' output in
+`logs/functions.log`, which the callback and leak scenarios read. Loggers of the runner and the
+sandboxes (in this process) are captured too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from paygate_local.stack import LocalStack, StackConfig
+from tests.reliability.support import FIGURES, FIGURES_FILE, Gateway
+
+
+class _LineCollector(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(f"{record.name}\t{self.format(record)}")
+        except Exception:
+            self.handleError(record)
+
+
+_CAPTURED = ("paygate_local", "sandbox", "uvicorn", "httpx", "botocore", "werkzeug")
+
+
+@pytest.fixture(scope="package")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One stack for the package (moto's state is process-wide: one stack at a time)."""
+    data_dir = tmp_path_factory.mktemp("reliability-stack")
+    lines: list[str] = []
+    collector = _LineCollector(lines)
+    saved = {}
+    for name in _CAPTURED:
+        logger = logging.getLogger(name)
+        saved[name] = logger.level
+        logger.setLevel(logging.INFO)
+        logger.addHandler(collector)
+    stack = LocalStack(
+        StackConfig(
+            api_port=0,
+            moto_port=0,
+            dynamodb_port=0,
+            beecloud_port=0,
+            beilypay_port=0,
+            time_scale=0.01,
+            demo_app=False,
+            data_dir=data_dir,
+            integration_timeout=29.0,
+        )
+    )
+    info = stack.start()
+    try:
+        yield Gateway(stack, info, logs_dir=data_dir / "logs", runner_lines=lines)
+    finally:
+        stack.stop()
+        for name in _CAPTURED:
+            logger = logging.getLogger(name)
+            logger.removeHandler(collector)
+            logger.setLevel(saved[name])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The figures of this run (only when the suite ran)."""
+    if not FIGURES.scenarios:
+        return
+    figures = FIGURES.as_dict()
+    terminalreporter.write_sep("=", "paygate reliability figures")
+    for name, value in figures.items():
+        terminalreporter.write_line(f"  {name:<18} {value}")
+    terminalreporter.write_line(f"  scenarios          {len(FIGURES.scenarios)}")
+    for finding in FIGURES.findings:
+        terminalreporter.write_line(f"  ! {finding}")
+    FIGURES_FILE.parent.mkdir(parents=True, exist_ok=True)
+    FIGURES_FILE.write_text(
+        json.dumps({**figures, "scenarios": FIGURES.scenarios, "findings": FIGURES.findings}, indent=2) + "\n"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _scenario(request: pytest.FixtureRequest) -> None:
+    FIGURES.scenarios.append(request.node.name)

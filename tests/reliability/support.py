@@ -1,0 +1,311 @@
+"""Shared pieces of the reliability suite: the figures, counting HTTP clients, the invariant checks.
+
+Every scenario drives the local stack over real sockets, records what it sent and injected in
+FIGURES, and checks its invariant against the ledger (the API), the provider (the sandbox's
+control API) and the event log. A violation is counted (lost / doubled / over-refunded / leaked)
+and then asserted to be zero, so `make reliability` can print the totals of a run.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from paygate.clock import china_date, now_ms
+from paygate_local.stack import LocalStack, StackInfo
+
+T = TypeVar("T")
+
+FIGURES_FILE = Path(__file__).resolve().parents[2] / ".local" / "reliability-figures.json"
+
+
+@dataclass
+class Figures:
+    """What a run did and what it found; thread-safe counters."""
+
+    requests_sent: int = 0
+    faults_injected: int = 0
+    bad_inputs_tried: int = 0
+    orders_checked: int = 0
+    lost: int = 0
+    doubled: int = 0
+    over_refunded: int = 0
+    leaked_secrets: int = 0
+    scenarios: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + n)
+
+    def violation(self, kind: str, what: str) -> None:
+        """kind: lost | doubled | over_refunded | leaked_secrets."""
+        with self._lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+            self.findings.append(f"{kind}: {what}")
+
+    def checkpoint(self) -> int:
+        with self._lock:
+            return len(self.findings)
+
+    def assert_clean(self, checkpoint: int) -> None:
+        """No invariant was violated since the checkpoint (lost = doubled = over-refunded = leaked = 0)."""
+        with self._lock:
+            new = self.findings[checkpoint:]
+        assert new == [], new
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "requests sent": self.requests_sent,
+                "faults injected": self.faults_injected,
+                "bad inputs tried": self.bad_inputs_tried,
+                "orders checked": self.orders_checked,
+                "lost": self.lost,
+                "doubled": self.doubled,
+                "over-refunded": self.over_refunded,
+                "leaked secrets": self.leaked_secrets,
+            }
+
+
+FIGURES = Figures()
+
+
+def _count_request(_request: httpx.Request) -> None:
+    FIGURES.add("requests_sent")
+
+
+def counting_client(base_url: str = "", **kwargs: Any) -> httpx.Client:
+    """An httpx client whose every request counts in FIGURES.requests_sent."""
+    kwargs.setdefault("timeout", 40)
+    kwargs.setdefault("limits", httpx.Limits(max_connections=64, max_keepalive_connections=0))
+    return httpx.Client(base_url=base_url, event_hooks={"request": [_count_request]}, **kwargs)
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1) -> T:
+    """Poll until probe returns something truthy: a bounded wait, never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = probe()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def today() -> str:
+    return china_date(now_ms())
+
+
+def bill_body(bill_no: str, channel: str = "WX_NATIVE", total_fee: int = 100, **extra: Any) -> dict[str, Any]:
+    body = {"bill_no": bill_no, "channel": channel, "total_fee": total_fee, "title": "白开水", **extra}
+    if channel in {"ALI_WEB", "ALI_QRCODE", "UN_WEB"}:
+        body.setdefault("return_url", "https://shop.example/return")
+    return body
+
+
+def payout_body(out_order_no: str, amount: int = 50_000, **extra: Any) -> dict[str, Any]:
+    return {
+        "out_order_no": out_order_no,
+        "amount": amount,
+        "account_type": "Card",
+        "account": PAYOUT_ACCOUNT,
+        "account_owner": "Asha Rao",
+        "bank_code": "SBIN",
+        "ifsc": "SBIN0001234",
+        "address": "12 MG Road, Bengaluru",
+        "email": PAYOUT_EMAIL,
+        "mobile": PAYOUT_MOBILE,
+        **extra,
+    }
+
+
+# Personal data the suite sends; none of it may appear in full in any log line.
+PAYOUT_ACCOUNT = "918273645501"
+PAYOUT_EMAIL = "asha.rao.reliability@example.in"
+PAYOUT_MOBILE = "9876501234"
+
+
+def assert_error_shape(response: httpx.Response, *statuses: int) -> dict[str, Any]:
+    """The one error JSON shape, a stable code, never a stack trace."""
+    assert response.status_code in statuses, (response.status_code, response.text[:500])
+    assert "Traceback" not in response.text and 'File "' not in response.text, response.text[:500]
+    body = response.json()
+    assert isinstance(body, dict) and isinstance(body.get("error"), dict), response.text[:500]
+    assert isinstance(body["error"].get("code"), str) and body["error"]["code"], response.text[:500]
+    assert isinstance(body["error"].get("message"), str), response.text[:500]
+    return body["error"]
+
+
+@dataclass
+class Merchant:
+    """A tenant: its paygate app, its API client and its provider accounts (with their secrets)."""
+
+    name: str
+    app_id: str
+    api_key: str
+    http: httpx.Client
+    beecloud: dict[str, str]
+    beilypay: dict[str, Any]
+
+    @property
+    def beecloud_app_id(self) -> str:
+        return self.beecloud["app_id"]
+
+
+@dataclass
+class Gateway:
+    """The stack under test plus the suite's view of it (secrets handed out, logs captured)."""
+
+    stack: LocalStack
+    info: StackInfo
+    logs_dir: Path
+    secrets: set[str] = field(default_factory=set)  # every key/secret/PII value handed to the stack
+    runner_lines: list[str] = field(default_factory=list)  # in-process loggers: runner, sandboxes
+    merchants: list[Merchant] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.beecloud = counting_client(self.info.beecloud_url, timeout=15)
+        self.beilypay = counting_client(self.info.beilypay_url, timeout=15)
+        self.anonymous = counting_client(self.info.api_url)
+
+    def merchant(self, name: str = "shop") -> Merchant:
+        """A fresh tenant with its own API key and provider accounts."""
+        app = self.stack.create_app(name)
+        self.secrets |= {
+            app["api_key"],
+            app["beecloud"]["app_secret"],
+            app["beecloud"]["master_secret"],
+            str(app["beilypay"]["secret"]),
+        }
+        merchant = Merchant(
+            name=name,
+            app_id=app["app_id"],
+            api_key=app["api_key"],
+            http=counting_client(self.info.api_url, headers={"Authorization": f"Bearer {app['api_key']}"}),
+            beecloud=app["beecloud"],
+            beilypay=app["beilypay"],
+        )
+        self.merchants.append(merchant)
+        return merchant
+
+    # -- the event log ----------------------------------------------------------------------------
+
+    def events(self, detail_type: str | None = None, app_id: str | None = None) -> list[dict[str, Any]]:
+        params = {"detail_type": detail_type} if detail_type else {}
+        events = httpx.get(self.info.events_url, params=params, timeout=15).json()
+        return [e for e in events if app_id is None or e["detail"].get("app_id") == app_id]
+
+    # -- sandbox control APIs ---------------------------------------------------------------------
+
+    def fault(self, sandbox: str, **rule: Any) -> dict[str, Any]:
+        """Inject one fault rule (counted `count` times in FIGURES.faults_injected)."""
+        client = self.beecloud if sandbox == "beecloud" else self.beilypay
+        response = client.post("/_sandbox/faults", json=rule)
+        assert response.status_code == 201, response.text
+        if not (rule.get("kind") == "latency" and rule.get("delay_s") == 0):  # the call counter is no fault
+            FIGURES.add("faults_injected", int(rule.get("count", 1)))
+        return dict(response.json())
+
+    def clear_faults(self, sandbox: str) -> None:
+        client = self.beecloud if sandbox == "beecloud" else self.beilypay
+        client.delete("/_sandbox/faults").raise_for_status()
+
+    def provider_calls(self, sandbox: str, path: str) -> ProviderCallCounter:
+        return ProviderCallCounter(self, sandbox, path)
+
+    def beecloud_bill(self, merchant: Merchant, bill_no: str) -> dict[str, Any] | None:
+        response = self.beecloud.get(f"/_sandbox/bills/{merchant.beecloud_app_id}/{bill_no}")
+        return dict(response.json()) if response.status_code == 200 else None
+
+    def beecloud_notifications(self, ref: str) -> list[dict[str, Any]]:
+        return list(self.beecloud.get("/_sandbox/notifications", params={"ref": ref}).json()["attempts"])
+
+    def beilypay_orders(self, merchant: Merchant, out_order_no: str) -> list[dict[str, Any]]:
+        params = {"app_id": str(merchant.beilypay["app_id"]), "out_order_no": out_order_no}
+        return list(self.beilypay.get("/_sandbox/orders", params=params).json()["orders"])
+
+    # -- logs -------------------------------------------------------------------------------------
+
+    def function_lines(self) -> list[tuple[str, str]]:
+        """(function name, line) for every line the function workers wrote so far."""
+        path = self.logs_dir / "functions.log"
+        if not path.exists():
+            return []
+        lines = []
+        for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            name, _, line = raw.partition("\t")
+            lines.append((name, line))
+        return lines
+
+    def security_events(self) -> tuple[list[dict[str, Any]], int]:
+        """The callback's `security_event` log records and the CallbackRejected metric total so far."""
+        records, rejected_metric = [], 0
+        for _name, line in self.function_lines():
+            if not line.startswith("{"):
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("security_event") is True:
+                records.append(record)
+            if "_aws" in record and "CallbackRejected" in record:
+                value = record["CallbackRejected"]
+                rejected_metric += int(sum(value) if isinstance(value, list) else value)
+        return records, rejected_metric
+
+
+class ProviderCallCounter:
+    """Counts provider calls on a path prefix with the sandbox's own fault plan and no code in it.
+
+    A zero-second `latency` rule is consumed once per matching request and changes nothing else;
+    what is left of its count says how many requests reached the provider.
+    """
+
+    BUDGET = 100_000
+
+    def __init__(self, gateway: Gateway, sandbox: str, path: str) -> None:
+        self._client = gateway.beecloud if sandbox == "beecloud" else gateway.beilypay
+        self._path = path
+        rule = gateway.fault(sandbox, scope="request", kind="latency", path=path, delay_s=0, count=self.BUDGET)
+        self._id = rule["id"]
+
+    def count(self) -> int:
+        rules = self._client.get("/_sandbox/faults").json()["faults"]
+        left = next((r["count"] for r in rules if r["id"] == self._id), 0)
+        return self.BUDGET - int(left)
+
+
+def distinct_event_ids(events: Iterable[dict[str, Any]]) -> Counter[str]:
+    return Counter(e["detail"]["event_id"] for e in events)
+
+
+def check_one_event(gateway: Gateway, merchant: Merchant, detail_type: str, key: str, value: str) -> None:
+    """Exactly one event id for this order's final state (copies of the same id are at-least-once).
+
+    The event log is fed asynchronously (EventBridge -> SQS -> log), so wait a bounded time for it.
+    """
+
+    def matching() -> list[dict[str, Any]]:
+        return [e for e in gateway.events(detail_type, merchant.app_id) if e["detail"]["data"].get(key) == value]
+
+    try:
+        events = eventually(matching, timeout=15, interval=0.2)
+    except AssertionError:
+        events = []
+    ids = distinct_event_ids(events)
+    if len(ids) == 0:
+        FIGURES.violation("lost", f"no {detail_type} event for {key}={value}")
+    elif len(ids) > 1:
+        FIGURES.violation("doubled", f"{len(ids)} distinct {detail_type} events for {key}={value}")
