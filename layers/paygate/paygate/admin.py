@@ -3,6 +3,7 @@
     python -m paygate.admin apps create --name shop --beecloud-app-id ... --beecloud-app-secret ... --json
     python -m paygate.admin apps rotate-key --app-id app_... [--json]
     python -m paygate.admin apps show --app-id app_...
+    python -m paygate.admin reconcile [--app-id app_...] --from 2026-11-24 --to 2026-11-24 [--out PREFIX]
 
 Runs against whatever AWS endpoint the environment names (a real account, or the local stack
 through AWS_ENDPOINT_URL); reads the same variables as the functions (APPS_TABLE,
@@ -87,11 +88,8 @@ def show_app(app_id: str) -> dict[str, Any]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paygate.admin", description="paygate operator CLI")
-    apps = (
-        parser.add_subparsers(dest="group", required=True)
-        .add_parser("apps")
-        .add_subparsers(dest="command", required=True)
-    )
+    groups = parser.add_subparsers(dest="group", required=True)
+    apps = groups.add_parser("apps").add_subparsers(dest="command", required=True)
     create = apps.add_parser("create", help="create an app and print its API key once")
     create.add_argument("--name", required=True)
     create.add_argument("--beecloud-app-id")
@@ -106,11 +104,58 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--json", action="store_true")
     show = apps.add_parser("show", help="show an app (never its key or secrets)")
     show.add_argument("--app-id", required=True)
+    reconcile = groups.add_parser(
+        "reconcile",
+        help="compare the ledger with BeeCloud/BeilyPay for a period, fix what they prove, report the rest",
+        description="Exit status: 0 clean, 3 mismatches reported, 1 parts could not be compared. "
+        "Writes PREFIX.json and PREFIX.csv (docs/reconciliation.md).",
+    )
+    reconcile.add_argument("--app-id", help="one app (default: every app)")
+    reconcile.add_argument("--from", dest="from_", help="ISO instant or date (UTC); default: --to minus 48 h")
+    reconcile.add_argument("--to", help="ISO instant or date (a date means its end, UTC); default: now")
+    reconcile.add_argument("--out", help="report path prefix (default: ./reconciliation-<run id>)")
     return parser
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+    from pathlib import Path
+
+    from paygate.reconciliation import Period
+    from paygate.reconciliation.runner import DEFAULT_LOOKBACK_HOURS, UnknownAppError, parse_instant, reconcile
+
+    if args.app_id is not None and not is_valid_app_id(args.app_id):
+        print(f"not an app id: {args.app_id}", file=sys.stderr)
+        return 2
+    try:
+        end = parse_instant(args.to, end_of_day=True) if args.to else now_ms()
+        lookback_ms = int(timedelta(hours=DEFAULT_LOOKBACK_HOURS).total_seconds() * 1000)
+        start = parse_instant(args.from_) if args.from_ else end - lookback_ms
+        period = Period(start, end)
+    except ValueError as error:
+        print(f"bad period: {error}", file=sys.stderr)
+        return 2
+    try:
+        report = reconcile(period, app_id=args.app_id)
+    except UnknownAppError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    prefix = Path(args.out or f"reconciliation-{report.run_id}")
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    json_path = prefix.with_name(prefix.name + ".json")
+    csv_path = prefix.with_name(prefix.name + ".csv")
+    json_path.write_text(json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    csv_path.write_text(report.to_csv(), encoding="utf-8")
+    print(json.dumps({**report.summary(), "json": str(json_path), "csv": str(csv_path)}))
+    if report.errors:
+        return 1
+    return 3 if report.mismatches else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.group == "reconcile":
+        return _reconcile(args)
     if args.command == "create":
         beecloud = None
         if args.beecloud_app_id or args.beecloud_app_secret:
