@@ -93,7 +93,14 @@ def main() -> None:
     os.environ["MOTO_PORT"] = str(server.server_port)
     print(json.dumps({"port": server.server_port}), flush=True)
     threading.Thread(target=warm_up, daemon=True).start()
+    threading.Thread(target=exit_with_runner, daemon=True).start()
     server.serve_forever()
+
+
+def exit_with_runner() -> None:
+    """The runner holds our stdin open; EOF means it stopped us or died: leave no orphan."""
+    sys.stdin.buffer.read()
+    os._exit(0)
 
 
 def warm_up() -> None:

@@ -6,6 +6,7 @@ data across restarts, `-inMemory` keeps tests fast and independent.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 30.0
+_LEASH = '"$@" </dev/null & child=$!; read -r _; kill "$child" 2>/dev/null; wait "$child"'
 
 
 class DynamoDBLocalError(RuntimeError):
@@ -84,20 +86,23 @@ class DynamoDBLocal:
             raise DynamoDBLocalError("java not found on PATH (DynamoDB Local needs Java 17+)")
         # DynamoDB Local has no bind-address flag (it listens on every interface); we only ever
         # talk to it on 127.0.0.1.
+        command = [
+            java,
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            "-port",
+            str(self.port),
+            *storage,
+            "-sharedDb",
+            "-disableTelemetry",
+        ]
+        # A tiny sh keeps the JVM on a leash: when our end of its stdin closes (stop(), or this
+        # process dying without cleaning up), it kills the JVM and waits for it.
         self.proc = subprocess.Popen(  # noqa: S603
-            [
-                java,
-                f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-                "-jar",
-                str(jar),
-                "-port",
-                str(self.port),
-                *storage,
-                "-sharedDb",
-                "-disableTelemetry",
-            ],
+            ["/bin/sh", "-c", _LEASH, "dynamodb-local", *command],
             cwd=jar.parent,
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -119,16 +124,16 @@ class DynamoDBLocal:
         raise DynamoDBLocalError(f"DynamoDB Local not ready after {READY_TIMEOUT_S} s")
 
     def stop(self) -> None:
-        """Terminate the JVM's process group (SIGTERM, then SIGKILL) and reap it."""
+        """Close the leash (the JVM is killed and reaped), escalating to SIGKILL of the group."""
         if self.proc is None or self.proc.poll() is not None:
             return
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
         try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=10)
+            self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-        except ProcessLookupError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
 

@@ -9,6 +9,7 @@ would otherwise reset it) whose middleware forwards that path to the runner's in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -148,7 +149,7 @@ class MotoServer:
         self._thread.start()
         self.proc = subprocess.Popen(  # noqa: S603 - our interpreter, our script
             [sys.executable, "-P", str(MOTO_MAIN), str(self._requested_port), self.invoke_url],
-            stdin=subprocess.DEVNULL,
+            stdin=subprocess.PIPE,  # its leash: moto exits when this closes (stop, or we die)
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -197,13 +198,13 @@ class MotoServer:
     def stop(self) -> None:
         """End moto's process (its state goes with it) and the invoke server."""
         if self.proc is not None and self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
             try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=10)
+                self.proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            except ProcessLookupError:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
         if self._thread.is_alive():
             self._invoke_server.shutdown()

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -110,8 +109,13 @@ def test_stop_ends_every_worker_and_every_server(project_stack):
     project_stack.stop()  # idempotent
 
 
-def run_cli(data_dir: Path) -> tuple[dict, int, list[int]]:
-    """Start `python -m paygate_local`, wait for stack.json, SIGTERM it; (stack.json, rc, children)."""
+def descendants(pid: int) -> list[int]:
+    found = children(pid)
+    return found + [grandchild for child in found for grandchild in descendants(child)]
+
+
+def run_cli(data_dir: Path, stop_signal: int = signal.SIGTERM) -> tuple[dict, int, list[int]]:
+    """Start `python -m paygate_local`, wait for stack.json, signal it; (stack.json, rc, descendants)."""
     stack_json = data_dir / "stack.json"
     before = stack_json.stat().st_mtime_ns if stack_json.exists() else None
 
@@ -131,8 +135,8 @@ def run_cli(data_dir: Path) -> tuple[dict, int, list[int]]:
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
         info = json.loads(stack_json.read_text())
         assert httpx.get(f"{info['api_url']}/bills", headers={"Authorization": f"Bearer {info['api_key']}"}).is_success
-        spawned = children(proc.pid)
-        proc.send_signal(signal.SIGTERM)
+        spawned = descendants(proc.pid)
+        proc.send_signal(stop_signal)
         output, _ = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
@@ -143,21 +147,21 @@ def run_cli(data_dir: Path) -> tuple[dict, int, list[int]]:
 
 
 @pytest.mark.e2e
-def test_cli_runs_writes_stack_json_stops_on_sigterm_and_reuses_the_demo_app(tmp_path):
+def test_cli_stops_on_sigterm_reuses_the_demo_app_and_leaves_no_orphans_when_killed(tmp_path):
     first, rc, spawned = run_cli(tmp_path)
 
     assert rc == 0
-    assert spawned  # at least the DynamoDB Local JVM and a worker
-    time.sleep(0.2)
+    assert len(spawned) >= 4  # moto, the JVM and its leash, a worker at least
     assert [pid for pid in spawned if alive(pid)] == []
     assert set(first) >= {"api_url", "api_key", "app_id", "beecloud_url", "beilypay_url", "events_url", "swagger_url"}
     assert (tmp_path / "dynamodb").is_dir()
     assert (tmp_path / "logs" / "functions.log").stat().st_size > 0
 
-    second, rc, _ = run_cli(tmp_path)
+    second, rc, spawned = run_cli(tmp_path, signal.SIGKILL)  # no cleanup at all this time
 
-    assert rc == 0
     assert (second["app_id"], second["api_key"]) == (first["app_id"], first["api_key"])
+    assert rc == -signal.SIGKILL
+    eventually(lambda: not any(alive(pid) for pid in spawned))  # moto, JVM, workers follow their runner
 
 
 def test_dynamodb_local_stops_its_jvm():
