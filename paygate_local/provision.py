@@ -32,9 +32,17 @@ MODELLED = {
 
 
 def create_queues(moto: MotoServer, tpl: ResolvedTemplate) -> None:
+    """Queues first, redrive policies second: a dead-letter queue may come later in the template."""
     sqs = moto.client("sqs")
+    redrives: dict[str, str] = {}
     for queue in tpl.of_type("AWS::SQS::Queue"):
-        sqs.create_queue(QueueName=queue.name, Attributes=_queue_attributes(queue.properties))
+        attributes = _queue_attributes(queue.properties)
+        if "RedrivePolicy" in attributes:
+            redrives[queue.name] = attributes.pop("RedrivePolicy")
+        sqs.create_queue(QueueName=queue.name, Attributes=attributes)
+    for name, policy in redrives.items():
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": policy})
 
 
 def create_secrets(moto: MotoServer, tpl: ResolvedTemplate) -> None:

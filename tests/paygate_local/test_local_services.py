@@ -148,7 +148,7 @@ def test_a_rule_with_a_state_machine_target_starts_an_execution(fixture_stack):
     assert eventually(succeeded)
 
 
-def test_an_sqs_event_source_delivers_batches_and_redelivers_reported_failures(fixture_stack):
+def test_an_sqs_event_source_redelivers_reported_failures_until_the_dead_letter_queue(fixture_stack):
     sqs = aws_client("sqs", fixture_stack.info.moto_url)
     ddb = aws_client("dynamodb", fixture_stack.info.dynamodb_url)
     url = sqs.get_queue_url(QueueName="plt-fixture-WorkQueue")["QueueUrl"]
@@ -163,6 +163,13 @@ def test_an_sqs_event_source_delivers_batches_and_redelivers_reported_failures(f
 
     eventually(lambda: deliveries(failing) >= 2)  # redelivered after the 1 s visibility timeout
     assert deliveries(ok) == 1
+    dlq = sqs.get_queue_url(QueueName="plt-fixture-WorkDeadLetterQueue")["QueueUrl"]
+
+    def dead_lettered() -> list:
+        messages = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+        return [m for m in messages if failing in m["Body"]]
+
+    assert eventually(dead_lettered)  # maxReceiveCount 2, then the dead-letter queue
 
 
 def test_mock_aws_in_the_test_process_leaves_the_stack_alone(fixture_stack):
