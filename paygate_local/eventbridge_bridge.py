@@ -24,6 +24,17 @@ from paygate_local.workers import Functions
 log = logging.getLogger(__name__)
 
 CATCH_ALL = {"source": [{"prefix": ""}]}
+# moto's default delivery template drops `account`; this one is AWS's whole envelope.
+_ENVELOPE = {
+    "InputPathsMap": {
+        key: f"$.{key}" for key in ("id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+    },
+    "InputTemplate": (
+        '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+        '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+        '"detail": <detail>}'
+    ),
+}
 ASYNC_RETRY_DELAYS_S = (60, 120)  # Lambda's asynchronous invocation: two retries, 1 and 2 min
 BRIDGE_VISIBILITY_S = 900
 
@@ -152,7 +163,8 @@ class EventBridge:
         for bus in buses:
             rule = _queue_name(self.prefix, "event-log")[:64]
             self.events.put_rule(Name=rule, EventBusName=bus, EventPattern=json.dumps(CATCH_ALL))
-            self.events.put_targets(Rule=rule, EventBusName=bus, Targets=[{"Id": "event-log", "Arn": arn}])
+            target = {"Id": "event-log", "Arn": arn, "InputTransformer": _ENVELOPE}
+            self.events.put_targets(Rule=rule, EventBusName=bus, Targets=[target])
 
         def record(message: dict[str, Any]) -> bool:
             self.log.add(_complete_envelope(json.loads(message["Body"])))
@@ -167,23 +179,27 @@ class EventBridge:
             kwargs["EventPattern"] = json.dumps(rule.pattern)
         if rule.schedule:
             kwargs["ScheduleExpression"] = rule.schedule
-            log.warning("rule %s: schedules are not fired locally (moto has no scheduler)", rule.name)
+            log.info(
+                "rule %s (%s) never fires locally (moto has no scheduler): invoke its target by hand",
+                rule.name,
+                rule.schedule,
+            )
         self.events.put_rule(**kwargs)
         targets = []
         for target in rule.targets:
             service = target["Arn"].split(":")[2]
             if service in {"lambda", "states"}:
                 targets.append(self._bridge(rule, target, service))
-            else:
+            elif {"Input", "InputPath", "InputTransformer"} & set(target):
                 targets.append(target)
+            else:
+                targets.append({**target, "InputTransformer": _ENVELOPE})
         if targets:
             self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=targets)
 
     def _bridge(self, rule: RuleSpec, target: dict[str, Any], service: str) -> dict[str, Any]:
         url, arn = self._queue(_queue_name(self.prefix, "bridge", rule.name, target["Id"]))
-        through = {"Id": target["Id"], "Arn": arn}
-        if "InputTransformer" in target:
-            through["InputTransformer"] = target["InputTransformer"]
+        through = {"Id": target["Id"], "Arn": arn, "InputTransformer": target.get("InputTransformer", _ENVELOPE)}
 
         def payload(message: dict[str, Any]) -> Any:
             event = _complete_envelope(json.loads(message["Body"]))

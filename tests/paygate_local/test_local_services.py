@@ -109,9 +109,11 @@ def test_a_rule_with_an_sqs_target_delivers_as_declared(fixture_stack):
 
     def received() -> list:
         messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        return [m for m in messages if item_id in m["Body"]]
+        return [json.loads(m["Body"]) for m in messages if item_id in m["Body"]]
 
-    assert eventually(received)
+    (event,) = eventually(received)
+    assert event["account"] == "123456789012"  # AWS's envelope, which moto's default template lacks
+    assert (event["detail-type"], event["detail"]) == ("item.created", {"item_id": item_id})
 
 
 def test_a_state_machine_runs_its_lambda_tasks_through_the_invoke_seam(fixture_stack):
