@@ -30,7 +30,9 @@ from paygate.webhooks.models import DeliveryTask
 
 logger = Logger()
 metrics = Metrics()
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# A batch whose every delivery failed is still a normal answer (all reported), not an error:
+# the backoff is already set on each message.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 class RetryLaterError(Exception):

@@ -37,8 +37,16 @@ FUNCTION_OF = {
     "get_balance": "query",
     "beilypay_notify": "callback",
     "poll_pending": "poll_pending",  # the state machine's task input, not an API event
+    # Webhooks: driven by tests/functions/webhook_endpoints/test_events.py
+    "create_webhook_endpoint": "webhook_endpoints",
+    "list_webhook_endpoints": "webhook_endpoints",
+    "get_webhook_endpoint": "webhook_endpoints",
+    "delete_webhook_endpoint": "webhook_endpoints",
+    "list_webhook_deliveries": "webhook_endpoints",
+    "resend_event": "webhook_endpoints",
+    "webhook_dispatcher_sqs": "webhook_dispatcher",  # an SQS batch (fan-out + delivery), not an API event
 }
-NOT_API_EVENTS = {"poll_pending"}
+NOT_API_EVENTS = {"poll_pending", "webhook_dispatcher_sqs"}
 
 
 def _as_user(merchant, name):

@@ -1,0 +1,1 @@
+from tests.functions._webhooks import receiver, webhooks  # noqa: F401

@@ -1,0 +1,96 @@
+"""Pure webhook rules: the retry schedule, event type patterns, endpoint URLs."""
+
+from __future__ import annotations
+
+import pytest
+
+from paygate.webhooks.models import EVENT_TYPES, matches, retry_delay_s, valid_pattern
+from paygate.webhooks.urls import UnsafeUrlError, check_endpoint_url, is_public_address
+
+
+def test_the_default_schedule_doubles_from_a_minute_to_12_hours_and_spans_more_than_24_hours():
+    delays = [retry_delay_s(n, base_s=60, max_s=43_200) for n in range(1, 12)]
+    assert delays == [60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 30720, 43200]
+    # 12 attempts (WebhookMaxAttempts): the last one starts after the first 11 delays.
+    assert sum(delays) == 104_580  # about 29 h
+    assert sum(delays) > 24 * 3600
+
+
+def test_huge_attempt_numbers_stay_capped():
+    assert retry_delay_s(1000, base_s=60, max_s=43_200) == 43_200
+
+
+@pytest.mark.parametrize(
+    ("pattern", "ok"),
+    [
+        ("*", True),
+        ("bill.succeeded", True),
+        ("payout.*", True),
+        ("collection.unknown", True),
+        ("bill.paid", False),
+        ("bills.*", False),
+        ("bill.", False),
+        ("", False),
+        ("*.*", False),
+        ("reconciliation.*", False),
+    ],
+)
+def test_patterns_come_from_the_catalogue(pattern, ok):
+    assert valid_pattern(pattern) is ok
+
+
+def test_matching():
+    assert matches(["payout.*"], "payout.failed")
+    assert not matches(["payout.*"], "payouts.failed")
+    assert matches(["bill.succeeded", "refund.*"], "refund.succeeded")
+    assert not matches(["bill.succeeded"], "bill.failed")
+    assert all(matches(["*"], t) for t in EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://shop.example.com/hooks", "https://shop.example.com:8443/a?b=c", "https://93.184.216.34/x"],
+)
+def test_production_accepts_public_https(url):
+    assert check_endpoint_url(url, allow_insecure=False) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://shop.example.com/hooks",
+        "https://10.0.0.5/x",
+        "https://[::1]/x",
+        "https://169.254.169.254/latest/meta-data",
+        "https://app.localhost/x",
+        "https://u:p@shop.example.com/x",
+        "https://shop.example.com/x#frag",
+        "https:///x",
+        "https://shop.example.com/a b",
+        "javascript:alert(1)",
+    ],
+)
+def test_production_refuses(url):
+    with pytest.raises(UnsafeUrlError):
+        check_endpoint_url(url, allow_insecure=False)
+
+
+def test_local_development_accepts_http_loopback():
+    assert check_endpoint_url("http://127.0.0.1:8080/h", allow_insecure=True)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.216.34", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("169.254.169.254", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("2606:4700::1111", True),
+        ("not-an-ip", False),
+    ],
+)
+def test_destination_addresses(address, public):
+    assert is_public_address(address) is public
