@@ -112,7 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     stack = LocalStack(config)
     try:
-        info = stack.start()
+        try:
+            info = stack.start()
+        except OSError as exc:  # typically a port already in use: say which, without a traceback
+            log.error("could not start the local stack: %s (see --help for the port flags)", exc)
+            return 1
         data_dir.mkdir(parents=True, exist_ok=True)
         stack_json.write_text(json.dumps(info.to_json(), indent=2) + "\n", encoding="utf-8")
         stack_json.chmod(0o600)
