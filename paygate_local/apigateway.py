@@ -147,8 +147,9 @@ class ApiGateway:
         return [response.body]
 
     def _handle(self, environ: dict[str, Any], request_id: str) -> Response:
-        raw_path = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-        raw_path = raw_path.split("?", 1)[0] or "/"
+        # API Gateway decodes the path once before matching (so %2F still splits segments); WSGI
+        # hands it over decoded as latin-1.
+        raw_path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace") or "/"
         method = environ["REQUEST_METHOD"].upper()
         if raw_path.startswith("/_local/") and method == "GET" and raw_path in self.local_routes:
             query = _multi(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))

@@ -67,10 +67,12 @@ def test_get_without_body_or_query(fixture_stack):
 
 def test_path_parameters_literal_routes_win_and_greedy_proxy(fixture_stack):
     item = echo(fixture_stack, "/items/abc-1")["event"]
+    encoded = echo(fixture_stack, "/items/caf%C3%A9%20au%20lait")["event"]
     literal = echo(fixture_stack, "/items/special")["event"]
     proxy = echo(fixture_stack, "/proxy/a/b/c", method="DELETE")["event"]
 
     assert (item["resource"], item["pathParameters"]) == ("/items/{item_id}", {"item_id": "abc-1"})
+    assert encoded["pathParameters"] == {"item_id": "café au lait"}
     assert (literal["resource"], literal["pathParameters"]) == ("/items/special", None)
     assert proxy["pathParameters"] == {"proxy": "a/b/c"}
     assert proxy["requestContext"]["resourcePath"] == "/proxy/{proxy+}"
