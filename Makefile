@@ -26,7 +26,7 @@ openapi: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/paygate/paygate sandbox paygate_local scripts
+	$(VENV)/bin/mypy layers/paygate/paygate sandbox paygate_local scripts clients/python/paygate_client
 	for f in functions/*/app.py; do $(VENV)/bin/mypy $$f || exit 1; done
 
 validate: bootstrap-sam
