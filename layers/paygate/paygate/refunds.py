@@ -4,6 +4,11 @@ The reservation (refund item + bill's active_refund and reserved sum) is atomic,
 refunds can never together exceed the bill, and BeeCloud's rule of one successful refund per
 bill holds. A provider timeout leaves the refund pending: the webhook, a refresh or
 reconciliation settles it; it is never failed on a guess.
+
+A refresh that finds BeeCloud has no record of the refund (our create never reached it: a 5xx
+or a hang before BeeCloud's logic) sends it again under the same refund_no. BeeCloud refuses a
+second refund with a refund_no it already has, so a re-send can never refund twice; without it
+such a refund would stay pending, and hold its bill, forever.
 """
 
 from __future__ import annotations
@@ -19,9 +24,13 @@ from paygate.errors import ConflictError, InvalidRequestError, NotFoundError
 from paygate.events import refund_finished
 from paygate.models import App, BillStatus, Refund, RefundStatus
 from paygate.provider_errors import failure_code, to_api_error
-from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
-from paygate.providers.errors import ProviderError
+from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, RefundAccepted
+from paygate.providers.errors import ProviderError, ProviderRejectedError, RejectReason
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
+
+# BeeCloud's PARAM_INVALID, which is also its answer to a duplicate refund_no: after a re-send it
+# may mean "I already have it", so it never fails a refund.
+_BEECLOUD_PARAM_INVALID = 5
 
 # refund/status values that settle a WeChat refund (WeChat's refund_status vocabulary).
 _WX_SUCCEEDED = {"SUCCESS"}
@@ -96,14 +105,21 @@ class RefundService:
             return refund
         try:
             if refund.channel.family == "WX":
-                status = self._beecloud.refund_status(creds, refund_no=refund_no, channel="WX").upper()
+                try:
+                    status = self._beecloud.refund_status(creds, refund_no=refund_no, channel="WX").upper()
+                except ProviderRejectedError as rejected:
+                    if rejected.reason is not RejectReason.NOT_FOUND:
+                        raise
+                    return self._resend(creds, refund)
                 succeeded = True if status in _WX_SUCCEEDED else False if status in _WX_FAILED else None
             else:
                 records = self._beecloud.query_refunds(
                     creds, channel=refund.channel.family, refund_no=refund_no, bill_no=refund.bill_no, limit=1
                 )
                 record = next((r for r in records if r.refund_no == refund_no), None)
-                succeeded = None if record is None or not record.finish else bool(record.result)
+                if record is None:
+                    return self._resend(creds, refund)
+                succeeded = None if not record.finish else bool(record.result)
         except ProviderError as error:
             raise to_api_error(error) from error
         if succeeded is None:
@@ -139,16 +155,31 @@ class RefundService:
         self._publisher.publish(refund_finished(settled))
         return settled
 
+    def _resend(self, creds: BeeCloudCredentials, refund: Refund) -> Refund:
+        """BeeCloud has no record of this pending refund: send it again under the same refund_no."""
+        try:
+            accepted = self._send(creds, refund)
+        except ProviderRejectedError as error:
+            if error.outcome_unknown or error.code == _BEECLOUD_PARAM_INVALID:
+                return refund  # it may have arrived after all: stays pending, the next refresh asks again
+            return self.settle(refund, succeeded=False, failure=failure_code(error))
+        except ProviderError:
+            return refund  # no answer this time either; nothing changed
+        return self._orders.record_refund_accepted(refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock())
+
+    def _send(self, creds: BeeCloudCredentials, refund: Refund) -> RefundAccepted:
+        return self._beecloud.refund(
+            creds,
+            channel=refund.channel.family,
+            refund_no=refund.refund_no,
+            bill_no=refund.bill_no,
+            refund_fee=refund.refund_fee,
+            optional=refund.optional,
+        )
+
     def _call_provider(self, creds: BeeCloudCredentials, refund: Refund) -> Refund:
         try:
-            accepted = self._beecloud.refund(
-                creds,
-                channel=refund.channel.family,
-                refund_no=refund.refund_no,
-                bill_no=refund.bill_no,
-                refund_fee=refund.refund_fee,
-                optional=refund.optional,
-            )
+            accepted = self._send(creds, refund)
         except ProviderError as error:
             api_error = to_api_error(error)
             if not error.outcome_unknown:

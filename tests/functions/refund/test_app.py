@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import boto3
+import httpx
 import pytest
 
 from paygate.clock import china_date, now_ms
@@ -160,3 +161,31 @@ def test_a_refund_whose_outcome_is_unknown_stays_pending_and_reserved(merchant, 
         == "pending"
     )
     assert int(_bill(merchant)["refund_reserved"]["N"]) == 400
+
+
+@pytest.mark.parametrize("channel", ["WX_NATIVE", "UN_APP"])
+def test_refresh_resends_a_refund_beecloud_never_received_and_it_settles_once(
+    merchant, aws, clean_faults, beecloud_sandbox, channel
+):
+    # The 503 came before BeeCloud's logic: it has no such refund, so the refund could never settle.
+    _paid_bill(merchant, beecloud_sandbox.url, channel=channel)
+    add_fault(clean_faults, scope="request", kind="error", path="/1/rest/refund", status=503, count=1)
+    assert _refund(merchant, f"{TODAY}050")["statusCode"] == 502
+    event = api_event(
+        "POST",
+        f"/refunds/{TODAY}050/refresh",
+        resource="/refunds/{refund_no}/refresh",
+        path_params={"refund_no": f"{TODAY}050"},
+        headers={"Authorization": merchant.auth},
+    )
+    statuses = []
+    for _ in range(50):
+        result = invoke("refund", event)
+        assert result["statusCode"] == 200, result["body"]
+        statuses.append(body_of(result)["status"])
+        if statuses[-1] != "pending":
+            break
+    assert statuses[-1] == "succeeded"
+    assert int(_bill(merchant)["refunded_fee"]["N"]) == 400
+    state = httpx.get(f"{beecloud_sandbox.url}/_sandbox/bills/{merchant.beecloud_app_id}/REFUNDBILL01").json()
+    assert [r["refund_no"] for r in state["refunds"]] == [f"{TODAY}050"]  # sent again, refunded once
