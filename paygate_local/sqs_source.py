@@ -3,6 +3,10 @@
 Batches of up to BatchSize records in Lambda's SQS event shape; the batch is deleted when the
 function succeeds, left for redelivery (after the queue's visibility timeout) when it fails, and
 with `ReportBatchItemFailures` only the reported records are left.
+
+Like Lambda's pollers, several batches of one source run at once (`ScalingConfig.
+MaximumConcurrency`, default 2, at most the function's workers), so one slow batch does not stall
+the queue; the receives themselves are serialised (moto's receive is not atomic across threads).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from paygate_local.template import ACCOUNT_ID, REGION
 from paygate_local.workers import FunctionPool
 
 log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY = 2  # the smallest MaximumConcurrency AWS allows
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
@@ -56,18 +62,36 @@ class SqsEventSource(threading.Thread):
         self.queue_url = f"{moto.url}/{ACCOUNT_ID}/{queue_arn.rsplit(':', 1)[-1]}"
         self.batch_size = min(int(props.get("BatchSize", 10)), 10)
         self.partial = "ReportBatchItemFailures" in (props.get("FunctionResponseTypes") or [])
+        scaling = props.get("ScalingConfig") or {}
+        wanted = int(scaling.get("MaximumConcurrency", DEFAULT_CONCURRENCY))
+        self.concurrency = max(1, min(wanted, pool.max_workers))
         self.stopping = threading.Event()
+        self._receiving = threading.Lock()
 
     def run(self) -> None:
+        helpers = [
+            threading.Thread(target=self._poll, name=f"{self.name}-{n}", daemon=True)
+            for n in range(1, self.concurrency)
+        ]
+        for helper in helpers:
+            helper.start()
+        self._poll()
+        for helper in helpers:
+            helper.join(timeout=5)
+
+    def _poll(self) -> None:
         while not self.stopping.is_set():
             try:
-                received = self.sqs.receive_message(
-                    QueueUrl=self.queue_url,
-                    MaxNumberOfMessages=self.batch_size,
-                    WaitTimeSeconds=1,
-                    MessageSystemAttributeNames=["All"],
-                    MessageAttributeNames=["All"],
-                )
+                with self._receiving:
+                    if self.stopping.is_set():
+                        break
+                    received = self.sqs.receive_message(
+                        QueueUrl=self.queue_url,
+                        MaxNumberOfMessages=self.batch_size,
+                        WaitTimeSeconds=1,
+                        MessageSystemAttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                    )
                 messages = received.get("Messages", [])
                 if messages:
                     self._deliver(messages)

@@ -165,6 +165,8 @@ class LocalStack:
         self.moto.wait_ready()
 
         overrides = {
+            # Local merchants' webhook receivers are http://127.0.0.1:... (production: https, public hosts).
+            "WebhookAllowInsecureUrls": "true",
             **cfg.parameter_overrides,
             "BeeCloudBaseUrl": self.beecloud.url,
             "BeilyPayBaseUrl": self.beilypay.url,

@@ -421,6 +421,31 @@ def _function(
     return spec
 
 
+def _add_implicit_resources(doc: dict[str, Any]) -> None:
+    """What the SAM transform generates and templates may reference: `<Function>Role` and the
+    implicit `ServerlessRestApi` of Api events without a RestApiId."""
+    resources: dict[str, Any] = doc["Resources"]
+    implicit: dict[str, Any] = {}
+    for logical_id, res in resources.items():
+        if not isinstance(res, dict):
+            continue
+        props = res.get("Properties") or {}
+        if res.get("Type") in {"AWS::Serverless::Function", "AWS::Serverless::StateMachine"} and "Role" not in props:
+            implicit[f"{logical_id}Role"] = {"Type": "AWS::IAM::Role"}
+        for event in (props.get("Events") or {}).values():
+            if (
+                isinstance(event, dict)
+                and event.get("Type") == "Api"
+                and "RestApiId" not in (event.get("Properties") or {})
+            ):
+                implicit["ServerlessRestApi"] = {
+                    "Type": "AWS::Serverless::Api",
+                    "Properties": {"StageName": "Prod"},
+                }
+    for logical_id, res in implicit.items():
+        resources.setdefault(logical_id, res)
+
+
 def _env_str(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -438,6 +463,7 @@ def resolve_template(
 ) -> ResolvedTemplate:
     """Load `path` and resolve functions and resources the local stack knows how to provision."""
     doc = load_yaml(path)
+    _add_implicit_resources(doc)
     root = path.parent.resolve()
     resolver = Resolver(
         doc, name_prefix=name_prefix, parameter_overrides=parameter_overrides or {}, sqs_base_url=moto_url

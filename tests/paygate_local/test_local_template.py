@@ -26,6 +26,7 @@ def test_globals_environment_is_resolved_and_merged_under_the_function_own():
     assert echo["GREETING"] == "hello"
     assert other["GREETING"] == "overridden"
     assert other["ONLY_OTHER"] == "yes"
+    assert other["ROLE_ARN"] == "arn:aws:iam::123456789012:role/t-OtherFunctionRole"
     assert "ONLY_OTHER" not in echo
     assert echo["TABLE_NAME"] == "t-ItemsTable"
     assert echo["TABLE_ARN"] == "arn:aws:dynamodb:us-east-1:123456789012:table/t-ItemsTable"
