@@ -45,8 +45,9 @@ FUNCTION_OF = {
     "list_webhook_deliveries": "webhook_endpoints",
     "resend_event": "webhook_endpoints",
     "webhook_dispatcher_sqs": "webhook_dispatcher",  # an SQS batch (fan-out + delivery), not an API event
+    "reconcile": "reconcile",  # the daily schedule's input; driven by tests/functions/reconcile/
 }
-NOT_API_EVENTS = {"poll_pending", "webhook_dispatcher_sqs"}
+NOT_API_EVENTS = {"poll_pending", "webhook_dispatcher_sqs", "reconcile"}
 
 
 def _as_user(merchant, name):

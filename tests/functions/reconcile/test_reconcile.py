@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import boto3
@@ -268,3 +269,54 @@ def test_the_admin_cli_runs_the_same_reconciliation_and_writes_json_and_csv(
     assert "fix" in rows[1]
     assert "RECCLI000001" in rows[1]
     assert _get(merchant, "bill", "RECCLI000001")["status"] == "succeeded"
+
+
+def test_the_events_file_is_the_schedule_input_and_runs_over_every_app(merchant, aws, beecloud_sandbox):
+    from tests.functions.conftest import load_event
+    from tests.support.template import template
+
+    schedule = template()["Resources"]["ReconcileFunction"]["Properties"]["Events"]["Daily"]["Properties"]
+    assert json.loads(schedule["Input"]) == load_event("reconcile")
+
+    report = invoke("reconcile", load_event("reconcile"))
+
+    assert report["apps"] == [merchant.app_id]
+    assert (report["fixes"], report["mismatches"], report["errors"]) == ([], [], [])
+    assert report["checked"] == {"bills.ledger": 0, "bills.provider": 0, "refunds.ledger": 0, "refunds.provider": 0}
+
+
+def test_beecloud_listings_are_paged_with_skip_until_a_short_page(merchant, aws, beecloud_sandbox, clean_faults):
+    from paygate.deps import (
+        beecloud_client,
+        beilypay_client,
+        event_publisher,
+        orders_store,
+        transfer_ledger,
+        transfers_store,
+    )
+    from paygate.reconciliation import Period, Reconciler
+    from paygate.reconciliation.runner import accounts
+    from paygate.refunds import RefundService
+
+    add_fault(beecloud_sandbox.url, scope="callback", kind="drop", path=f"{merchant.beecloud_app_id}/PAY/")
+    bill_nos = [f"RECPAGE{n:05d}" for n in range(5)]
+    for bill_no in bill_nos:
+        _create_bill(merchant, bill_no, channel="WX_NATIVE" if bill_no[-1] in "024" else "ALI_APP")
+        httpx.post(f"{beecloud_sandbox.url}/_sandbox/bills/{merchant.beecloud_app_id}/{bill_no}/pay")
+    reconciler = Reconciler(
+        transfers_store(),
+        RefundService(orders_store(), beecloud_client(), event_publisher()),
+        transfer_ledger(),
+        event_publisher(),
+        beecloud_client(),
+        beilypay_client(),
+        page_size=2,
+    )
+    now = now_ms()
+
+    report = reconciler.run(accounts(merchant.app_id), Period(now - 3_600_000, now + 60_000))
+
+    assert sorted(f.order_no for f in report.fixes) == bill_nos
+    assert report.checked["bills.provider"] == 5
+    assert report.mismatches == []
+    assert _types(aws.published_events()) == ["bill.succeeded"] * 5
