@@ -132,6 +132,10 @@ def test_a_bill_beecloud_has_and_the_ledger_does_not_is_reported_as_a_mismatch(m
     assert detail["data"]["kind"] == "missing_in_ledger"
     assert detail["data"]["run_id"] == report["run_id"]
     assert detail["data"]["provider_record"]["channel"] == "ALI_APP"
+    assert set(detail["data"]) == {  # the fields docs/reconciliation.md documents
+        "run_id", "period", "app_id", "provider", "order_kind", "order_no", "kind", "ledger_status",
+        "provider_status", "ledger_amount", "provider_amount", "detail", "provider_record",
+    }  # fmt: skip
 
     again = _reconcile(merchant.app_id)  # the same mismatch again: the same event id
 
