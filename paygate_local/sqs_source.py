@@ -4,9 +4,10 @@ Batches of up to BatchSize records in Lambda's SQS event shape; the batch is del
 function succeeds, left for redelivery (after the queue's visibility timeout) when it fails, and
 with `ReportBatchItemFailures` only the reported records are left.
 
-Like Lambda's pollers, several batches of one source run at once (`ScalingConfig.
-MaximumConcurrency`, default 2, at most the function's workers), so one slow batch does not stall
-the queue; the receives themselves are serialised (moto's receive is not atomic across threads).
+With `ScalingConfig.MaximumConcurrency` several batches of one source run at once (at most the
+function's workers), as Lambda's pollers do, so one slow batch does not stall the queue; the
+receives themselves are serialised (moto's receive is not atomic across threads). Without it,
+one batch at a time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from paygate_local.workers import FunctionPool
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY = 2  # the smallest MaximumConcurrency AWS allows
+DEFAULT_CONCURRENCY = 1
 
 
 def sqs_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:

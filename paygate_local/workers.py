@@ -177,8 +177,12 @@ class FunctionPool:
             while True:
                 if self._closed:
                     return {"errorType": "Runtime.Shutdown", "errorMessage": "the local stack is stopping"}
-                if self._idle:
-                    return self._idle.pop()
+                while self._idle:
+                    idle = self._idle.pop()
+                    if idle.alive:
+                        return idle
+                    self._all.discard(idle)  # died while idle (killed from outside)
+                    idle.kill()
                 if len(self._all) + self._starting < self.max_workers:
                     self._starting += 1
                     break

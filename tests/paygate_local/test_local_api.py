@@ -177,3 +177,17 @@ def test_a_chunked_request_body_reaches_the_handler(fixture_stack):
     event = echo(fixture_stack, "/echo", method="POST", content=chunks())["event"]
 
     assert event["body"] == '{"part": 1}'
+
+
+def test_a_worker_killed_while_idle_is_replaced_transparently(fixture_stack):
+    import os
+    import signal
+
+    assert httpx.get(fixture_stack.info.api_url + "/other", timeout=30).status_code == 200
+    pool = fixture_stack.functions.pools["OtherFunction"]
+    for pid in pool.worker_pids():
+        os.kill(pid, signal.SIGKILL)
+    for worker in list(pool._all):
+        worker.proc.wait(timeout=10)
+
+    assert httpx.get(fixture_stack.info.api_url + "/other", timeout=30).status_code == 200
