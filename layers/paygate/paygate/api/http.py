@@ -14,6 +14,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from paygate.api.models import ErrorResponse
 from paygate.auth import authenticate
@@ -40,6 +43,37 @@ _ERROR_TEXT = {
     502: "The provider failed or refused",
     504: "The provider did not answer in time; the order stays pending",
 }
+
+
+# AWS answers that mean "not now" rather than "never": throttling and the service's own failures.
+_TRANSIENT_AWS_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+    }
+)
+
+
+def backing_service_unavailable(error: BaseException) -> bool:
+    """DynamoDB, EventBridge or Secrets Manager unreachable, throttling or failing: retry later."""
+    if isinstance(error, AwsConnectionError | HTTPClientError | IdempotencyPersistenceLayerError):
+        return True
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _TRANSIENT_AWS_CODES
+
+
+def _unavailable(request_id: str | None = None) -> Response[str]:
+    # Every write is one conditional item or one transaction, so a failed request left nothing
+    # half-written: the same request can simply be sent again.
+    return error_response(
+        503,
+        "service_unavailable",
+        "the service is temporarily unavailable; retry the same request",
+        request_id=request_id,
+    )
 
 
 def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
@@ -120,6 +154,9 @@ def build_resolver() -> APIGatewayRestResolver:
 
     @resolver.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response[str]:
+        if backing_service_unavailable(error):
+            logger.warning("backing service unavailable", extra={"error_type": type(error).__name__})
+            return _unavailable(_request_id(resolver))
         logger.exception("unhandled error")
         return error_response(
             500,
@@ -146,6 +183,11 @@ def handle(
             caller = authenticate(request.headers.get("Authorization"), apps_store())
         except PaygateError as error:
             rejection = error_response(error.status, error.code, error.message)
+        except Exception as error:
+            if not backing_service_unavailable(error):
+                raise
+            logger.warning("backing service unavailable", extra={"error_type": type(error).__name__})
+            rejection = _unavailable()
         else:
             resolver.append_context(**{APP_CONTEXT_KEY: caller})
     if rejection is not None:
