@@ -181,3 +181,12 @@ def test_the_async_client_retries_the_same_way():
     assert bill.bill_no == "CLIENT000001"
     assert len({r.headers["Idempotency-Key"] for r in script.requests}) == 1
     assert len(script.requests) == 2
+
+
+def test_an_unknown_route_is_a_not_found_error():
+    from paygate_client import NotFoundError as Missing
+
+    script = Script(httpx.Response(403, json={"message": "Missing Authentication Token"}))
+    with _client(script) as paygate, pytest.raises(Missing) as raised:
+        paygate.get_balance()
+    assert raised.value.code == "route_not_found"

@@ -81,6 +81,7 @@ _BY_STATUS: dict[int, type[APIError]] = {
     415: InvalidRequestError,
     422: InvalidRequestError,
     401: AuthenticationError,
+    403: NotFoundError,  # API Gateway's answer for a route it does not have
     404: NotFoundError,
     409: ConflictError,
     429: RateLimitedError,
