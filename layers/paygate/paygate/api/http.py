@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from http import HTTPStatus
 from typing import Any
@@ -203,18 +204,36 @@ def handle(
     return resolver.resolve(event, context)
 
 
-def _reject_body(request: APIGatewayProxyEvent) -> Response[str] | None:
+def _raw_body(request: APIGatewayProxyEvent) -> bytes | None:
+    """The body's bytes as the client sent them (API Gateway base64-encodes what is not UTF-8)."""
     body = request.body
-    if body is not None and len(body.encode()) > MAX_BODY_BYTES:
+    if body is None:
+        return None
+    if request.is_base64_encoded:
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:
+            return b"\xff"  # not even base64: treated as the undecodable body it stands for
+    return body.encode()
+
+
+def _reject_body(request: APIGatewayProxyEvent) -> Response[str] | None:
+    raw = _raw_body(request)
+    if raw is not None and len(raw) > MAX_BODY_BYTES:
         return error_response(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             "body_too_large",
             f"the body must be at most {MAX_BODY_BYTES} bytes",
         )
-    if request.http_method.upper() in ("POST", "PUT", "PATCH") and body:
+    if request.http_method.upper() in ("POST", "PUT", "PATCH") and raw:
         content_type = str(request.headers.get("Content-Type") or "")
         if not content_type.split(";")[0].strip().lower().endswith("json"):
             return error_response(415, "unsupported_content_type", "send the body as application/json")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            # JSON is UTF-8 (RFC 8259); Powertools would fail decoding it with a 500.
+            return error_response(400, "malformed_json", "the body is not valid UTF-8 JSON")
     return None
 
 
