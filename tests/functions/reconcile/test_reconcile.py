@@ -100,10 +100,39 @@ def test_a_bill_paid_while_the_webhook_was_dropped_is_fixed_with_one_event_and_e
     assert _types(events) == ["bill.succeeded"]
     assert events[0]["detail"]["data"]["bill_no"] == "RECPAY000001"
 
-    again = _reconcile(merchant.app_id)  # a second run finds nothing to do
+    again = _reconcile(merchant.app_id)  # a second run finds nothing to fix...
 
-    assert (again["fixes"], again["mismatches"]) == ([], [])
+    assert (again["fixes"], again["mismatches"], again["errors"]) == ([], [], [])
+    # ...and publishes the reconciled bill's event again, with the same id (at-least-once, never lost).
+    assert [e["detail"]["event_id"] for e in aws.published_events()] == [events[0]["detail"]["event_id"]]
+
+
+def test_an_event_lost_after_a_fix_is_published_by_the_next_run(
+    merchant, aws, beecloud_sandbox, clean_faults, monkeypatch
+):
+    from paygate.bus import PublishError
+    from paygate.deps import event_publisher
+
+    add_fault(beecloud_sandbox.url, scope="callback", kind="drop", path=f"{merchant.beecloud_app_id}/PAY/")
+    _create_bill(merchant, "RECLOST00001")
+    httpx.post(f"{beecloud_sandbox.url}/_sandbox/bills/{merchant.beecloud_app_id}/RECLOST00001/pay")
+    aws.published_events()
+
+    def refuse(*events):
+        raise PublishError("EventBridge rejected 1 event(s): ['InternalFailure']")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(event_publisher(), "publish", refuse)
+        first = _reconcile(merchant.app_id)
+
+    assert [f["order_no"] for f in first["fixes"]] == ["RECLOST00001"]  # the ledger write happened
+    assert [(e["provider"], e["scope"]) for e in first["errors"]] == [("eventbridge", "bill.succeeded RECLOST00001")]
     assert aws.published_events() == []
+
+    second = _reconcile(merchant.app_id)
+
+    assert (second["fixes"], second["errors"]) == ([], [])
+    assert _types(aws.published_events()) == ["bill.succeeded"]
 
 
 def test_a_bill_beecloud_has_and_the_ledger_does_not_is_reported_as_a_mismatch(merchant, aws, beecloud_sandbox):
@@ -324,3 +353,22 @@ def test_beecloud_listings_are_paged_with_skip_until_a_short_page(merchant, aws,
     assert report.checked["bills.provider"] == 5
     assert report.mismatches == []
     assert _types(aws.published_events()) == ["bill.succeeded"] * 5
+
+
+def test_an_unknown_payout_without_beilypays_order_number_is_reported_unverifiable(beilypay, aws, beilypay_faults):
+    fault = {"scope": "request", "path": "/v2/trans/create", "kind": "malformed", "process": True}
+    httpx.post(f"{beilypay_faults}/_sandbox/faults", json=fault)
+    created = invoke(
+        "payout", api_event("POST", "/payouts", body=payout_body("PO-REC-2"), headers={"Authorization": beilypay.auth})
+    )
+    assert body_of(created)["status"] == "unknown"
+    aws.published_events()
+
+    report = _reconcile(beilypay.app_id)
+
+    assert report["fixes"] == []
+    assert [(m["kind"], m["order_kind"], m["order_no"], m["ledger_status"]) for m in report["mismatches"]] == [
+        ("unverifiable", "payout", "PO-REC-2", "unknown")
+    ]
+    assert _item(beilypay.app_id, OrderKind.PAYOUT, "PO-REC-2")["status"]["S"] == "unknown"  # nothing changed
+    assert _types(aws.published_events()) == ["reconciliation.mismatch"]

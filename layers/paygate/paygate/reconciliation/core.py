@@ -19,10 +19,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-from paygate.bus import EventPublisher
+from paygate.bus import DomainEvent, EventPublisher, PublishError
 from paygate.clock import iso_from_ms, now_ms
 from paygate.errors import ConflictError
-from paygate.events import RECONCILIATION_MISMATCH, bill_succeeded, reconciliation_mismatch
+from paygate.events import (
+    RECONCILIATION_MISMATCH,
+    bill_succeeded,
+    reconciliation_mismatch,
+    refund_finished,
+    transfer_detail_type,
+)
 from paygate.models import App, Bill, BillStatus, OrderKind, Payout, Refund, RefundStatus, TransferStatus
 from paygate.poller import COLLECTION_CREATE_FAILED, COLLECTION_FAILED, COLLECTION_PAID, PAYOUT_FAILED, PAYOUT_SUCCESS
 from paygate.providers.beecloud import (
@@ -46,6 +52,9 @@ logger = logging.getLogger(__name__)
 
 FAMILIES = ("WX", "ALI", "UN")  # the seed makes `channel` required on queries; families cover all channels
 MAX_PAGES = 2000  # per family and period: 100 000 records; beyond that, ask for a shorter period
+# A pending refund younger than this may still be on its way to BeeCloud: "BeeCloud has no such
+# refund" proves nothing yet.
+IN_FLIGHT_GRACE_MS = 10 * 60 * 1000
 _LEDGER_PAGE = 100
 
 _R = TypeVar("_R")
@@ -123,11 +132,19 @@ class Reconciler:
         for account in accounts:
             report.apps.append(account.app.app_id)
             before = len(report.mismatches)
-            if account.beecloud is not None:
-                _App(self, account.app, report).beecloud(account.beecloud, period)
-            if account.beilypay is not None:
-                _App(self, account.app, report).beilypay(account.beilypay)
-            self._publish_mismatches(report, report.mismatches[before:])
+            app = _App(self, account.app, report)
+            try:
+                if account.beecloud is not None:
+                    app.beecloud(account.beecloud, period)
+                if account.beilypay is not None:
+                    app.beilypay(account.beilypay, period)
+            except Exception as error:  # one app's failure (throttling, a bug) must not stop the others
+                logger.exception("reconciliation of an app failed", extra={"app_id": account.app.app_id})
+                report.errors.append(RunError(account.app.app_id, "-", "run", repr(error)))
+            try:
+                self._publish_mismatches(report, report.mismatches[before:])
+            except PublishError as error:
+                report.errors.append(RunError(account.app.app_id, "-", "mismatch events", str(error)))
         report.finished_at_ms = self._clock()
         logger.info("reconciliation finished", extra={"reconciliation": report.summary()})
         return report
@@ -300,6 +317,9 @@ class _App:
                 "BeeCloud has the bill paid; the ledger has it failed",
                 evidence_record,
             )
+        elif record.spay_result and bill.status is BillStatus.SUCCEEDED and bill.reconciled_by is not None:
+            # Settled by an earlier run: publish its event again (same id), in case that run's publish failed.
+            self._publish(bill_succeeded(bill), bill_no)
         elif not record.spay_result and bill.status is BillStatus.SUCCEEDED:
             self._mismatch(
                 "beecloud",
@@ -324,7 +344,7 @@ class _App:
         except TransitionRejectedError as rejected:
             current = Bill.model_validate(rejected.current) if rejected.current else bill
             if current.status is BillStatus.SUCCEEDED:  # the webhook got there first: nothing to fix
-                self._run._publisher.publish(bill_succeeded(current))  # at-least-once, same event id
+                self._publish(bill_succeeded(current), bill.bill_no)  # at-least-once, same event id
                 return
             self._mismatch(
                 "beecloud",
@@ -339,8 +359,8 @@ class _App:
                 asdict(record),
             )
             return
-        self._run._publisher.publish(bill_succeeded(paid))
         self._fix("beecloud", "bill", bill.bill_no, "pending", "succeeded", "bill.succeeded", evidence)
+        self._publish(bill_succeeded(paid), bill.bill_no)
 
     def _refunds(self, creds: BeeCloudCredentials, provider: dict[str, BeeCloudRefund], period: Period) -> None:
         ledger = {r.refund_no: r for r in self._ledger(OrderKind.REFUND, period, Refund)}
@@ -409,6 +429,11 @@ class _App:
             assert record is not None
             self._settle_refund(refund, record, succeeded=state == "succeeded")
             return
+        if refund.status is not RefundStatus.PENDING and refund.reconciled_by is not None and state == refund.status:
+            self._publish(refund_finished(refund), refund_no)  # settled by an earlier run: its event again
+            return
+        if state == "missing" and refund.created_at_ms > self._run._clock() - IN_FLIGHT_GRACE_MS:
+            return  # possibly still on its way to BeeCloud
         consistent = {
             RefundStatus.PENDING: {"processing"},
             RefundStatus.SUCCEEDED: {"succeeded"},
@@ -434,6 +459,12 @@ class _App:
             settled = self._run._refunds.settle(
                 refund, succeeded=succeeded, failure=None if succeeded else "refund_failed", evidence=evidence
             )
+        except PublishError as error:  # settled, but its event did not go out: the next run publishes it
+            self._error("eventbridge", f"refund {refund.refund_no} event", error)
+            current = self._run._orders.get_refund(refund.app_id, refund.refund_no)
+            if current is None:
+                return
+            settled = current
         except ConflictError as conflict:
             self._mismatch(
                 "beecloud",
@@ -453,12 +484,22 @@ class _App:
             self._fix("beecloud", "refund", refund.refund_no, "pending", to, f"refund.{to}", evidence)
 
     # ------------------------------------------------------------------ BeilyPay
-    def beilypay(self, creds: BeilyPayCredentials) -> None:
+    def beilypay(self, creds: BeilyPayCredentials, period: Period) -> None:
         for kind in (OrderKind.PAYOUT, OrderKind.COLLECTION):
             for status in (TransferStatus.PENDING, TransferStatus.UNKNOWN):
                 for item in self._all(kind, filters={"status": status.value}):
                     self._report.count(f"{kind.value}s.not_final")
                     self._transfer(kind, transfer_from(kind, item), creds)
+            # The period's settled orders whose event is not known to have gone out (a publish that
+            # failed after the write, here or in a notify): the ledger's own marker says which.
+            for item in self._all(kind, created_from_ms=period.start_ms, created_to_ms=period.end_ms):
+                transfer = transfer_from(kind, item)
+                if transfer_detail_type(transfer) not in (None, transfer.published_event):
+                    self._report.count(f"{kind.value}s.republished")
+                    try:
+                        self._run._transfers.ensure_reported(kind, transfer)
+                    except PublishError as error:
+                        self._error("eventbridge", f"{kind.value} {transfer.out_order_no} event", error)
 
     def _transfer(self, kind: OrderKind, transfer: Transfer, creds: BeilyPayCredentials) -> None:
         if transfer.provider_order_no is None:
@@ -541,6 +582,9 @@ class _App:
                 paid=paid if kind is OrderKind.COLLECTION else None,
                 evidence=evidence,
             )
+        except PublishError as error:  # settled; the next run's period scan publishes its event
+            self._error("eventbridge", f"{kind.value} {transfer.out_order_no} event", error)
+            return
         except SettlementConflictError as conflict:
             self._mismatch(
                 "beilypay",
@@ -594,6 +638,13 @@ class _App:
             if page.cursor is None:
                 return
             cursor = page.cursor
+
+    def _publish(self, event: DomainEvent, order_no: str) -> None:
+        """Publish; a failure is a run error (the order is settled; the next overlapping run publishes again)."""
+        try:
+            self._run._publisher.publish(event)
+        except PublishError as error:
+            self._error("eventbridge", f"{event.detail_type} {order_no}", error)
 
     def _evidence(self, path: str, record: dict[str, Any], *, provider: str = "beecloud") -> dict[str, Any]:
         return {
