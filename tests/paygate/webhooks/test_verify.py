@@ -91,3 +91,27 @@ def test_the_module_is_standard_library_only():
         for alias in node.names
     }
     assert imported <= {"__future__", "hashlib", "hmac", "json", "time", "collections", "typing"}
+
+
+def test_the_documented_snippet_verifies_what_the_dispatcher_signs():
+    """docs/webhooks.md's copy-paste verifier agrees with paygate's signer (valid, tampered, old)."""
+    import re
+    import time
+
+    from tests.support.template import ROOT
+
+    doc = (ROOT / "docs" / "webhooks.md").read_text()
+    [snippet] = [b for b in re.findall(r"```python\n(.*?)```", doc, re.DOTALL) if "def verify_paygate_webhook" in b]
+    namespace: dict = {}
+    exec(compile(snippet, "webhooks.md", "exec"), namespace)  # noqa: S102 - our own documentation
+    verify = namespace["verify_paygate_webhook"]
+    now = int(time.time())
+    header = signature_header(["whsec_old", SECRET], now, BODY)
+
+    assert verify(BODY, header, [SECRET])["data"]["bill_no"] == "B1"
+    with pytest.raises(ValueError, match="mismatch"):
+        verify(BODY + b" ", header, [SECRET])
+    with pytest.raises(ValueError, match="tolerance"):
+        verify(BODY, signature_header([SECRET], now - 301, BODY), [SECRET])
+    with pytest.raises(ValueError, match="malformed"):
+        verify(BODY, "t=1", [SECRET])
