@@ -232,6 +232,8 @@ class _App:
             bill = ledger.pop(bill_no, None) or self._run._orders.get_bill(self._app.app_id, bill_no)
             self._bill(bill, record, bill_no)
         for bill in ledger.values():  # in the ledger's period, not in BeeCloud's listing: ask by number
+            if bill.status is BillStatus.FAILED:
+                continue  # BeeCloud refused to create it: its absence is the expected answer
             try:
                 found = self._run._beecloud.query_bills(
                     creds, channel=bill.channel.family, bill_no=bill.bill_no, limit=self._run._page_size
