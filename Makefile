@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test lint openapi bench build deploy validate bootstrap bootstrap-sam clean
+.PHONY: run test reliability lint openapi bench build deploy validate bootstrap bootstrap-sam clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -18,6 +18,10 @@ run: bootstrap
 ## test: every test (unit, integration, end to end, template lint)
 test: bootstrap-sam
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## reliability: races, duplicate/forged callbacks, provider and storage faults, fuzzing, leaks; prints the figures
+reliability: bootstrap
+	$(PY) -m pytest tests/reliability -q $(PYTEST_ARGS)
 
 ## openapi: regenerate docs/openapi.json from the functions' routes and models
 openapi: bootstrap

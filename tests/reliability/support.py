@@ -139,10 +139,13 @@ PAYOUT_MOBILE = "9876501234"
 def assert_error_shape(response: httpx.Response, *statuses: int) -> dict[str, Any]:
     """The one error JSON shape, a stable code, never a stack trace."""
     assert response.status_code in statuses, (response.status_code, response.text[:500])
-    assert "Traceback" not in response.text and 'File "' not in response.text, response.text[:500]
+    assert "Traceback" not in response.text, response.text[:500]
+    assert 'File "' not in response.text, response.text[:500]
     body = response.json()
-    assert isinstance(body, dict) and isinstance(body.get("error"), dict), response.text[:500]
-    assert isinstance(body["error"].get("code"), str) and body["error"]["code"], response.text[:500]
+    assert isinstance(body, dict), response.text[:500]
+    assert isinstance(body.get("error"), dict), response.text[:500]
+    assert isinstance(body["error"].get("code"), str), response.text[:500]
+    assert body["error"]["code"], response.text[:500]
     assert isinstance(body["error"].get("message"), str), response.text[:500]
     return body["error"]
 

@@ -109,6 +109,26 @@ REFUND_FAULTS: list[dict[str, Any]] = [
 ]
 
 
+def _check_refund(gateway: Gateway, shop: Merchant, refund_no: str, bill_no: str) -> None:
+    """Final here iff final at BeeCloud, sent once, never more than the bill, one event."""
+    FIGURES.add("orders_checked")
+    refund = shop.http.get(f"/refunds/{refund_no}").json()
+    bill = shop.http.get(f"/bills/{bill_no}").json()
+    provider = gateway.beecloud_bill(shop, bill_no)
+    assert provider is not None
+    at_provider = [r for r in provider["refunds"] if r["refund_no"] == refund_no]
+    succeeded_there = sum(r["refund_fee"] for r in provider["refunds"] if r["status"] == "SUCCESS")
+    if len(at_provider) > 1:
+        FIGURES.violation("doubled", f"refund {refund_no} sent {len(at_provider)} times")
+    if refund["status"] == "succeeded" and bill["refunded_fee"] != 400:
+        FIGURES.violation("doubled", f"{bill_no} refunded_fee {bill['refunded_fee']}")
+    if refund["status"] != "succeeded" and succeeded_there:
+        FIGURES.violation("lost", f"refund {refund_no} succeeded at BeeCloud, {refund['status']} here")
+    if succeeded_there > 900 or bill["refunded_fee"] > 900:
+        FIGURES.violation("over_refunded", f"{bill_no}: {succeeded_there}")
+    check_one_event(gateway, shop, f"refund.{refund['status']}", "refund_no", refund_no)
+
+
 def test_refunds_whose_answer_is_lost_are_never_sent_twice_and_settle_by_refresh(gateway: Gateway) -> None:
     start = FIGURES.checkpoint()
     shop = gateway.merchant("faults-refunds")
@@ -155,22 +175,7 @@ def test_refunds_whose_answer_is_lost_are_never_sent_twice_and_settle_by_refresh
     gateway.clear_faults("beecloud")
 
     for refund_no, bill_no in refunds.items():
-        FIGURES.add("orders_checked")
-        refund = shop.http.get(f"/refunds/{refund_no}").json()
-        bill = shop.http.get(f"/bills/{bill_no}").json()
-        provider = gateway.beecloud_bill(shop, bill_no)
-        assert provider is not None
-        at_provider = [r for r in provider["refunds"] if r["refund_no"] == refund_no]
-        succeeded_there = sum(r["refund_fee"] for r in provider["refunds"] if r["status"] == "SUCCESS")
-        if len(at_provider) > 1:
-            FIGURES.violation("doubled", f"refund {refund_no} sent {len(at_provider)} times")
-        if refund["status"] == "succeeded" and bill["refunded_fee"] != 400:
-            FIGURES.violation("doubled", f"{bill_no} refunded_fee {bill['refunded_fee']}")
-        if refund["status"] != "succeeded" and succeeded_there:
-            FIGURES.violation("lost", f"refund {refund_no} succeeded at BeeCloud, {refund['status']} here")
-        if succeeded_there > 900 or bill["refunded_fee"] > 900:
-            FIGURES.violation("over_refunded", f"{bill_no}: {succeeded_there}")
-        check_one_event(gateway, shop, f"refund.{refund['status']}", "refund_no", refund_no)
+        _check_refund(gateway, shop, refund_no, bill_no)
     FIGURES.assert_clean(start)
 
 

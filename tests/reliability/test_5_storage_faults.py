@@ -19,7 +19,6 @@ import httpx
 from tests.reliability.support import (
     FIGURES,
     Gateway,
-    Merchant,
     assert_error_shape,
     bill_body,
     check_one_event,

@@ -1,0 +1,172 @@
+"""Security: tenant isolation, rotated keys, constant-time comparisons, size limits, where secrets live.
+
+Invariants: app B's key never reads or changes app A's orders (404, exactly like a missing order,
+never 403); a rotated key stops working at once; every secret or signature comparison in the
+product goes through hmac.compare_digest; secrets reach the functions only through Secrets
+Manager, never through their environment.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from paygate_local.template import load_yaml
+from tests.reliability.support import (
+    FIGURES,
+    PAYOUT_ACCOUNT,
+    Gateway,
+    assert_error_shape,
+    bill_body,
+    eventually,
+    payout_body,
+    today,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+LAYER = ROOT / "layers" / "paygate" / "paygate"
+
+
+def test_app_b_never_reads_or_changes_app_a_orders_and_gets_404_not_403(gateway: Gateway) -> None:
+    alice, bob = gateway.merchant("tenant-a"), gateway.merchant("tenant-b")
+    assert alice.http.post("/bills", json=bill_body("TENANTA00001", channel="UN_APP", total_fee=500)).status_code == 201
+    gateway.beecloud.post(f"/_sandbox/bills/{alice.beecloud_app_id}/TENANTA00001/pay")
+    eventually(lambda: alice.http.get("/bills/TENANTA00001").json()["status"] == "succeeded")
+    refund_no = f"{today()}TEN01"
+    assert alice.http.post("/refunds", json={"refund_no": refund_no, "bill_no": "TENANTA00001", "refund_fee": 100})
+    assert alice.http.post("/payouts", json=payout_body("TENANT-A-PO1")).status_code in (201, 202)
+    before = {p: alice.http.get(p).json() for p in ("/bills/TENANTA00001", f"/refunds/{refund_no}")}
+
+    probes = [
+        bob.http.get("/bills/TENANTA00001"),
+        bob.http.get(f"/refunds/{refund_no}"),
+        bob.http.get("/payouts/TENANT-A-PO1"),
+        bob.http.post("/refunds", json={"refund_no": f"{today()}TEN02", "bill_no": "TENANTA00001", "refund_fee": 1}),
+        bob.http.post(f"/refunds/{refund_no}/refresh"),
+    ]
+    FIGURES.add("bad_inputs_tried", len(probes) + 3)
+    for probe in probes:
+        assert probe.status_code == 404, probe.text  # exactly what a missing order answers
+        assert assert_error_shape(probe, 404)["code"].endswith("_not_found")
+    for path in ("/bills", "/refunds", "/payouts"):
+        assert bob.http.get(path).json()["data"] == []
+    cursor = alice.http.get("/bills", params={"limit": 1}).json()["next_cursor"]
+    alice.http.post("/bills", json=bill_body("TENANTA00002"))
+    cursor = alice.http.get("/bills", params={"limit": 1}).json()["next_cursor"]
+    assert cursor
+    stolen = bob.http.get("/bills", params={"cursor": cursor})
+    assert assert_error_shape(stolen, 422)["code"] == "invalid_cursor"
+    # The same order number is Bob's own, separate order: never a conflict with Alice's.
+    assert bob.http.post("/bills", json=bill_body("TENANTA00001", total_fee=999)).status_code == 201
+    assert {p: alice.http.get(p).json() for p in before} == before
+    FIGURES.add("orders_checked", 3)
+
+
+def _admin(gateway: Gateway, *args: str) -> dict[str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "paygate.admin", *args],
+        env=gateway.stack.admin_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return dict(json.loads(proc.stdout))
+
+
+def test_a_rotated_key_is_refused_at_once_and_keys_are_not_interchangeable(gateway: Gateway) -> None:
+    shop, other = gateway.merchant("rotate"), gateway.merchant("rotate-other")
+    old = shop.api_key
+    assert shop.http.get("/bills").status_code == 200
+
+    rotated = _admin(gateway, "apps", "rotate-key", "--app-id", shop.app_id, "--json")
+    gateway.secrets.add(rotated["api_key"])
+
+    def status(key: str) -> int:
+        FIGURES.add("requests_sent")
+        return gateway.anonymous.get("/bills", headers={"Authorization": f"Bearer {key}"}).status_code
+
+    assert status(rotated["api_key"]) == 200
+    assert status(old) == 401
+    secret_part = old.split(".", 2)[2]
+    forged = [
+        f"pgk.{other.app_id}.{secret_part}",  # my secret under another app's id
+        old.upper(),
+        old[:-1],
+        old + "x",
+        f"pgk.{shop.app_id}.",
+        "pgk..",
+        "Bearer",
+        "x" * 5000,
+    ]
+    FIGURES.add("bad_inputs_tried", len(forged) + 3)
+    for key in forged:
+        assert status(key) == 401, key
+    for header in ({}, {"Authorization": old}, {"Authorization": f"Basic {old}"}):
+        response = gateway.anonymous.get("/bills", headers=header)
+        assert assert_error_shape(response, 401)["code"] == "unauthorized"
+
+
+_SECRET_NAME = re.compile(r"sign|secret|key_hash|digest|token|password|api_key", re.IGNORECASE)
+
+
+def test_every_secret_or_signature_comparison_is_constant_time() -> None:
+    """Review aid: `==`/`!=` with a secret-looking operand in product code fails this test."""
+    offenders = []
+    for path in sorted(LAYER.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Compare) or not any(isinstance(op, ast.Eq | ast.NotEq) for op in node.ops):
+                continue
+            operands = [node.left, *node.comparators]
+            if any(isinstance(o, ast.Constant) and o.value is None for o in operands):
+                continue
+            names = " ".join(ast.unparse(o) for o in operands if not isinstance(o, ast.Constant))
+            if _SECRET_NAME.search(names):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: {ast.unparse(node)}")
+    assert offenders == [], "compare secrets with hmac.compare_digest:\n" + "\n".join(offenders)
+    uses = sum(p.read_text(encoding="utf-8").count("compare_digest") for p in LAYER.rglob("*.py"))
+    assert uses >= 3  # API keys, BeeCloud and BeilyPay signatures
+
+
+def test_request_size_is_limited_on_every_route_including_callbacks(gateway: Gateway) -> None:
+    shop = gateway.merchant("sizes")
+    big = json.dumps({"pad": "x" * 70_000})
+    FIGURES.add("bad_inputs_tried", 3)
+    for path, client in (
+        ("/bills", shop.http),
+        ("/payouts", shop.http),
+        (f"/callbacks/beecloud/{shop.app_id}", gateway.anonymous),
+    ):
+        response = client.post(path, content=big, headers={"Content-Type": "application/json"})
+        assert assert_error_shape(response, 413)["code"] == "body_too_large", path
+
+
+def test_secrets_reach_functions_only_through_secrets_manager(gateway: Gateway) -> None:
+    template = load_yaml(ROOT / "template.yaml")
+    globals_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    envs = [globals_env] + [
+        (r.get("Properties", {}).get("Environment") or {}).get("Variables", {})
+        for r in template["Resources"].values()
+        if r.get("Type") == "AWS::Serverless::Function"
+    ]
+    for env in envs:
+        for name, value in env.items():
+            if re.search(r"SECRET|PASSWORD|API_KEY|TOKEN", name) and isinstance(value, str):
+                raise AssertionError(f"{name} looks like a secret in plain text in template.yaml")
+    # At run time: no function's environment holds any key or secret handed to the stack.
+    assert gateway.stack.functions is not None
+    assert gateway.secrets, "the suite created apps before this test"
+    for pool in gateway.stack.functions.pools.values():
+        values = set(pool.env.values())
+        assert not (values & gateway.secrets), pool.spec.logical_id
+        assert PAYOUT_ACCOUNT not in " ".join(values)
+    # The domain reads configuration once, through settings; secrets through Powertools Parameters.
+    readers = [p for p in LAYER.rglob("*.py") if "os.environ" in p.read_text(encoding="utf-8")]
+    assert [p.name for p in readers] in ([], ["settings.py"]), readers
+    assert "parameters.get_secret" in (LAYER / "app_secrets.py").read_text(encoding="utf-8")
