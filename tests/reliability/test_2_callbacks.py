@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from paygate.providers.beecloud import webhook_sign, webhook_signature
+from paygate.providers.beilypay import sign as beilypay_sign
 from tests.reliability.support import (
     FIGURES,
     Gateway,
@@ -22,6 +23,7 @@ from tests.reliability.support import (
     bill_body,
     check_one_event,
     eventually,
+    payout_body,
     today,
 )
 
@@ -221,4 +223,67 @@ def test_hostile_webhooks_are_refused_change_nothing_and_are_security_events(gat
     assert shop.http.get("/bills/CBSECFORG001").json()["status"] == "succeeded"
     assert other.http.get("/bills/CBSECFORG001").json()["status"] == "pending"
     gateway.clear_faults("beecloud")
+    FIGURES.assert_clean(start)
+
+
+def test_beilypay_payout_notifies_five_times_shuffled_with_polls_settle_once_and_forgeries_are_refused(
+    gateway: Gateway,
+) -> None:
+    start = FIGURES.checkpoint()
+    shop, other = gateway.merchant("notify-dup"), gateway.merchant("notify-other")
+    orders = [f"CB-PO-{i:04d}" for i in range(6)]
+    gateway.fault("beilypay", scope="callback", kind="drop", count=len(orders))  # captured, not sent
+    created = {o: shop.http.post("/payouts", json=payout_body(o, amount=2_000 + i)) for i, o in enumerate(orders)}
+    assert all(r.status_code == 201 for r in created.values()), [r.text for r in created.values()]
+    provider_no = {o: r.json()["provider_order_no"] for o, r in created.items()}
+    notifies = {
+        o: dict(
+            eventually(
+                lambda n=n: gateway.beilypay.get("/_sandbox/notifications", params={"ref": n}).json()["attempts"]
+            )[0]["body"]
+        )
+        for o, n in provider_no.items()
+    }
+    url = f"{gateway.info.api_url}/callbacks/beilypay/{shop.app_id}"
+
+    def call(kind: str, out_order_no: str) -> httpx.Response:
+        if kind == "hook":
+            response = gateway.anonymous.post(url, json=notifies[out_order_no])
+            assert "SUCC" in response.text, response.text
+            return response
+        return shop.http.get(f"/payouts/{out_order_no}")
+
+    work = [("hook", o) for o in orders for _ in range(COPIES)] + [("poll", o) for o in orders for _ in range(2)]
+    random.Random(7).shuffle(work)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda item: call(*item), work))
+    assert all(r.status_code == 200 for r in results), [r.text for r in results if r.status_code != 200]
+    for out_order_no in orders:
+        FIGURES.add("orders_checked")
+        payout = shop.http.get(f"/payouts/{out_order_no}").json()
+        if payout["status"] != "succeeded":
+            FIGURES.violation("lost", f"payout {out_order_no} paid by BeilyPay, {payout['status']} here")
+        check_one_event(gateway, shop, "payout.succeeded", "out_order_no", out_order_no)
+
+    # Forged, re-amounted, misdirected and unknown notifies: refused, nothing written.
+    secret = str(shop.beilypay["secret"])
+    sample = notifies[orders[0]]
+    unsigned = {k: v for k, v in sample.items() if k != "sign"}
+    resigned = {**unsigned, "payAmount": sample["payAmount"] + 1}
+    unknown = {**unsigned, "outOrderNo": "CB-PO-NONE", "orderNo": "999999999999999999"}
+    hostile = [
+        (url, {**sample, "sign": "0" * 32}),
+        (url, {**resigned, "sign": beilypay_sign(resigned, secret)}),
+        (url, {**unknown, "sign": beilypay_sign(unknown, secret)}),
+        (f"{gateway.info.api_url}/callbacks/beilypay/{other.app_id}", sample),
+    ]
+    FIGURES.add("bad_inputs_tried", len(hostile))
+    before = [shop.http.get(f"/payouts/{o}").json() for o in orders]
+    records_before, _ = gateway.security_events()
+    for target, body in hostile:
+        response = gateway.anonymous.post(target, json=body)
+        assert response.status_code == 400, response.text
+        assert "SUCC" not in response.text
+    assert [shop.http.get(f"/payouts/{o}").json() for o in orders] == before
+    eventually(lambda: len(gateway.security_events()[0]) - len(records_before) >= len(hostile), timeout=10)
     FIGURES.assert_clean(start)
