@@ -372,3 +372,54 @@ def test_an_unknown_payout_without_beilypays_order_number_is_reported_unverifiab
     ]
     assert _item(beilypay.app_id, OrderKind.PAYOUT, "PO-REC-2")["status"]["S"] == "unknown"  # nothing changed
     assert _types(aws.published_events()) == ["reconciliation.mismatch"]
+
+
+def test_a_bill_beecloud_has_paid_but_the_ledger_has_failed_is_reported_never_revived(
+    merchant, aws, beecloud_sandbox, clean_faults
+):
+    add_fault(beecloud_sandbox.url, scope="callback", kind="drop", path=f"{merchant.beecloud_app_id}/PAY/")
+    _create_bill(merchant, "RECFAIL00001")
+    httpx.post(f"{beecloud_sandbox.url}/_sandbox/bills/{merchant.beecloud_app_id}/RECFAIL00001/pay")
+    boto3.client("dynamodb").update_item(  # as if BeeCloud's answer had been read as a refusal
+        TableName="orders",
+        Key={"pk": {"S": order_pk(OrderKind.BILL, merchant.app_id, "RECFAIL00001")}},
+        UpdateExpression="SET #s = :failed",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":failed": {"S": "failed"}},
+    )
+
+    report = _reconcile(merchant.app_id)
+
+    assert report["fixes"] == []
+    assert [(m["kind"], m["ledger_status"], m["provider_status"]) for m in report["mismatches"]] == [
+        ("provider_paid_ledger_failed", "failed", "paid")
+    ]
+    assert _get(merchant, "bill", "RECFAIL00001")["status"] == "failed"
+
+
+def test_when_the_webhook_wins_the_race_nothing_is_fixed_and_the_event_keeps_its_id(merchant, aws, beecloud_sandbox):
+    from paygate.deps import orders_store
+    from paygate.providers.beecloud import BeeCloudBill
+    from paygate.reconciliation import Report
+    from paygate.reconciliation.core import _App
+    from paygate.reconciliation.runner import reconciler
+
+    _create_bill(merchant, "RECRACE00001")
+    stale = orders_store().get_bill(merchant.app_id, "RECRACE00001")  # what the run listed: pending
+    signed = pay_in_sandbox(beecloud_sandbox.url, merchant, "RECRACE00001")
+    assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"  # the webhook lands first
+    webhook_event_id = aws.published_events()[0]["detail"]["event_id"]
+    record = BeeCloudBill("RECRACE00001", 100, "WX_NATIVE", "白开水", True, now_ms())
+    report = Report("rec_race", 0, now_ms(), now_ms())
+
+    _App(reconciler(), _app(merchant), report)._bill(stale, record, "RECRACE00001")
+
+    assert (report.fixes, report.mismatches, report.errors) == ([], [], [])
+    assert [e["detail"]["event_id"] for e in aws.published_events()] == [webhook_event_id]
+    assert "reconciled_by" not in _item(merchant.app_id, OrderKind.BILL, "RECRACE00001")
+
+
+def _app(merchant):
+    from paygate.deps import apps_store
+
+    return apps_store().get(merchant.app_id)
