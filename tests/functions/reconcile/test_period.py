@@ -31,7 +31,7 @@ def test_a_period_must_not_end_before_it_starts():
     assert default_period(NOV_24, 48) == Period(NOV_24 - 2 * DAY_MS, NOV_24)
 
 
-def test_the_handler_request_defaults_to_the_lookback_before_now():
+def test_the_handler_request_defaults_to_the_lookback_before_now(aws):  # aws: the module loads with its env
     from tests.functions.conftest import load_function
 
     request = load_function("reconcile").ReconcileRequest
