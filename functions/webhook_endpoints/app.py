@@ -1,7 +1,8 @@
 """Webhook endpoints of the caller's app, their delivery log, and resending an event.
 
 POST/GET /webhook-endpoints, GET/DELETE /webhook-endpoints/{endpoint_id},
-GET /webhook-endpoints/{endpoint_id}/deliveries, POST /events/{event_id}/resend.
+POST /webhook-endpoints/{endpoint_id}/rotate-secret, GET /webhook-endpoints/{endpoint_id}/deliveries,
+POST /events/{event_id}/resend.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from paygate.webhooks.api_models import (
     EndpointIdPattern,
     EventIdPattern,
     ResendView,
+    RotateSecretRequest,
     WebhookEndpointList,
     WebhookEndpointView,
     created_endpoint_view,
@@ -100,6 +102,26 @@ def delete_endpoint(endpoint_id: EndpointId) -> Response[str]:
     endpoint_service().delete(current_app(app).app_id, endpoint_id)
     logger.info("webhook endpoint deleted", extra={"endpoint_id": endpoint_id})
     return json_response(200, DeletedWebhookEndpointView(id=endpoint_id))
+
+
+@app.post(
+    "/webhook-endpoints/<endpoint_id>/rotate-secret",
+    summary="Replace the endpoint's signing secret",
+    description="The new secret (shown only in this response) signs every delivery from now on; the previous one "
+    "keeps signing too (a second `v1`) for `expire_previous_after_s`, so receivers can switch without losing "
+    "a delivery. The dispatcher picks the change up within 5 minutes.",
+    responses={
+        200: {"description": "Rotated", "content": {"application/json": {"model": CreatedWebhookEndpointView}}},
+        **error_responses(400, 404, 409, 413, 415),
+    },
+    tags=_TAGS,
+)
+def rotate_secret(endpoint_id: EndpointId, request: Annotated[RotateSecretRequest, Body()]) -> Response[str]:
+    endpoint, secret = endpoint_service().rotate_secret(
+        current_app(app).app_id, endpoint_id, expire_previous_after_s=request.expire_previous_after_s
+    )
+    metrics.add_metric(name="WebhookSecretsRotated", unit=MetricUnit.Count, value=1)
+    return json_response(200, created_endpoint_view(endpoint, secret))
 
 
 @app.get(

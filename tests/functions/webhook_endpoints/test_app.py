@@ -62,7 +62,7 @@ def test_create_returns_the_secret_once_and_reads_never_show_it(merchant, webhoo
     stored = boto3.client("secretsmanager", region_name=REGION).get_secret_value(
         SecretId=f"{SECRETS_PREFIX}{merchant.app_id}/{created['id']}"
     )
-    assert json.loads(stored["SecretString"]) == {"signing_secrets": [created["secret"]]}
+    assert json.loads(stored["SecretString"]) == {"signing_secrets": [{"secret": created["secret"]}]}
 
 
 @pytest.mark.parametrize(

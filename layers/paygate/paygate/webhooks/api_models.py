@@ -39,6 +39,22 @@ class CreateWebhookEndpointRequest(BaseModel):
         return list(dict.fromkeys(value))
 
 
+MAX_PREVIOUS_SECRET_S = 7 * 86_400
+
+
+class RotateSecretRequest(BaseModel):
+    """POST /webhook-endpoints/{endpoint_id}/rotate-secret."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    expire_previous_after_s: int = Field(
+        default=86_400,
+        ge=0,
+        le=MAX_PREVIOUS_SECRET_S,
+        description="How long the previous secret keeps signing too (0: stop at once; at most 7 days)",
+    )
+
+
 class WebhookEndpointView(BaseModel):
     object: Literal["webhook_endpoint"] = "webhook_endpoint"
     id: str
@@ -46,6 +62,7 @@ class WebhookEndpointView(BaseModel):
     event_types: list[str]
     description: str | None = None
     created_at: str
+    secret_rotated_at: str | None = None
 
 
 class CreatedWebhookEndpointView(WebhookEndpointView):
@@ -99,6 +116,7 @@ def endpoint_view(endpoint: WebhookEndpoint) -> WebhookEndpointView:
         event_types=endpoint.event_types,
         description=endpoint.description,
         created_at=iso_from_ms(endpoint.created_at_ms),
+        secret_rotated_at=iso_from_ms(endpoint.secret_rotated_at_ms) if endpoint.secret_rotated_at_ms else None,
     )
 
 

@@ -126,12 +126,15 @@ class Dispatcher:
             return Decision(Outcome.DROPPED)
         started_ms = self._clock()
         try:
-            secrets = await asyncio.to_thread(self._secrets.load, task.app_id, task.endpoint_id)
+            stored = await asyncio.to_thread(self._secrets.load, task.app_id, task.endpoint_id)
+            secrets = stored.active(started_ms // 1000)
         except SecretsUnavailableError:
             logger.exception("signing secret unavailable", extra={"endpoint_id": task.endpoint_id})
-            result = SendResult(None, 0, "secret_unavailable")
-        else:
+            secrets = []
+        if secrets:
             result = await self._post(endpoint, task, secrets, attempt, started_ms)
+        else:
+            result = SendResult(None, 0, "secret_unavailable")
         decision = self._decide(result, attempt)
         record = DeliveryAttempt(
             delivery_id=f"dlv_{uuid.uuid4().hex}",

@@ -20,6 +20,8 @@ from paygate.webhooks.urls import UnsafeUrlError, check_endpoint_url
 
 logger = Logger(child=True)
 
+ROTATION_LEASE_MS = 30_000
+
 
 def new_endpoint_id() -> str:
     return "we_" + random.token_hex(12)
@@ -79,6 +81,31 @@ class EndpointService:
         if not self._store.delete_endpoint(app_id, endpoint_id):
             raise NotFoundError("no webhook endpoint with this id", code="webhook_endpoint_not_found")
         self._secrets.delete(app_id, endpoint_id)
+
+    def rotate_secret(
+        self, app_id: str, endpoint_id: str, *, expire_previous_after_s: int
+    ) -> tuple[WebhookEndpoint, str]:
+        """A new secret signs from now on; the previous one too, for `expire_previous_after_s`."""
+        self.get(app_id, endpoint_id)
+        now = self._clock()
+        if not self._store.take_rotation_lease(app_id, endpoint_id, now_ms=now, until_ms=now + ROTATION_LEASE_MS):
+            self.get(app_id, endpoint_id)  # deleted meanwhile -> 404
+            raise ConflictError("a rotation of this endpoint's secret is in progress", code="rotation_in_progress")
+        secret = new_signing_secret()
+        rotated_at: int | None = None
+        try:
+            self._secrets.rotate(
+                app_id,
+                endpoint_id,
+                secret,
+                now_s=now // 1000,
+                previous_expires_at=now // 1000 + expire_previous_after_s,
+            )
+            rotated_at = now
+        finally:
+            self._store.release_rotation_lease(app_id, endpoint_id, rotated_at_ms=rotated_at)
+        logger.info("webhook secret rotated", extra={"endpoint_id": endpoint_id})
+        return self.get(app_id, endpoint_id), secret
 
     def deliveries(self, app_id: str, endpoint_id: str, *, limit: int, cursor: str | None) -> AttemptPage:
         self.get(app_id, endpoint_id)  # tenancy: another app's endpoint is a 404

@@ -60,6 +60,7 @@ class WebhookEndpoint(BaseModel):
     event_types: list[str]
     description: str | None = None
     created_at_ms: int
+    secret_rotated_at_ms: int | None = None
 
     def subscribes_to(self, event_type: str) -> bool:
         return matches(self.event_types, event_type)

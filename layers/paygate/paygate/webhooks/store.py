@@ -91,6 +91,39 @@ class WebhooksStore:
             raise
         return True
 
+    def take_rotation_lease(self, app_id: str, endpoint_id: str, *, now_ms: int, until_ms: int) -> bool:
+        """One secret rotation at a time per endpoint (its read-modify-write must not interleave)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=endpoint_key(app_id, endpoint_id),
+                UpdateExpression="SET rotating_until = :until",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(rotating_until) OR rotating_until < :now)",
+                ExpressionAttributeValues=to_values({":until": until_ms, ":now": now_ms}),
+            )
+        except ClientError as error:
+            if _conditional_failure(error):
+                return False
+            raise
+        return True
+
+    def release_rotation_lease(self, app_id: str, endpoint_id: str, *, rotated_at_ms: int | None) -> None:
+        update = "REMOVE rotating_until" + (" SET secret_rotated_at_ms = :at" if rotated_at_ms else "")
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": endpoint_key(app_id, endpoint_id),
+            "UpdateExpression": update,
+            "ConditionExpression": "attribute_exists(pk)",
+        }
+        if rotated_at_ms:
+            request["ExpressionAttributeValues"] = to_values({":at": rotated_at_ms})
+        try:
+            self._db.update_item(**request)
+        except ClientError as error:
+            if not _conditional_failure(error):  # deleted meanwhile: nothing to release
+                raise
+
     # ------------------------------------------------------------------ events
     def record_event(self, event: StoredEvent, *, expires_at: int) -> bool:
         """Store the event unless it was already fanned out; False = a duplicate to skip."""
@@ -151,7 +184,7 @@ class WebhooksStore:
 
 
 def _strip_keys(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at", "fanned_out")}
+    return {k: v for k, v in item.items() if k not in ("pk", "sk", "expires_at", "fanned_out", "rotating_until")}
 
 
 def encode_cursor(key: dict[str, Any]) -> str:
