@@ -42,6 +42,7 @@ FUNCTION_OF = {
     "list_webhook_endpoints": "webhook_endpoints",
     "get_webhook_endpoint": "webhook_endpoints",
     "delete_webhook_endpoint": "webhook_endpoints",
+    "rotate_webhook_secret": "webhook_endpoints",
     "list_webhook_deliveries": "webhook_endpoints",
     "resend_event": "webhook_endpoints",
     "webhook_dispatcher_sqs": "webhook_dispatcher",  # an SQS batch (fan-out + delivery), not an API event

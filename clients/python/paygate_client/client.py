@@ -48,6 +48,7 @@ from paygate_client.models import (
     RefundList,
     RefundStatus,
     Resend,
+    RotateSecretRequest,
     TransferStatus,
     WebhookEndpoint,
     WebhookEndpointList,
@@ -309,6 +310,14 @@ class PaygateClient:
         call = build_call("delete_webhook_endpoint", path_params={"endpoint_id": endpoint_id})
         return self._send(call, DeletedWebhookEndpoint)
 
+    def rotate_webhook_secret(
+        self, endpoint_id: str, *, expire_previous_after_s: int = 86_400
+    ) -> CreatedWebhookEndpoint:
+        """A new signing secret (shown once); the previous one keeps signing too for the given time. Not retried."""
+        body = RotateSecretRequest(expire_previous_after_s=expire_previous_after_s)
+        call = build_call("rotate_webhook_secret", path_params={"endpoint_id": endpoint_id}, body=body)
+        return self._send(call, CreatedWebhookEndpoint)
+
     def list_deliveries(self, endpoint_id: str, *, limit: int | None = None, cursor: str | None = None) -> DeliveryList:
         call = build_call(
             "list_deliveries", path_params={"endpoint_id": endpoint_id}, query={"limit": limit, "cursor": cursor}
@@ -516,6 +525,14 @@ class AsyncPaygateClient:
     async def delete_webhook_endpoint(self, endpoint_id: str) -> DeletedWebhookEndpoint:
         call = build_call("delete_webhook_endpoint", path_params={"endpoint_id": endpoint_id})
         return await self._send(call, DeletedWebhookEndpoint)
+
+    async def rotate_webhook_secret(
+        self, endpoint_id: str, *, expire_previous_after_s: int = 86_400
+    ) -> CreatedWebhookEndpoint:
+        """A new signing secret (shown once); the previous one keeps signing too for the given time. Not retried."""
+        body = RotateSecretRequest(expire_previous_after_s=expire_previous_after_s)
+        call = build_call("rotate_webhook_secret", path_params={"endpoint_id": endpoint_id}, body=body)
+        return await self._send(call, CreatedWebhookEndpoint)
 
     async def list_deliveries(
         self, endpoint_id: str, *, limit: int | None = None, cursor: str | None = None

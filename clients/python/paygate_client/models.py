@@ -122,6 +122,12 @@ class CreateWebhookEndpointRequest(_Request):
     description: Annotated[str, StringConstraints(max_length=256)] | None = None
 
 
+class RotateSecretRequest(_Request):
+    """POST /webhook-endpoints/{endpoint_id}/rotate-secret: how long the previous secret keeps signing."""
+
+    expire_previous_after_s: Annotated[int, Field(ge=0, le=604_800)] = 86_400
+
+
 # ---------------------------------------------------------------- responses
 class Failure(_Response):
     code: str
@@ -237,6 +243,7 @@ class WebhookEndpoint(_Response):
     event_types: list[str]
     description: str | None = None
     created_at: str
+    secret_rotated_at: str | None = None
 
 
 class CreatedWebhookEndpoint(WebhookEndpoint):
@@ -321,6 +328,7 @@ OPENAPI_SCHEMAS: dict[type[BaseModel] | type[StrEnum], str] = {
     ErrorDetail: "ErrorDetail",
     ErrorResponse: "ErrorResponse",
     CreateWebhookEndpointRequest: "CreateWebhookEndpointRequest",
+    RotateSecretRequest: "RotateSecretRequest",
     WebhookEndpoint: "WebhookEndpointView",
     CreatedWebhookEndpoint: "CreatedWebhookEndpointView",
     DeletedWebhookEndpoint: "DeletedWebhookEndpointView",

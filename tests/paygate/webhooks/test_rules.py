@@ -94,3 +94,25 @@ def test_local_development_accepts_http_loopback():
 )
 def test_destination_addresses(address, public):
     assert is_public_address(address) is public
+
+
+def test_rotation_keeps_what_is_still_active_for_the_new_window_only():
+    from paygate.webhooks.secrets import SigningSecret, SigningSecrets
+
+    stored = SigningSecrets(
+        signing_secrets=[
+            SigningSecret(secret="whsec_current"),
+            SigningSecret(secret="whsec_previous", expires_at=1_000),
+            SigningSecret(secret="whsec_expired", expires_at=400),
+        ]
+    )
+    assert stored.active(500) == ["whsec_current", "whsec_previous"]
+
+    rotated = stored.rotated("whsec_new", now_s=500, previous_expires_at=800)
+    assert [(s.secret, s.expires_at) for s in rotated.signing_secrets] == [
+        ("whsec_new", None),
+        ("whsec_current", 800),
+        ("whsec_previous", 800),
+    ]
+    assert stored.rotated("whsec_new", now_s=500, previous_expires_at=500).active(500) == ["whsec_new"]
+    assert rotated.active(800) == ["whsec_new"]
