@@ -177,3 +177,18 @@ def test_the_last_failed_attempt_goes_to_the_dead_letter_queue(gateway, receiver
     [dead] = eventually(dead_letters)
     assert json.loads(dead["Body"])["event_type"] == "bill.succeeded"
     assert len(receiver.at("/down")) == MAX_ATTEMPTS
+
+
+def test_after_a_secret_rotation_deliveries_verify_with_the_old_and_the_new_secret(gateway, receiver):
+    shop = gateway.merchant()
+    endpoint = _endpoint(shop, receiver.url + "/rotated", ["bill.succeeded"])
+    rotated = shop.http.post(
+        f"/webhook-endpoints/{endpoint['id']}/rotate-secret", json={"expire_previous_after_s": 3600}
+    )
+    assert rotated.status_code == 200, rotated.text
+
+    _pay_a_bill(gateway, shop)
+
+    [request] = eventually(lambda: receiver.at("/rotated"))
+    for secret in (endpoint["secret"], rotated.json()["secret"]):
+        construct_event(request.body, request.headers["Paygate-Signature"], secret)
