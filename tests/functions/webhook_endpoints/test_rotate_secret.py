@@ -116,3 +116,15 @@ def test_another_apps_endpoint_cannot_be_rotated(merchant, webhooks):
         auth = f"Bearer {other_key}"
 
     assert _rotate(Other(), created["id"])["statusCode"] == 404
+
+
+def test_a_rotation_racing_a_delete_is_a_404(merchant, webhooks):
+    from paygate.webhooks.deps import signing_secrets
+
+    created = webhooks.create_endpoint(merchant, "https://shop.example.com/h", ["*"])
+    signing_secrets().delete(merchant.app_id, created["id"])  # the delete got there between the checks
+
+    result = _rotate(merchant, created["id"])
+
+    assert result["statusCode"] == 404
+    assert body_of(result)["error"]["code"] == "webhook_endpoint_not_found"

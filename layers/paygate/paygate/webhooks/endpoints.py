@@ -14,7 +14,7 @@ from paygate.webhooks.config import WebhookSettings
 from paygate.webhooks.dispatch import tasks_for
 from paygate.webhooks.models import WebhookEndpoint
 from paygate.webhooks.queue import DeliveryQueue
-from paygate.webhooks.secrets import SigningSecretStore, new_signing_secret
+from paygate.webhooks.secrets import SecretGoneError, SigningSecretStore, new_signing_secret
 from paygate.webhooks.store import AttemptPage, WebhooksStore
 from paygate.webhooks.urls import UnsafeUrlError, check_endpoint_url
 
@@ -102,6 +102,8 @@ class EndpointService:
                 previous_expires_at=now // 1000 + expire_previous_after_s,
             )
             rotated_at = now
+        except SecretGoneError:
+            raise NotFoundError("no webhook endpoint with this id", code="webhook_endpoint_not_found") from None
         finally:
             self._store.release_rotation_lease(app_id, endpoint_id, rotated_at_ms=rotated_at)
         logger.info("webhook secret rotated", extra={"endpoint_id": endpoint_id})

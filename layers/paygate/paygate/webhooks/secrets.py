@@ -52,6 +52,10 @@ class SecretsUnavailableError(Exception):
     """The endpoint's signing secret could not be read: the attempt fails and is retried."""
 
 
+class SecretGoneError(Exception):
+    """The endpoint's secret no longer exists (the endpoint was deleted meanwhile)."""
+
+
 def new_signing_secret() -> str:
     return SECRET_PREFIX + random.token_urlsafe(32)
 
@@ -85,9 +89,14 @@ class SigningSecretStore:
     def rotate(self, app_id: str, endpoint_id: str, new_secret: str, *, now_s: int, previous_expires_at: int) -> None:
         """Read (uncached), prepend the new secret, write. The caller holds the endpoint's rotation lease."""
         name = secret_name(self._prefix, app_id, endpoint_id)
-        current = SigningSecrets.model_validate_json(self._sm.get_secret_value(SecretId=name)["SecretString"])
-        rotated = current.rotated(new_secret, now_s=now_s, previous_expires_at=previous_expires_at)
-        self._sm.put_secret_value(SecretId=name, SecretString=rotated.document())
+        try:
+            current = SigningSecrets.model_validate_json(self._sm.get_secret_value(SecretId=name)["SecretString"])
+            rotated = current.rotated(new_secret, now_s=now_s, previous_expires_at=previous_expires_at)
+            self._sm.put_secret_value(SecretId=name, SecretString=rotated.document())
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("ResourceNotFoundException", "InvalidRequestException"):
+                raise SecretGoneError(endpoint_id) from error
+            raise
 
     def delete(self, app_id: str, endpoint_id: str) -> None:
         """Immediately: a deleted endpoint's secret must not sign anything again."""
