@@ -16,6 +16,7 @@ from tests.functions.conftest import (
     add_fault,
     api_event,
     body_of,
+    collection_body,
     invoke,
     pay_in_sandbox,
     payout_body,
@@ -423,3 +424,21 @@ def _app(merchant):
     from paygate.deps import apps_store
 
     return apps_store().get(merchant.app_id)
+
+
+def test_a_collection_paid_while_its_notify_was_lost_is_settled_with_what_was_paid(beilypay, aws):
+    body = collection_body("CO-REC-1")
+    created = invoke("collect", api_event("POST", "/collections", body=body, headers={"Authorization": beilypay.auth}))
+    assert created["statusCode"] == 201, created["body"]
+    assert httpx.get(body_of(created)["pay_url"]).status_code == 200  # the payer pays; the notify goes nowhere
+    aws.published_events()
+
+    report = _reconcile(beilypay.app_id)
+
+    assert [(f["order_kind"], f["order_no"], f["to_status"], f["event"]) for f in report["fixes"]] == [
+        ("collection", "CO-REC-1", "succeeded", "collection.succeeded")
+    ]
+    item = _item(beilypay.app_id, OrderKind.COLLECTION, "CO-REC-1")
+    assert (item["status"]["S"], item["paid"]["N"]) == ("succeeded", "49900")
+    assert item["reconciled_by"]["M"]["source"]["S"] == "beilypay /v2/payment/query"
+    assert _types(aws.published_events()) == ["collection.succeeded"]
