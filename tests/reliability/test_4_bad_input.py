@@ -24,7 +24,7 @@ from schemathesis.checks import (
 from tests.reliability.support import FIGURES, Gateway, Merchant, assert_error_shape, bill_body, eventually, today
 
 SPEC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
-EXAMPLES = 40  # per operation and mode (plus schemathesis' coverage cases): a few thousand in all
+EXAMPLES = 50  # per operation and mode (plus schemathesis' coverage cases): a few thousand in all
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 schema = schemathesis.openapi.from_path(SPEC)

@@ -69,6 +69,7 @@ def test_dynamodb_outage_mid_load_fails_cleanly_loses_nothing_and_recovers(gatew
         futures = [pool.submit(load, i) for i in range(LOAD)]
         eventually(lambda: len(answers) >= 15, timeout=60)
         gateway.stack.dynamodb.stop()
+        FIGURES.add("faults_injected")
         outage.set()
         # While it is down: customers pay, merchants refund; both must fail cleanly or wait.
         for bill_no in waiting:
