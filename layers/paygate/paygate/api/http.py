@@ -42,6 +42,7 @@ _ERROR_TEXT = {
     429: "The provider is rate limiting this app",
     500: "Unexpected error (logged)",
     502: "The provider failed or refused",
+    503: "A backing service (DynamoDB, EventBridge, Secrets Manager) is unavailable; retry the same request",
     504: "The provider did not answer in time; the order stays pending",
 }
 
@@ -81,7 +82,7 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for the error statuses a route can answer, all in the one error shape."""
     return {
         code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorResponse}}}
-        for code in (401, 422, 500, *codes)
+        for code in (401, 422, 500, 503, *codes)
     }
 
 
