@@ -209,14 +209,17 @@ def test_hostile_webhooks_are_refused_change_nothing_and_are_security_events(gat
             )
     assert len(gateway.events()) == events_before, "a refused webhook published an event"
 
+    ours = {shop.app_id, other.app_id, "app_0123456789abcdef"}
+
     def logged() -> tuple[list[dict[str, Any]], int] | None:
         records, metric = gateway.security_events()
-        return (records, metric) if len(records) - len(records_before) >= len(hostile) else None
+        mine = [r for r in records[len(records_before) :] if r.get("app_id") in ours]
+        return (mine, metric) if len(mine) >= len(hostile) else None
 
     records, metric = eventually(logged, timeout=10)
-    assert len(records) - len(records_before) == len(hostile)
-    assert metric - metric_before == len(hostile)
-    assert all(r.get("level") == "WARNING" and r.get("reason") for r in records[len(records_before) :])
+    assert len(records) == len(hostile), [r.get("reason") for r in records]  # one security event per attempt
+    assert metric - metric_before >= len(hostile)  # CallbackRejected (dimension Provider only)
+    assert all(r.get("level") == "WARNING" and r.get("reason") for r in records)
 
     # The forged one's genuine webhook still works afterwards: refusing did not poison the order.
     assert _post_webhook(gateway, url, forgeable).text == "success"
