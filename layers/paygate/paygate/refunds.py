@@ -28,9 +28,10 @@ from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, Refu
 from paygate.providers.errors import ProviderError, ProviderRejectedError, RejectReason
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
 
-# BeeCloud's PARAM_INVALID, which is also its answer to a duplicate refund_no: after a re-send it
-# may mean "I already have it", so it never fails a refund.
-_BEECLOUD_PARAM_INVALID = 5
+# Answers to a re-send that the first refund may have caused, had it reached BeeCloud after all
+# (its query can lag): 5 duplicate refund_no (PARAM_INVALID), 11 a refund of the bill in progress or
+# succeeded, 12 more than what is left, 16 duplicate (v2). They never fail the refund.
+_MAYBE_ALREADY_THERE = frozenset({5, 11, 12, 16})
 
 # refund/status values that settle a WeChat refund (WeChat's refund_status vocabulary).
 _WX_SUCCEEDED = {"SUCCESS"}
@@ -160,7 +161,7 @@ class RefundService:
         try:
             accepted = self._send(creds, refund)
         except ProviderRejectedError as error:
-            if error.outcome_unknown or error.code == _BEECLOUD_PARAM_INVALID:
+            if error.outcome_unknown or error.code in _MAYBE_ALREADY_THERE:
                 return refund  # it may have arrived after all: stays pending, the next refresh asks again
             return self.settle(refund, succeeded=False, failure=failure_code(error))
         except ProviderError:
