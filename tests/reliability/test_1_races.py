@@ -83,6 +83,30 @@ def test_50_conflicting_bills_one_wins_the_rest_409(gateway: Gateway) -> None:
     FIGURES.assert_clean(start)
 
 
+def test_concurrent_requests_with_one_idempotency_key_run_once(gateway: Gateway) -> None:
+    start = FIGURES.checkpoint()
+    shop = gateway.merchant("race-idempotency-key")
+    calls = gateway.provider_calls("beecloud", "/1/rest/bill")
+    body = bill_body("RACEIDEM0001", total_fee=777)
+    headers = {"Idempotency-Key": "order-777-attempt"}
+
+    responses = _concurrently(20, lambda _: shop.http.post("/bills", json=body, headers=headers))
+
+    done = [r for r in responses if r.status_code != 409]
+    for busy in (r for r in responses if r.status_code == 409):  # Powertools: the first is still running
+        assert assert_error_shape(busy, 409)["code"] == "request_in_progress"
+    assert done, [r.text for r in responses]
+    replay = shop.http.post("/bills", json=body, headers=headers)
+    assert {r.status_code for r in [*done, replay]} == {201}
+    assert all(r.json() == replay.json() for r in done), "a replay is the first answer (same JSON)"
+    reuse = shop.http.post("/bills", json={**body, "total_fee": 778}, headers=headers)
+    assert assert_error_shape(reuse, 409)["code"] == "idempotency_key_reuse"
+    assert calls.count() == 1
+    FIGURES.add("orders_checked")
+    gateway.clear_faults("beecloud")
+    FIGURES.assert_clean(start)
+
+
 def _refund_wave(shop: Merchant, bill_no: str, fee: int, serial: str, n: int = 20) -> list[httpx.Response]:
     def refund(i: int) -> httpx.Response:
         body = {"refund_no": f"{today()}{serial}{i:03d}", "bill_no": bill_no, "refund_fee": fee}
