@@ -10,12 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
 
-from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response, public_base_url
-from paygate.api.idempotency import run_idempotent
+from paygate.api.http import build_resolver, current_app, error_responses, handle, public_base_url
+from paygate.api.idempotency import respond
 from paygate.api.transfer_models import CreatePayoutRequest, PayoutView
 from paygate.api.transfer_views import payout_view
-from paygate.beilypay_accounts import require_credentials
+from paygate.app_secrets import require_beilypay
 from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
 from paygate.models import Payout, TransferStatus
 from paygate.payouts import PayoutService
@@ -49,8 +50,8 @@ def create_payout(
     settings = get_settings()
     notify_url = f"{public_base_url(app, settings.public_base_url)}/callbacks/beilypay/{caller.app_id}"
 
-    def compute() -> dict[str, Any]:
-        creds = require_credentials(caller)
+    def compute() -> tuple[int, BaseModel]:
+        creds = require_beilypay(caller)
         service = PayoutService(
             transfers_store(), transfer_ledger(), poller_starter(), lease_ms=settings.provider_lease_ms
         )
@@ -64,21 +65,11 @@ def create_payout(
             "payout created" if outcome.created else "payout repeated",
             extra={"out_order_no": request.out_order_no, "status": payout.status.value},
         )
-        status = (202 if unknown else 201) if outcome.created else 200
-        return {"status": status, "body": payout_view(payout).model_dump(mode="json")}
+        return ((202 if unknown else 201) if outcome.created else 200), payout_view(payout)
 
-    if idempotency_key is not None:
-        result = run_idempotent(
-            operation="create_payout",
-            app_id=caller.app_id,
-            key=idempotency_key,
-            body=request.model_dump(mode="json"),
-            compute=compute,
-            lambda_context=app.lambda_context,
-        )
-    else:
-        result = compute()
-    return json_response(result["status"], result["body"])
+    return respond(
+        app, operation="create_payout", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
+    )
 
 
 @metrics.log_metrics

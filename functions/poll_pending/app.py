@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.beilypay_accounts import credentials_or_none
+from paygate.app_secrets import beilypay_credentials_or_none
 from paygate.deps import apps_store, beilypay_client, transfer_ledger, transfers_store
 from paygate.poller import PendingPoller, PollState
 from paygate.providers.beilypay import BeilyPayCredentials
@@ -25,7 +25,7 @@ metrics = Metrics()
 
 def _credentials_of(app_id: str) -> BeilyPayCredentials | None:
     app = apps_store().get(app_id)
-    return credentials_or_none(app) if app is not None else None
+    return beilypay_credentials_or_none(app) if app is not None else None
 
 
 @metrics.log_metrics

@@ -67,6 +67,11 @@ def require_beecloud(app: App) -> BeeCloudCredentials:
     return creds
 
 
+def beilypay_credentials_or_none(app: App) -> BeilyPayCredentials | None:
+    """None when the app has no BeilyPay account configured (the poller then gives up quietly)."""
+    return beilypay_credentials(app, _secrets_for(app))
+
+
 def require_beilypay(app: App) -> BeilyPayCredentials:
     """The app's BeilyPay credentials, or a 409 saying the operator has not configured them."""
     creds = beilypay_credentials(app, _secrets_for(app))
