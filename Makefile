@@ -15,9 +15,10 @@ bootstrap-sam:
 run: bootstrap
 	$(PY) -m paygate_local
 
-## test: every test (unit, integration, end to end, template lint)
+## test: every test (unit, integration, end to end, template lint); files spread over 3 workers
+## (the suite mostly waits on sockets and sandboxes, so 3 workers help even on 2 cores)
 test: bootstrap-sam
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n 3 --dist loadfile $(PYTEST_ARGS)
 
 ## reliability: races, duplicate/forged callbacks, provider and storage faults, fuzzing, leaks; prints the figures
 reliability: bootstrap
