@@ -14,6 +14,8 @@ import httpx
 
 from tests.reliability.support import (
     FIGURES,
+    PAYOUT_EMAIL,
+    PAYOUT_MOBILE,
     Gateway,
     Merchant,
     assert_error_shape,
@@ -194,4 +196,30 @@ def test_concurrent_identical_payouts_make_one_beilypay_order(gateway: Gateway) 
         assert assert_error_shape(loser, 409)["code"] in {"out_order_no_conflict", "conflict"}
     assert len(gateway.beilypay_orders(shop, "RACE-PO-0002")) == 1
     FIGURES.add("orders_checked")
+    FIGURES.assert_clean(start)
+
+
+def test_concurrent_identical_collections_make_one_beilypay_order(gateway: Gateway) -> None:
+    start = FIGURES.checkpoint()
+    shop = gateway.merchant("race-collections")
+    body = {
+        "out_order_no": "RACE-CO-0001",
+        "amount": 30_000,
+        "user_id": "u-17",
+        "user_name": "Asha Rao",
+        "email": PAYOUT_EMAIL,
+        "mobile": PAYOUT_MOBILE,
+        "return_url": "https://shop.example/paid",
+    }
+
+    responses = _concurrently(20, lambda _: shop.http.post("/collections", json=body))
+
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 1, [r.text for r in responses]
+    assert statuses.count(200) == 19, [r.text for r in responses]
+    assert len({(c["out_order_no"], c["created_at"], c["pay_url"]) for c in (r.json() for r in responses)}) == 1
+    FIGURES.add("orders_checked")
+    orders = gateway.beilypay_orders(shop, "RACE-CO-0001")
+    if len(orders) != 1:
+        FIGURES.violation("doubled", f"RACE-CO-0001: {len(orders)} BeilyPay orders")
     FIGURES.assert_clean(start)
