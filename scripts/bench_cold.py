@@ -58,6 +58,8 @@ def lambda_handler(event, context):
     return app.resolve(event, context)
 """
 
+# -B: Lambda cannot write next to the code, so nothing compiled in one sample may help the next
+# (-I ignores PYTHONDONTWRITEBYTECODE, hence the flag).
 PROBE = """
 import sys, time, resource
 sys.path[:0] = {paths!r}
@@ -78,7 +80,6 @@ ENV = {
     "APPS_TABLE": "apps",
     "IDEMPOTENCY_TABLE": "idempotency",
     "EVENT_BUS_NAME": "bus",
-    "PYTHONDONTWRITEBYTECODE": "1",  # Lambda cannot write next to the code either
 }
 
 
@@ -113,7 +114,11 @@ def prepare(python: str) -> dict[str, Path]:
         ],
         check=True,
     )
-    shutil.copytree(ROOT / "layers" / "paygate" / "paygate", raw / "layer" / "python" / "paygate")
+    shutil.copytree(
+        ROOT / "layers" / "paygate" / "paygate",
+        raw / "layer" / "python" / "paygate",
+        ignore=shutil.ignore_patterns("__pycache__"),
+    )
     runtime = WORK / "runtime"
     if not runtime.exists():  # the Lambda runtime's own boto3 ships compiled
         boto3_pin = next(
@@ -135,7 +140,7 @@ def prepare(python: str) -> dict[str, Path]:
 def _sample(python: str, build: Path, runtime: Path, function: str) -> tuple[float, int]:
     paths = [str(build / function), str(build / "layer" / "python"), str(runtime)]
     out = subprocess.run(
-        [python, "-I", "-S", "-c", PROBE.format(paths=paths)], env=ENV, capture_output=True, text=True, check=True
+        [python, "-I", "-S", "-B", "-c", PROBE.format(paths=paths)], env=ENV, capture_output=True, text=True, check=True
     ).stdout.split()
     return float(out[0]), int(out[1])
 
