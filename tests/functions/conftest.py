@@ -342,6 +342,7 @@ def beilypay(aws: AwsAccount, beilypay_sandbox: RunningServer, monkeypatch: pyte
     monkeypatch.setenv("POLL_STATE_MACHINE_ARN", arn)
     monkeypatch.setenv("POLL_FIRST_WAIT_S", "1")
     monkeypatch.setenv("POLL_MAX_WAIT_S", "4")
+    monkeypatch.setenv("POLL_GROWTH", "2")  # doubling shows each round's growth below the 4 s cap
     monkeypatch.setenv("POLL_DEADLINE_S", "60")
     _clear_container_caches()
 

@@ -16,16 +16,16 @@ TRANSITIONS_PER_ROUND = 3  # Wait -> PollPending -> Final?
 DAY_S = 86_400
 
 
-def _state(wait: int, cap: int = 3600, deadline_ms: int = DAY_S * 1000) -> PollState:
+def _state(wait: int, cap: int = 3600, deadline_ms: int = DAY_S * 1000, growth: int = 2) -> PollState:
     return PollState(
         kind="payout", app_id="app_0123456789abcdef", out_order_no="PO-1", wait_seconds=wait,
-        max_wait_seconds=cap, deadline_ms=deadline_ms,
+        max_wait_seconds=cap, deadline_ms=deadline_ms, growth=growth,
     )  # fmt: skip
 
 
-def simulate(first_s: int, cap_s: int, deadline_s: int) -> int:
+def simulate(first_s: int, cap_s: int, deadline_s: int, growth: int = 2) -> int:
     """Polls made for an order that stays pending until the deadline (times in s from creation)."""
-    state, now_s, polls = _state(first_s, cap_s, deadline_s * 1000), 0, 0
+    state, now_s, polls = _state(first_s, cap_s, deadline_s * 1000, growth), 0, 0
     while True:
         now_s += state.wait_seconds
         polls += 1
@@ -51,11 +51,38 @@ def test_a_zero_first_wait_still_grows():
     assert next_wait(_state(0), now=0) == 1
 
 
-def test_production_defaults_cost_30_polls_and_about_92_transitions_for_a_day_pending_payout():
-    polls = simulate(30, 3600, DAY_S)
+def test_production_defaults_keep_a_day_pending_payout_under_30_transitions():
+    defaults = PollSchedule(30, 28_800, DAY_S)
+    polls = simulate(defaults.first_wait_s, defaults.max_wait_s, defaults.deadline_s, defaults.growth)
     transitions = polls * TRANSITIONS_PER_ROUND + 2  # + MarkUnknown + Unknown
-    assert polls == 30
-    assert transitions == 92
+    assert polls == 8  # at 30 s, 2.5 min, 10.5 min, 42.5 min, 2.8 h, 10.8 h, 18.8 h and the 24 h deadline
+    assert transitions == 26
+
+
+def test_waits_grow_by_the_factor():
+    waits, state = [], _state(30, cap=28_800, growth=4)
+    for now_s in range(0, 20_000, 1000):
+        state = state.model_copy(update={"wait_seconds": next_wait(state, now_s * 1000)})
+        waits.append(state.wait_seconds)
+    assert waits[:6] == [120, 480, 1920, 7680, 28_800, 28_800]
+
+
+def test_executions_started_before_the_growth_factor_keep_doubling():
+    legacy = PollState.model_validate(
+        {
+            "kind": "payout",
+            "app_id": "app_0123456789abcdef",
+            "out_order_no": "PO-1",
+            "wait_seconds": 30,
+            "max_wait_seconds": 3600,
+            "deadline_ms": DAY_S * 1000,
+        }
+    )
+    assert next_wait(legacy, now=0) == 60
+
+
+def test_the_old_doubling_schedule_cost_92_transitions_a_pending_day():
+    assert simulate(30, 3600, DAY_S) * TRANSITIONS_PER_ROUND + 2 == 92
 
 
 @pytest.mark.parametrize(("first", "cap", "polls"), [(10, 3600, 32), (60, 3600, 29), (60, 7200, 18)])

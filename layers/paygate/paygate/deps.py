@@ -88,5 +88,7 @@ def poller_starter() -> PollerStarter:
     from paygate.poller import PollerStarter, PollSchedule
 
     settings = get_settings()
-    schedule = PollSchedule(settings.poll_first_wait_s, settings.poll_max_wait_s, settings.poll_deadline_s)
+    schedule = PollSchedule(
+        settings.poll_first_wait_s, settings.poll_max_wait_s, settings.poll_deadline_s, settings.poll_growth
+    )
     return PollerStarter(client("stepfunctions"), settings.poll_state_machine_arn, schedule)

@@ -31,16 +31,17 @@ logger = logging.getLogger(__name__)
 
 PAYOUT_SUCCESS, PAYOUT_FAILED = 2, 3
 COLLECTION_CREATE_FAILED, COLLECTION_PAID, COLLECTION_FAILED = 0, 2, 3
-BACKOFF_FACTOR = 2
+DEFAULT_GROWTH = 4  # ×4: 8 polls and 26 transitions for a payout pending a whole day
 
 
 @dataclass(frozen=True)
 class PollSchedule:
-    """First wait, cap and deadline, in seconds."""
+    """First wait, growth factor, cap and deadline (seconds): the notify is the normal path, polls the backstop."""
 
     first_wait_s: int
     max_wait_s: int
     deadline_s: int
+    growth: int = DEFAULT_GROWTH
 
 
 def execution_name(kind: OrderKind, app_id: str, out_order_no: str) -> str:
@@ -58,6 +59,8 @@ class PollState(BaseModel):
     out_order_no: str
     wait_seconds: int = Field(ge=0, description="the next Wait state's duration (SecondsPath)")
     max_wait_seconds: int = Field(ge=1)
+    # Absent in executions started before it existed: those keep doubling.
+    growth: int = Field(default=2, ge=2, le=10, description="each wait is the last one times this, up to the cap")
     deadline_ms: int = Field(description="after this, a still-pending order is marked unknown")
     polls: int = 0
     action: Literal["poll", "expire"] = "poll"
@@ -77,6 +80,7 @@ def initial_state(kind: OrderKind, transfer: Transfer, schedule: PollSchedule) -
         out_order_no=transfer.out_order_no,
         wait_seconds=schedule.first_wait_s,
         max_wait_seconds=schedule.max_wait_s,
+        growth=schedule.growth,
         deadline_ms=transfer.created_at_ms + schedule.deadline_s * 1000,
     )
 
@@ -114,10 +118,10 @@ class PollerStarter:
 
 
 def next_wait(state: PollState, now: int) -> int:
-    """Double the last wait up to the cap, but never sleep past the deadline (one last poll there)."""
-    doubled = max(1, state.wait_seconds * BACKOFF_FACTOR)
+    """Grow the last wait up to the cap, but never sleep past the deadline (one last poll there)."""
+    grown = max(1, state.wait_seconds * state.growth)
     remaining = max(1, math.ceil((state.deadline_ms - now) / 1000))
-    return min(doubled, state.max_wait_seconds, remaining)
+    return min(grown, state.max_wait_seconds, remaining)
 
 
 CredentialsOf = Callable[[str], BeilyPayCredentials | None]

@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     # doubling up to the cap, until the deadline after which a pending order becomes `unknown`.
     poll_state_machine_arn: str = Field(default="", alias="POLL_STATE_MACHINE_ARN")
     poll_first_wait_s: int = Field(default=30, ge=0, alias="POLL_FIRST_WAIT_S")
-    poll_max_wait_s: int = Field(default=3600, ge=1, alias="POLL_MAX_WAIT_S")
+    poll_max_wait_s: int = Field(default=28_800, ge=1, alias="POLL_MAX_WAIT_S")
+    poll_growth: int = Field(default=4, ge=2, le=10, alias="POLL_GROWTH")
     poll_deadline_s: int = Field(default=86_400, ge=1, alias="POLL_DEADLINE_S")
 
 
