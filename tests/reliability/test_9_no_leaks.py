@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.reliability.support import FIGURES, PAYOUT_ACCOUNT, PAYOUT_EMAIL, PAYOUT_MOBILE, Gateway
+from tests.reliability.support import (
+    FIGURES,
+    PAYOUT_ACCOUNT,
+    PAYOUT_EMAIL,
+    PAYOUT_MOBILE,
+    Gateway,
+    bill_body,
+    eventually,
+    payout_body,
+    today,
+)
 
 
 def _needles(gateway: Gateway) -> dict[str, str]:
@@ -28,8 +36,33 @@ def _needles(gateway: Gateway) -> dict[str, str]:
     return needles
 
 
+def _drive_every_sensitive_path(gateway: Gateway) -> None:
+    """Own traffic through each path that handles a secret or personal data, so the scan never
+    depends on which scenarios ran before it in this process (xdist spreads files over workers)."""
+    shop = gateway.merchant("leak-scan")
+    assert shop.http.post("/bills", json=bill_body("LEAKSCAN0001")).status_code == 201
+    code_url = shop.http.get("/bills/LEAKSCAN0001").json()["payment"]["code_url"]
+    gateway.beecloud.get(code_url)
+    eventually(lambda: shop.http.get("/bills/LEAKSCAN0001").json()["status"] == "succeeded")
+    refund = {"refund_no": f"{today()}901", "bill_no": "LEAKSCAN0001", "refund_fee": 50}
+    assert shop.http.post("/refunds", json=refund).status_code == 201
+    assert shop.http.post("/payouts", json=payout_body("LEAKSCAN-PO-1")).status_code in (201, 202)
+    forged = {
+        "sign": "0" * 32,
+        "timestamp": 1,
+        "transaction_type": "PAY",
+        "transaction_id": "LEAKSCAN0001",
+        "transaction_fee": 100,
+        "channel_type": "WX",
+        "trade_success": True,
+    }
+    assert gateway.anonymous.post(f"/callbacks/beecloud/{shop.app_id}", json=forged).status_code == 400
+    assert gateway.anonymous.get("/bills", headers={"Authorization": f"Bearer {shop.api_key}x"}).status_code == 401
+
+
 def test_no_key_secret_account_mobile_or_email_in_any_log_line(gateway: Gateway) -> None:
     start = FIGURES.checkpoint()
+    _drive_every_sensitive_path(gateway)
     sources: dict[str, list[str]] = {
         "function workers": [line for _name, line in gateway.function_lines()],
         "runner and sandboxes": list(gateway.runner_lines),
@@ -37,10 +70,7 @@ def test_no_key_secret_account_mobile_or_email_in_any_log_line(gateway: Gateway)
     dynamodb_log = Path(gateway.logs_dir) / "dynamodb.log"
     if dynamodb_log.exists():
         sources["DynamoDB Local"] = dynamodb_log.read_text(encoding="utf-8", errors="replace").splitlines()
-    if not gateway.merchants:
-        pytest.skip("run with the rest of the suite: it scans what the scenarios logged")
-
-    assert len(sources["function workers"]) > 1000, "the scan must see the suite's function logs"
+    assert len(sources["function workers"]) > 20, "the scan must see the functions' logs"
     needles = _needles(gateway)
     for source, lines in sources.items():
         for number, line in enumerate(lines, start=1):
