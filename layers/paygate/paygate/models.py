@@ -134,72 +134,55 @@ class TransferStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
-class Payout(BaseModel):
+class TransferOrder(BaseModel):
+    """What every BeilyPay order shares: identity, amount, and its lifecycle bookkeeping."""
+
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str
+    out_order_no: str
+    amount: int
+    currency: str = CURRENCY_INR
+    status: TransferStatus
+    provider_state: str
+    provider_order_no: str | None = None
+    trans_time: str | None = None
+    pay_time: str | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    unknown_reason: str | None = None
+    published_event: str | None = None
+    request_hash: str
+    lease_until_ms: int = 0
+    created_at_ms: int
+    updated_at_ms: int
+    finished_at_ms: int | None = None
+    unknown_at_ms: int | None = None
+    reconciled_by: dict[str, Any] | None = None
+
+
+class Payout(TransferOrder):
     """Money paid out to an Indian bank account (代付), unique per app by out_order_no.
 
     Only what is needed after the create call is kept: the account number is stored masked,
     the beneficiary's address, e-mail and mobile are sent to BeilyPay once and not stored.
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    app_id: str
-    out_order_no: str
-    amount: int
-    currency: str = CURRENCY_INR
     account_type: str
     account_last4: str
     account_owner: str
     bank_code: str
     ifsc: str
-    status: TransferStatus
-    provider_state: str
-    provider_order_no: str | None = None
-    trans_time: str | None = None
-    pay_time: str | None = None
-    failure_code: str | None = None
-    failure_message: str | None = None
-    unknown_reason: str | None = None
-    published_event: str | None = None
-    request_hash: str
-    lease_until_ms: int = 0
-    created_at_ms: int
-    updated_at_ms: int
-    finished_at_ms: int | None = None
-    unknown_at_ms: int | None = None
-    reconciled_by: dict[str, Any] | None = None
 
 
-class Collection(BaseModel):
+class Collection(TransferOrder):
     """Money collected from a payer through BeilyPay's pay page (代收), unique per app by out_order_no.
 
     `paid` is what the payer actually paid according to BeilyPay; it may differ from `amount`.
     """
 
-    model_config = ConfigDict(frozen=True)
-
-    app_id: str
-    out_order_no: str
-    amount: int
-    currency: str = CURRENCY_INR
     user_id: str
     user_name: str
     return_url: str
-    status: TransferStatus
-    provider_state: str
-    provider_order_no: str | None = None
     pay_url: str | None = None
     paid: int | None = None
-    trans_time: str | None = None
-    pay_time: str | None = None
-    failure_code: str | None = None
-    failure_message: str | None = None
-    unknown_reason: str | None = None
-    published_event: str | None = None
-    request_hash: str
-    lease_until_ms: int = 0
-    created_at_ms: int
-    updated_at_ms: int
-    finished_at_ms: int | None = None
-    unknown_at_ms: int | None = None
-    reconciled_by: dict[str, Any] | None = None
