@@ -134,8 +134,9 @@ def test_a_slow_receiver_does_not_hold_up_another_endpoint(merchant, webhooks, r
 
     worker.start()
     try:
-        # The fast endpoint is answered while the slow one is still holding its request open.
-        wait_for(lambda: [r for r in receiver.at("/fast") if r.status == 200])
+        # The fast endpoint is answered while the slow one is still holding its request open
+        # (wait for both to be observable: the slow request may connect after the fast answer).
+        wait_for(lambda: [r for r in receiver.at("/fast") if r.status == 200] and receiver.at("/slow"))
         assert [r.status for r in receiver.at("/slow")] == [None]
     finally:
         receiver.release("/slow")
