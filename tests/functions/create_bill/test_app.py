@@ -148,6 +148,23 @@ def test_idempotency_key_replays_and_refuses_another_body(merchant):
     assert (other["statusCode"], body_of(other)["error"]["code"]) == (409, "idempotency_key_reuse")
 
 
+def test_an_unreachable_idempotency_table_is_a_503_and_no_bill(merchant, monkeypatch):
+    import boto3
+    from botocore.config import Config
+
+    from paygate.api import idempotency
+
+    down = boto3.client(
+        "dynamodb", endpoint_url="http://127.0.0.1:1", config=Config(retries={"max_attempts": 1}, connect_timeout=1)
+    )
+    idempotency._persistence.cache_clear()
+    monkeypatch.setattr(idempotency, "client", lambda service: down)
+    result = _post(merchant, _bill("IDEMPDOWN001"), **{"Idempotency-Key": "k-down"})
+    idempotency._persistence.cache_clear()
+    assert (result["statusCode"], body_of(result)["error"]["code"]) == (503, "service_unavailable")
+    assert _stored(merchant, "IDEMPDOWN001") is None
+
+
 def test_provider_error_is_a_502_and_a_retry_recovers_the_same_bill(merchant, clean_faults):
     add_fault(clean_faults, scope="request", kind="error", path="/1/rest/bill", status=500, count=1)
     failed = _post(merchant, _bill("FAULT0000001"))

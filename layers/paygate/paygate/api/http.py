@@ -15,7 +15,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyPersistenceLayerError
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
@@ -62,7 +61,7 @@ _TRANSIENT_AWS_CODES = frozenset(
 
 def backing_service_unavailable(error: BaseException) -> bool:
     """DynamoDB, EventBridge or Secrets Manager unreachable, throttling or failing: retry later."""
-    if isinstance(error, AwsConnectionError | HTTPClientError | IdempotencyPersistenceLayerError):
+    if isinstance(error, AwsConnectionError | HTTPClientError):
         return True
     return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in _TRANSIENT_AWS_CODES
 
