@@ -1,0 +1,369 @@
+"""Measurement hooks for scripts/bench_warm.py: botocore event hooks and an httpx transport wrapper.
+
+Nothing in production code changes. Every botocore client created after `Recorder.install()`
+gets hooks on its own event system (`provide-client-params` starts the clock and asks DynamoDB
+for `ReturnConsumedCapacity=TOTAL`, `after-call` / `after-call-error` stop it), and httpx's
+transports are wrapped at class level. A call is attributed to the sample in the current
+context (a ContextVar), so only calls made by the handler under measurement count: the
+sandboxes' own threads (notifies), moto and the stack's workers are never counted, while
+`asyncio.to_thread` work started by the handler (it copies the context) is.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+# Operations that accept ReturnConsumedCapacity.
+_CAPACITY_OPS = {
+    "GetItem",
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "Query",
+    "Scan",
+    "BatchGetItem",
+    "BatchWriteItem",
+    "TransactGetItems",
+    "TransactWriteItems",
+}
+_WRITE_OPS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+_T0 = "_bench_t0"
+_OWNER = "_bench_sample"
+
+
+@dataclass
+class Call:
+    """One AWS API call or one outgoing HTTP request made by the handler."""
+
+    service: str  # dynamodb | events | secretsmanager | stepfunctions | sqs | ... | http
+    operation: str  # API operation, or "POST host/path" for http
+    seconds: float
+    tables: tuple[str, ...] = ()
+    wcu: float = 0.0
+    rcu: float = 0.0
+    capacity_source: str | None = None  # returned | computed (DynamoDB only)
+    entries: int = 0  # PutEvents entries
+    error: str | None = None
+
+
+@dataclass
+class Sample:
+    calls: list[Call] = field(default_factory=list)
+    total_s: float = 0.0
+
+    def seconds(self, service: str | None = None, *, exclude: str | None = None) -> float:
+        return sum(
+            c.seconds
+            for c in self.calls
+            if (service is None or c.service == service) and (exclude is None or c.service != exclude)
+        )
+
+    @property
+    def aws_s(self) -> float:
+        return sum(c.seconds for c in self.calls if c.service != "http")
+
+    @property
+    def http_s(self) -> float:
+        return self.seconds("http")
+
+
+_current: ContextVar[Sample | None] = ContextVar("bench_sample", default=None)
+
+
+# ---------------------------------------------------------------- DynamoDB item sizes (for computed capacity)
+def attribute_value_size(value: Mapping[str, Any]) -> int:
+    """Bytes of one DynamoDB AttributeValue, per DynamoDB's item size rules."""
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(str(inner).encode())
+    if kind == "N":
+        digits = str(inner).lstrip("-").replace(".", "").lstrip("0") or "0"
+        return math.ceil(len(digits) / 2) + 1
+    if kind == "B":
+        return len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(str(s).encode()) for s in inner)
+    if kind == "NS":
+        return sum(attribute_value_size({"N": n}) for n in inner)
+    if kind == "BS":
+        return sum(len(b) for b in inner)
+    if kind == "M":
+        return 3 + sum(len(k.encode()) + attribute_value_size(v) + 1 for k, v in inner.items())
+    if kind == "L":
+        return 3 + sum(attribute_value_size(v) + 1 for v in inner)
+    raise ValueError(f"unknown attribute type {kind}")
+
+
+def item_size(item: Mapping[str, Any] | None) -> int:
+    if not item:
+        return 0
+    return sum(len(name.encode()) + attribute_value_size(value) for name, value in item.items())
+
+
+def write_units(size: int) -> float:
+    return float(max(1, math.ceil(size / 1024)))
+
+
+def read_units(size: int, *, consistent: bool) -> float:
+    units = float(max(1, math.ceil(size / 4096)))
+    return units if consistent else units / 2
+
+
+def _computed_capacity(operation: str, params: Mapping[str, Any], parsed: Mapping[str, Any]) -> tuple[float, float]:
+    """WCU/RCU from item sizes when DynamoDB (Local) did not return ConsumedCapacity.
+
+    Writes: 1 WCU per KB of the larger of the old and new item (a failed condition still costs
+    the write); transactions x2. Reads: 1 RCU per 4 KB strongly consistent, 0.5 eventually.
+    """
+    if operation == "GetItem":
+        return 0.0, read_units(item_size(parsed.get("Item")), consistent=bool(params.get("ConsistentRead")))
+    if operation in ("Query", "Scan"):
+        size = sum(item_size(i) for i in parsed.get("Items", []))
+        return 0.0, read_units(size, consistent=bool(params.get("ConsistentRead")))
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        new = params.get("Item") or parsed.get("Attributes")
+        old = parsed.get("Item")  # ReturnValuesOnConditionCheckFailure=ALL_OLD on a failed condition
+        return write_units(max(item_size(new), item_size(old))), 0.0
+    if operation == "TransactWriteItems":
+        wcu = 0.0
+        reasons = parsed.get("CancellationReasons") or []
+        for i, entry in enumerate(params.get("TransactItems", [])):
+            ((_, request),) = entry.items()
+            old = reasons[i].get("Item") if i < len(reasons) else None
+            wcu += 2 * write_units(max(item_size(request.get("Item")), item_size(old)))
+        return wcu, 0.0
+    return 0.0, 0.0
+
+
+def _returned_capacity(consumed: Any, operation: str) -> tuple[float, float] | None:
+    """WCU/RCU from ConsumedCapacity; DynamoDB Local gives only CapacityUnits (by operation type then)."""
+    if not consumed:
+        return None
+    entries = consumed if isinstance(consumed, list) else [consumed]
+    wcu = rcu = 0.0
+    for entry in entries:
+        write = entry.get("WriteCapacityUnits")
+        read = entry.get("ReadCapacityUnits")
+        if write is None and read is None:
+            units = float(entry.get("CapacityUnits") or 0)
+            write, read = (units, 0.0) if operation in _WRITE_OPS else (0.0, units)
+        wcu += float(write or 0)
+        rcu += float(read or 0)
+    return wcu, rcu
+
+
+def _tables(params: Mapping[str, Any]) -> tuple[str, ...]:
+    if "TableName" in params:
+        return (str(params["TableName"]),)
+    names: list[str] = []
+    for entry in params.get("TransactItems", []):
+        for request in entry.values():
+            names.append(str(request["TableName"]))
+    names.extend(str(t) for t in params.get("RequestItems", {}))
+    return tuple(names)
+
+
+# ---------------------------------------------------------------- the recorder
+class Recorder:
+    """Installs the hooks once; `record()` collects one handler invocation's calls."""
+
+    def __init__(self) -> None:
+        self._installed = False
+        self.clients_hooked = 0
+
+    def install(self) -> None:
+        if self._installed:
+            return
+        import botocore.session
+        import httpx
+
+        original_create_client = botocore.session.Session.create_client
+        recorder = self
+
+        def create_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = original_create_client(session, *args, **kwargs)
+            recorder.hook_client(client)
+            return client
+
+        botocore.session.Session.create_client = create_client
+
+        sync_handle = httpx.HTTPTransport.handle_request
+        async_handle = httpx.AsyncHTTPTransport.handle_async_request
+
+        def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+            sample = _current.get()
+            if sample is None:
+                return sync_handle(transport, request)
+            started = time.perf_counter()
+            try:
+                response = sync_handle(transport, request)
+                response.read()  # the body is part of the provider's time
+                return response
+            finally:
+                sample.calls.append(_http_call(request, time.perf_counter() - started))
+
+        async def handle_async_request(transport: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+            sample = _current.get()
+            if sample is None:
+                return await async_handle(transport, request)
+            started = time.perf_counter()
+            try:
+                response = await async_handle(transport, request)
+                await response.aread()
+                return response
+            finally:
+                sample.calls.append(_http_call(request, time.perf_counter() - started))
+
+        setattr(httpx.HTTPTransport, "handle_request", handle_request)  # noqa: B010 (a patch, on purpose)
+        setattr(httpx.AsyncHTTPTransport, "handle_async_request", handle_async_request)  # noqa: B010
+        self._installed = True
+
+    def hook_client(self, client: Any) -> None:
+        """Register the timing and counting hooks on one botocore client."""
+        events = client.meta.events  # hierarchical: "after-call" matches after-call.<service>.<operation>
+        events.register("provide-client-params", self._on_params, unique_id="bench-params")
+        events.register("after-call", self._on_after_call, unique_id="bench-after-call")
+        events.register("after-call-error", self._on_after_error, unique_id="bench-after-error")
+        self.clients_hooked += 1
+
+    @contextmanager
+    def record(self) -> Iterator[Sample]:
+        sample = Sample()
+        token = _current.set(sample)
+        started = time.perf_counter()
+        try:
+            yield sample
+        finally:
+            sample.total_s = time.perf_counter() - started
+            _current.reset(token)
+
+    # botocore handlers -------------------------------------------------
+    @staticmethod
+    def _on_params(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        sample = _current.get()
+        if sample is None:
+            return
+        context[_OWNER] = sample
+        context["_bench_params"] = dict(params)
+        context["_bench_op"] = (model.service_model.service_name, model.name)
+        if model.service_model.service_name == "dynamodb" and model.name in _CAPACITY_OPS:
+            params.setdefault("ReturnConsumedCapacity", "TOTAL")
+        context[_T0] = time.perf_counter()
+
+    @staticmethod
+    def _on_after_call(
+        http_response: Any, parsed: dict[str, Any], model: Any, context: dict[str, Any], **_: Any
+    ) -> None:
+        sample = context.get(_OWNER)
+        if not isinstance(sample, Sample):
+            return
+        elapsed = time.perf_counter() - context[_T0]
+        service = model.service_model.service_name
+        params = context.get("_bench_params", {})
+        call = Call(service=service, operation=model.name, seconds=elapsed)
+        if service == "dynamodb":
+            call.tables = _tables(params)
+            returned = _returned_capacity(parsed.get("ConsumedCapacity"), model.name)
+            if returned is not None:
+                call.wcu, call.rcu = returned
+                call.capacity_source = "returned"
+            else:
+                call.wcu, call.rcu = _computed_capacity(model.name, params, parsed)
+                call.capacity_source = "computed"
+        elif service == "events" and model.name == "PutEvents":
+            call.entries = len(params.get("Entries", []))
+        if getattr(http_response, "status_code", 200) >= 300:
+            call.error = str(parsed.get("Error", {}).get("Code", "error"))
+        sample.calls.append(call)
+
+    @staticmethod
+    def _on_after_error(exception: Exception, context: dict[str, Any], **_: Any) -> None:
+        sample = context.get(_OWNER)
+        if not isinstance(sample, Sample):
+            return
+        elapsed = time.perf_counter() - context[_T0]
+        service, operation = context["_bench_op"]
+        call = Call(service=service, operation=operation, seconds=elapsed)
+        call.tables = _tables(context.get("_bench_params", {}))
+        call.error = type(exception).__name__
+        sample.calls.append(call)
+
+
+def _http_call(request: Any, seconds: float) -> Call:
+    return Call(service="http", operation=f"{request.method} {request.url.host}:{request.url.port}", seconds=seconds)
+
+
+# ---------------------------------------------------------------- summaries
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def count_calls(
+    sample: Sample, table_names: Mapping[str, str], *, is_provider: Callable[[Call], bool] | None = None
+) -> dict[str, Any]:
+    """One invocation's calls in the JSON schema of bench_warm (`calls.<op>`)."""
+    by_operation: dict[str, int] = {}
+    wcu = rcu = 0.0
+    sources: set[str] = set()
+    dynamodb_requests = 0
+    http_requests = 0
+    provider_requests = 0
+    counts = {"eventbridge_entries": 0, "eventbridge_requests": 0, "secretsmanager_requests": 0}
+    counts |= {"stepfunctions_starts": 0, "sqs_requests": 0}
+    for call in sample.calls:
+        if call.service == "dynamodb":
+            dynamodb_requests += 1
+            tables = sorted({table_names.get(t, t) for t in call.tables}) or ["?"]
+            key = f"{'+'.join(tables)}:{call.operation}"
+            by_operation[key] = by_operation.get(key, 0) + 1
+            wcu += call.wcu
+            rcu += call.rcu
+            if call.capacity_source:
+                sources.add(call.capacity_source)
+        elif call.service == "http":
+            http_requests += 1
+            if is_provider is None or is_provider(call):
+                provider_requests += 1
+        elif call.service == "events":
+            counts["eventbridge_requests"] += 1
+            counts["eventbridge_entries"] += call.entries
+        elif call.service == "secretsmanager":
+            counts["secretsmanager_requests"] += 1
+        elif call.service == "stepfunctions" and call.operation == "StartExecution":
+            counts["stepfunctions_starts"] += 1
+        elif call.service == "sqs":
+            counts["sqs_requests"] += 1
+    source = "returned" if sources == {"returned"} else "computed" if sources == {"computed"} else "mixed"
+    return {
+        "lambda_invocations": 1,
+        "dynamodb": {
+            "requests": dynamodb_requests,
+            "by_operation": dict(sorted(by_operation.items())),
+            "wcu": _round(wcu),
+            "rcu": _round(rcu),
+            "capacity_source": source if sources else "none",
+        },
+        "provider_requests": provider_requests,
+        "other_http_requests": http_requests - provider_requests,
+        **counts,
+    }
+
+
+def _round(value: float) -> float:
+    return float(Decimal(str(value)).quantize(Decimal("0.01")))

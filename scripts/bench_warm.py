@@ -1,0 +1,731 @@
+"""Warm latency and calls per operation: the real handlers in-process, real DynamoDB Local and sandboxes.
+
+    PYTHONPATH=.:layers/paygate .venv/bin/python -m scripts.bench_warm [--iterations 200] [--json PATH]
+
+Starts the local stack (`paygate_local`: DynamoDB Local, moto for EventBridge / Secrets Manager /
+SQS / Step Functions, both provider sandboxes), sets this process's environment to the functions'
+own (`lambda_environment`, as the stack's workers get it), imports every handler module from
+`functions/<name>/app.py` under its own module name, and invokes each on an event built from its
+`events/*.json` file. Each handler is warmed up first (its first, cold call is reported apart:
+it is where Secrets Manager is read; Powertools caches the secret for the container).
+
+What is measured, with hooks only (scripts/_bench_hooks.py; production code is untouched):
+- handler time (perf_counter around lambda_handler);
+- time inside botocore calls (provide-client-params -> after-call), DynamoDB apart from the
+  other AWS services; time inside httpx requests (providers; the receiver for webhook delivery);
+- overhead (ours) = handler - AWS - HTTP, and its p99 against the floor: an empty Powertools
+  APIGatewayRestResolver with one route returning {} on the same event;
+- per operation: DynamoDB requests by table and API operation, WCU/RCU (ReturnConsumedCapacity
+  injected by a provide-client-params hook; computed from item sizes when DynamoDB Local does
+  not return it), provider requests, EventBridge entries, Secrets Manager and Step Functions
+  calls. Counts come from the median iteration's calls (they are the same every iteration).
+
+Notes: the sandboxes run in this process's threads and the stack's workers (e.g. the webhook
+fan-out of every published event) in other processes on the same machine, so absolute figures
+include that load; compare ratios. Provider notifies are sent to an unreachable URL on purpose
+(PUBLIC_BASE_URL / the sandbox app's webhook_url) and fed to the Callback handler by this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import httpx
+
+from scripts._bench_hooks import Call, Recorder, Sample, count_calls, percentile
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+
+OPERATIONS = (
+    "create_bill",
+    "bill_callback",
+    "refund",
+    "query_bill",
+    "payout",
+    "poll_pending",
+    "payout_callback",
+    "collect",
+    "collect_callback",
+    "webhook_delivery",
+)
+# Reported beside the operations: the same create with an Idempotency-Key header.
+EXTRA_OPERATIONS = ("create_bill_idempotency_key",)
+
+UNREACHABLE = "http://127.0.0.1:9"  # notifies go nowhere; this script feeds them to the handler itself
+PENDING_ACCOUNT = "123456789999"  # the BeilyPay sandbox keeps these payouts pending until told
+_SKIP_ENV = {"PATH", "PYTHONPATH", "LANG", "TZ", "PYTHONUNBUFFERED", "LAMBDA_TASK_ROOT", "_HANDLER"}
+
+
+# ---------------------------------------------------------------- helpers
+@dataclass
+class Context:
+    """A Lambda context with the attributes Powertools reads."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/bench"
+    log_stream_name: str = "bench"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:us-east-1:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 20_000
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+def api_event(
+    template: str,
+    *,
+    path: str | None = None,
+    body: Any = None,
+    path_params: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The events/<template>.json event with this request's path, body and headers."""
+    event = load_event(template)
+    all_headers = dict(event.get("headers") or {})
+    all_headers.update(headers or {})
+    event["headers"] = all_headers
+    event["multiValueHeaders"] = {k: [v] for k, v in all_headers.items()}
+    if path is not None:
+        event["path"] = path
+        event["requestContext"]["path"] = f"/{event['requestContext'].get('stage', 'dev')}{path}"
+    if path_params is not None:
+        event["pathParameters"] = path_params
+    if body is not None:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+    event["requestContext"]["requestId"] = str(uuid.uuid4())
+    return event
+
+
+def load_function(name: str) -> ModuleType:
+    """functions/<name>/app.py under its own module name, like its own container."""
+    module_name = f"paygate_function_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, ROOT / "functions" / name / "app.py")
+    assert spec
+    assert spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def floor_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The floor: an empty Powertools REST resolver, one route answering {}."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+
+    resolver = APIGatewayRestResolver()
+
+    @resolver.post("/bills")
+    def create() -> dict[str, Any]:
+        return {}
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return resolver.resolve(event, context)
+
+    return handler
+
+
+def floor_powertools_handler() -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """A second, fuller floor: the same resolver with OpenAPI validation of a pydantic body and a
+    Powertools Logger injecting the Lambda context (what every paygate handler has)."""
+    from typing import Annotated
+
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+    from aws_lambda_powertools.event_handler.openapi.params import Body
+    from pydantic import BaseModel
+
+    class Request(BaseModel):
+        bill_no: str
+        channel: str
+        total_fee: int
+        title: str
+
+    resolver = APIGatewayRestResolver(enable_validation=True)
+    logger = Logger(service="bench-floor")
+
+    @resolver.post("/bills")
+    def create(request: Annotated[Request, Body()]) -> dict[str, Any]:
+        return {}
+
+    @logger.inject_lambda_context
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        return resolver.resolve(event, context)
+
+    return handler
+
+
+@contextlib.contextmanager
+def receiver() -> Iterator[str]:
+    """A webhook receiver on 127.0.0.1 answering 204 to every POST."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---------------------------------------------------------------- results
+@dataclass
+class OperationRun:
+    samples: list[Sample]  # warm ones only
+    cold: Sample | None = None
+
+
+def latency_summary(samples: list[Sample]) -> dict[str, Any]:
+    def ms(values: list[float], q: float) -> float:
+        return round(percentile(values, q) * 1000, 3)
+
+    total = [s.total_s for s in samples]
+    dynamodb = [s.seconds("dynamodb") for s in samples]
+    other_aws = [s.aws_s - s.seconds("dynamodb") for s in samples]
+    aws = [s.aws_s for s in samples]
+    http = [s.http_s for s in samples]
+    overhead = [s.total_s - s.aws_s - s.http_s for s in samples]
+    return {
+        "n": len(samples),
+        "p50_ms": ms(total, 0.5),
+        "p99_ms": ms(total, 0.99),
+        "aws_p50_ms": ms(aws, 0.5),
+        "aws_p99_ms": ms(aws, 0.99),
+        "dynamodb_p50_ms": ms(dynamodb, 0.5),
+        "dynamodb_p99_ms": ms(dynamodb, 0.99),
+        "other_aws_p50_ms": ms(other_aws, 0.5),
+        "other_aws_p99_ms": ms(other_aws, 0.99),
+        "provider_p50_ms": ms(http, 0.5),
+        "provider_p99_ms": ms(http, 0.99),
+        "overhead_p50_ms": ms(overhead, 0.5),
+        "overhead_p99_ms": ms(overhead, 0.99),
+    }
+
+
+# ---------------------------------------------------------------- the bench
+class WarmBench:
+    """Drives the handlers of one local stack; see the module docstring."""
+
+    def __init__(self, stack: Any, recorder: Recorder, *, log: Callable[[str], None] = lambda _m: None) -> None:
+        self.stack = stack
+        self.recorder = recorder
+        self.log = log
+        self.run_id = uuid.uuid4().hex[:8].upper()
+        self.tables: dict[str, str] = {}
+        self.app_id = ""
+        self.auth = ""
+        self.beecloud_app_id = ""
+        self.beilypay_app_id = 0
+        self.bills: list[str] = []
+        self.payouts: list[str] = []
+        self.collections: list[str] = []
+
+    # setup ----------------------------------------------------------
+    def environment(self) -> dict[str, str]:
+        """Every function's environment from the template, merged (they differ only in names)."""
+        from paygate_local.workers import lambda_environment
+
+        assert self.stack.template is not None
+        base = self.stack.admin_env()
+        env: dict[str, str] = {}
+        for spec in self.stack.template.functions.values():
+            env.update({k: v for k, v in lambda_environment(spec, base).items() if k not in _SKIP_ENV})
+        env["PUBLIC_BASE_URL"] = UNREACHABLE  # BeilyPay notifies: this script delivers them itself
+        env["POLL_FIRST_WAIT_S"] = "3600"  # moto's poller executions stay in their first Wait meanwhile
+        return env
+
+    def setup(self) -> None:
+        os.environ.update(self.environment())
+        for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+            os.environ.pop(name, None)
+        self.recorder.install()
+        from paygate import aws, deps, settings
+
+        aws.client.cache_clear()
+        settings.get_settings.cache_clear()
+        for name in dir(deps):
+            getattr(getattr(deps, name), "cache_clear", lambda: None)()
+        s = settings.get_settings()
+        self.tables = {
+            s.orders_table: "orders",
+            s.apps_table: "apps",
+            s.idempotency_table: "idempotency",
+            os.environ.get("WEBHOOKS_TABLE", "webhooks"): "webhooks",
+        }
+        self._create_app()
+
+    def _create_app(self) -> None:
+        from paygate.admin import BeeCloudAccount, BeilyPayAccount, create_app
+
+        beecloud = BeeCloudAccount(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
+        beilypay = BeilyPayAccount(
+            app_id=uuid.uuid4().int % 9_000_000_000 + 1_000_000_000,
+            merchant_id=uuid.uuid4().int % 2_000_000_000 + 1,
+            secret=uuid.uuid4().hex,
+        )
+        app, api_key = create_app("bench", beecloud=beecloud, beilypay=beilypay)
+        self.app_id, self.auth = app.app_id, f"Bearer {api_key}"
+        self.beecloud_app_id, self.beilypay_app_id = beecloud.app_id, beilypay.app_id
+        _ok(
+            httpx.post(
+                f"{self.stack.beecloud.url}/_sandbox/apps",
+                json={
+                    "app_id": beecloud.app_id,
+                    "app_secret": beecloud.app_secret,
+                    "master_secret": beecloud.master_secret,
+                    "webhook_url": f"{UNREACHABLE}/unused",
+                },
+            )
+        )
+        _ok(
+            httpx.post(
+                f"{self.stack.beilypay.url}/_sandbox/apps",
+                json={
+                    "app_id": beilypay.app_id,
+                    "merchant_id": beilypay.merchant_id,
+                    "secret": beilypay.secret,
+                    "balance": 10**13,
+                },
+            )
+        )
+
+    def is_provider(self, call: Call) -> bool:
+        ports = {httpx.URL(self.stack.beecloud.url).port, httpx.URL(self.stack.beilypay.url).port}
+        return call.service == "http" and any(call.operation.endswith(f":{p}") for p in ports)
+
+    # measuring ------------------------------------------------------
+    def measure(
+        self,
+        function: str,
+        events: list[dict[str, Any]],
+        warmup: int,
+        *,
+        check: Callable[[dict[str, Any]], bool],
+        handler: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None,
+    ) -> OperationRun:
+        """Invoke the handler on each event; the first `warmup` are not reported (the first is the cold one)."""
+        from aws_lambda_powertools.utilities import parameters
+
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # this "container" has not read any secret yet
+        call = handler or load_function(function).lambda_handler
+        run = OperationRun(samples=[])
+        for i, event in enumerate(events):
+            with self.recorder.record() as sample:
+                result = call(event, Context(function_name=function))
+            if not check(result):
+                raise RuntimeError(f"{function}: unexpected result {str(result)[:500]}")
+            if i == 0:
+                run.cold = sample
+            if i >= warmup:
+                run.samples.append(sample)
+        return run
+
+    def run(self, operations: tuple[str, ...], iterations: int, warmup: int) -> dict[str, OperationRun]:
+        n = warmup + iterations
+        runs: dict[str, OperationRun] = {}
+        wanted = set(operations)
+        needs = {
+            "bill_callback": {"create_bill"},
+            "refund": {"create_bill", "bill_callback"},
+            "query_bill": {"create_bill"},
+            "poll_pending": {"payout"},
+            "payout_callback": {"payout"},
+            "collect_callback": {"collect"},
+        }
+        for op in list(wanted):
+            wanted |= needs.get(op, set())
+        for op in (*OPERATIONS, *EXTRA_OPERATIONS):
+            if op in wanted:
+                self.log(f"  {op} x{n}")
+                runs[op] = getattr(self, f"_op_{op}")(n, warmup)
+        runs["floor"] = self.measure(
+            "floor",
+            [self._bill_event(f"F{i}") for i in range(n)],
+            warmup,
+            check=lambda r: r["statusCode"] == 200,
+            handler=floor_handler(),
+        )
+        runs["floor_powertools"] = self.measure(
+            "floor_powertools",
+            [self._bill_event(f"G{i}") for i in range(n)],
+            warmup,
+            check=lambda r: r["statusCode"] == 200,
+            handler=floor_powertools_handler(),
+        )
+        return {op: r for op, r in runs.items() if op in operations or op.startswith("floor")}
+
+    # operations -----------------------------------------------------
+    def _bill_event(self, suffix: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
+        bill_no = f"BW{self.run_id}{suffix}"
+        body = {"bill_no": bill_no, "channel": "WX_NATIVE", "total_fee": 100, "title": "bench"}
+        return api_event("create_bill", body=body, headers={"Authorization": self.auth, **(headers or {})})
+
+    def _op_create_bill(self, n: int, warmup: int) -> OperationRun:
+        events = [self._bill_event(f"{i:06d}") for i in range(n)]
+        self.bills = [json.loads(e["body"])["bill_no"] for e in events]
+        return self.measure("create_bill", events, warmup, check=lambda r: r["statusCode"] == 201)
+
+    def _op_create_bill_idempotency_key(self, n: int, warmup: int) -> OperationRun:
+        events = [self._bill_event(f"K{i:06d}", {"Idempotency-Key": uuid.uuid4().hex}) for i in range(n)]
+        return self.measure("create_bill", events, warmup, check=lambda r: r["statusCode"] == 201)
+
+    def _op_bill_callback(self, n: int, warmup: int) -> OperationRun:
+        url = self.stack.beecloud.url
+        for bill_no in self.bills[:n]:
+            _ok(httpx.post(f"{url}/_sandbox/bills/{self.beecloud_app_id}/{bill_no}/pay"))
+        bodies = [self._notification(url, f"{self.beecloud_app_id}/PAY/{b}") for b in self.bills[:n]]
+        events = [self._callback_event("beecloud_webhook", "beecloud", body) for body in bodies]
+        return self.measure("callback", events, warmup, check=lambda r: r["body"] == "success")
+
+    def _op_refund(self, n: int, warmup: int) -> OperationRun:
+        from paygate.clock import china_date, now_ms
+
+        today = china_date(now_ms())
+        events = [
+            api_event(
+                "create_refund",
+                body={"refund_no": f"{today}{self.run_id}{i:06d}", "bill_no": bill_no, "refund_fee": 100},
+                headers={"Authorization": self.auth},
+            )
+            for i, bill_no in enumerate(self.bills[:n])
+        ]
+        return self.measure("refund", events, warmup, check=lambda r: r["statusCode"] == 201)
+
+    def _op_query_bill(self, n: int, warmup: int) -> OperationRun:
+        events = [
+            api_event(
+                "get_bill",
+                path=f"/bills/{bill_no}",
+                path_params={"bill_no": bill_no},
+                headers={"Authorization": self.auth},
+            )
+            for bill_no in self.bills[:n]
+        ]
+        return self.measure("query", events, warmup, check=lambda r: r["statusCode"] == 200)
+
+    def _op_payout(self, n: int, warmup: int) -> OperationRun:
+        events = []
+        self.payouts = []
+        for i in range(n):
+            body = json.loads(load_event("create_payout")["body"])
+            body.update(out_order_no=f"PW{self.run_id}{i:06d}", account=PENDING_ACCOUNT)
+            self.payouts.append(body["out_order_no"])
+            events.append(api_event("create_payout", body=body, headers={"Authorization": self.auth}))
+        return self.measure("payout", events, warmup, check=lambda r: r["statusCode"] == 201)
+
+    def _op_poll_pending(self, n: int, warmup: int) -> OperationRun:
+        """One poll round of a payout BeilyPay still reports pending (the backstop's common case)."""
+        events = []
+        for out_order_no in self.payouts[:n]:
+            event = load_event("poll_pending")
+            deadline_ms = int(time.time() * 1000) + 86_400_000
+            event.update(app_id=self.app_id, out_order_no=out_order_no, deadline_ms=deadline_ms)
+            events.append(event)
+        return self.measure("poll_pending", events, warmup, check=lambda r: r.get("outcome") == "pending")
+
+    def _op_payout_callback(self, n: int, warmup: int) -> OperationRun:
+        url = self.stack.beilypay.url
+        order_nos = [self._beilypay_order_no(o) for o in self.payouts[:n]]
+        for order_no in order_nos:
+            _ok(httpx.post(f"{url}/_sandbox/payouts/{order_no}/complete", json={"status": 2}))
+        events = [self._callback_event("beilypay_notify", "beilypay", self._notification(url, o)) for o in order_nos]
+        return self.measure("callback", events, warmup, check=lambda r: "SUCC" in r["body"])
+
+    def _op_collect(self, n: int, warmup: int) -> OperationRun:
+        events = []
+        self.collections = []
+        for i in range(n):
+            body = json.loads(load_event("create_collection")["body"])
+            body.update(out_order_no=f"CW{self.run_id}{i:06d}")
+            self.collections.append(body["out_order_no"])
+            events.append(api_event("create_collection", body=body, headers={"Authorization": self.auth}))
+        return self.measure("collect", events, warmup, check=lambda r: r["statusCode"] == 201)
+
+    def _op_collect_callback(self, n: int, warmup: int) -> OperationRun:
+        url = self.stack.beilypay.url
+        order_nos = [self._beilypay_order_no(o) for o in self.collections[:n]]
+        for order_no in order_nos:
+            _ok(httpx.post(f"{url}/_sandbox/collections/{order_no}/complete", json={"status": 2}))
+        events = [self._callback_event("beilypay_notify", "beilypay", self._notification(url, o)) for o in order_nos]
+        return self.measure("callback", events, warmup, check=lambda r: "SUCC" in r["body"])
+
+    def _op_webhook_delivery(self, n: int, warmup: int) -> OperationRun:
+        """One delivery task (the deliveries queue's record): endpoint, signing secret, POST, attempt record."""
+        with receiver() as url:
+            created = load_function("webhook_endpoints").lambda_handler(
+                api_event(
+                    "create_webhook_endpoint",
+                    body={"url": f"{url}/hooks", "event_types": ["bill.succeeded"]},
+                    headers={"Authorization": self.auth},
+                ),
+                Context(function_name="webhook_endpoints"),
+            )
+            if created["statusCode"] != 201:
+                raise RuntimeError(f"webhook endpoint: {created['body'][:300]}")
+            endpoint_id = json.loads(created["body"])["id"]
+            template = load_event("webhook_dispatcher_sqs")["Records"][0]
+            events = []
+            for _ in range(n):
+                event_id = str(uuid.uuid4())
+                task = {
+                    "version": "1",
+                    "kind": "delivery",
+                    "app_id": self.app_id,
+                    "endpoint_id": endpoint_id,
+                    "event_id": event_id,
+                    "event_type": "bill.succeeded",
+                    "payload": json.dumps({"event_id": event_id, "type": "bill.succeeded", "data": {}}),
+                }
+                record = json.loads(json.dumps(template))
+                record.update(messageId=str(uuid.uuid4()), body=json.dumps(task))
+                record["attributes"]["ApproximateReceiveCount"] = "1"
+                events.append({"Records": [record]})
+            return self.measure("webhook_dispatcher", events, warmup, check=lambda r: not r.get("batchItemFailures"))
+
+    # provider plumbing ----------------------------------------------
+    def _callback_event(self, template: str, provider: str, body: dict[str, Any]) -> dict[str, Any]:
+        return api_event(
+            template,
+            path=f"/callbacks/{provider}/{self.app_id}",
+            path_params={"app_id": self.app_id},
+            body=json.dumps(body),
+        )
+
+    def _beilypay_order_no(self, out_order_no: str) -> str:
+        orders = httpx.get(
+            f"{self.stack.beilypay.url}/_sandbox/orders",
+            params={"app_id": str(self.beilypay_app_id), "out_order_no": out_order_no},
+        ).json()["orders"]
+        order_no: str = orders[0]["orderNo"] if "orderNo" in orders[0] else orders[0]["order_no"]
+        return order_no
+
+    @staticmethod
+    def _notification(sandbox_url: str, ref: str, timeout_s: float = 30.0) -> dict[str, Any]:
+        """The signed notify the sandbox tried to deliver (to the unreachable URL) for this order."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            attempts = httpx.get(f"{sandbox_url}/_sandbox/notifications", params={"ref": ref}).json()["attempts"]
+            if attempts:
+                body: dict[str, Any] = attempts[0]["body"]
+                return body
+            time.sleep(0.02)
+        raise RuntimeError(f"the sandbox sent no notify for {ref}")
+
+
+def _ok(response: httpx.Response) -> None:
+    if response.status_code >= 300:
+        raise RuntimeError(f"{response.request.url}: {response.status_code} {response.text[:300]}")
+
+
+# ---------------------------------------------------------------- Step Functions transitions
+def state_machine_transitions() -> dict[str, int]:
+    """Transitions of statemachines/poll_pending.asl.json for one payout, walked with paygate.poller's schedule.
+
+    The schedule is the template's defaults; each poll round's outcome is what PendingPoller
+    answers: `final` once the order is settled, `expired` at the deadline, else `pending` with
+    `next_wait`. Counted as every state entered (Wait, PollPending, Final?, ... , Done/Unknown).
+    """
+    import yaml
+
+    from paygate.poller import PollState, next_wait
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.add_multi_constructor("!", lambda loader, suffix, node: None)
+    params = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)["Parameters"]  # noqa: S506
+    first, growth = int(params["PollFirstWaitSeconds"]["Default"]), int(params["PollGrowthFactor"]["Default"])
+    cap, deadline_s = int(params["PollMaxWaitSeconds"]["Default"]), int(params["PollDeadlineSeconds"]["Default"])
+    asl = json.loads((ROOT / "statemachines" / "poll_pending.asl.json").read_text())["States"]
+
+    def walk(settled_at_s: float | None) -> int:
+        state = PollState(
+            kind="payout", app_id="app_0123456789abcdef", out_order_no="PO-1", wait_seconds=first,
+            max_wait_seconds=cap, growth=growth, deadline_ms=deadline_s * 1000,
+        )  # fmt: skip
+        name, now_s, transitions = "Wait", 0, 0
+        while True:
+            transitions += 1
+            spec = asl[name]
+            if spec["Type"] in ("Succeed", "Fail"):
+                return transitions
+            if spec["Type"] == "Wait":
+                now_s += state.wait_seconds
+            elif name == "PollPending":
+                if settled_at_s is not None and now_s >= settled_at_s:
+                    state = state.model_copy(update={"outcome": "final"})
+                elif now_s * 1000 >= state.deadline_ms:
+                    state = state.model_copy(update={"outcome": "expired"})
+                else:
+                    state = state.model_copy(update={"wait_seconds": next_wait(state, now_s * 1000)})
+            if spec["Type"] == "Choice":
+                outcome = state.outcome
+                name = next((c["Next"] for c in spec["Choices"] if c.get("StringEquals") == outcome), spec["Default"])
+            else:
+                name = spec["Next"]
+
+    return {"transitions_settled_by_notify": walk(0), "transitions_pending_day": walk(None)}
+
+
+# ---------------------------------------------------------------- report
+def report(runs: dict[str, OperationRun], bench: WarmBench) -> dict[str, Any]:
+    latency = {op: latency_summary(run.samples) for op, run in runs.items()}
+    floor_p99 = latency["floor"]["p99_ms"]
+    powertools_p99 = latency["floor_powertools"]["p99_ms"]
+    for op, figures in latency.items():
+        if not op.startswith("floor"):
+            figures["overhead_p99_vs_floor_p99"] = round(figures["overhead_p99_ms"] / floor_p99, 1)
+            figures["overhead_p99_vs_floor_powertools_p99"] = round(figures["overhead_p99_ms"] / powertools_p99, 1)
+    calls: dict[str, Any] = {}
+    for op, run in runs.items():
+        if op.startswith("floor"):
+            continue
+        median = sorted(run.samples, key=lambda s: len(s.calls))[len(run.samples) // 2]
+        calls[op] = count_calls(median, bench.tables, is_provider=bench.is_provider)
+        if run.cold is not None:
+            cold = count_calls(run.cold, bench.tables, is_provider=bench.is_provider)
+            calls[op]["cold_secretsmanager_requests"] = cold["secretsmanager_requests"]
+            calls[op]["cold_dynamodb_requests"] = cold["dynamodb"]["requests"]
+    return {"latency": latency, "calls": calls, "stepfunctions": state_machine_transitions()}
+
+
+def format_report(result: dict[str, Any]) -> str:
+    lines = ["Warm latency (ms)          handler p50/p99   DynamoDB p50/p99  other AWS p50/p99  provider p50/p99"
+             "   overhead p50/p99  overhead p99 / floor p99 (/ powertools floor p99)"]  # fmt: skip
+    for op, f in result["latency"].items():
+        ratio = f.get("overhead_p99_vs_floor_p99", 1.0)
+        ratio2 = f.get("overhead_p99_vs_floor_powertools_p99", 1.0)
+        lines.append(
+            f"{op:26} {f['p50_ms']:7.2f} /{f['p99_ms']:7.2f}  {f['dynamodb_p50_ms']:6.2f} /{f['dynamodb_p99_ms']:6.2f}"
+            f"   {f['other_aws_p50_ms']:6.2f} /{f['other_aws_p99_ms']:6.2f}   {f['provider_p50_ms']:6.2f} /"
+            f"{f['provider_p99_ms']:6.2f}    {f['overhead_p50_ms']:6.2f} /{f['overhead_p99_ms']:6.2f}"
+            f"    {ratio:5.1f}x ({ratio2:4.1f}x)"
+        )
+    lines += [
+        "",
+        "Calls per operation (one warm invocation; DynamoDB by table:operation; cold = first call of the container)",
+        f"{'operation':26} {'DynamoDB':>8} {'WCU':>5} {'RCU':>5} {'cap.':>8} {'prov':>4} {'EB ent':>6} {'SM':>3}"
+        f" {'SM cold':>7} {'SFN':>3}  by operation",
+    ]
+    for op, c in result["calls"].items():
+        d = c["dynamodb"]
+        ops = ", ".join(f"{k} {v}" for k, v in d["by_operation"].items())
+        lines.append(
+            f"{op:26} {d['requests']:8} {d['wcu']:5.1f} {d['rcu']:5.1f} {d['capacity_source']:>8}"
+            f" {c['provider_requests'] + c['other_http_requests']:4} {c['eventbridge_entries']:6}"
+            f" {c['secretsmanager_requests']:3} {c.get('cold_secretsmanager_requests', 0):7}"
+            f" {c['stepfunctions_starts']:3}  {ops}"
+        )
+    sfn = result["stepfunctions"]
+    lines += [
+        "",
+        f"Step Functions transitions per payout: settled by notify {sfn['transitions_settled_by_notify']}, "
+        f"pending a whole day {sfn['transitions_pending_day']}",
+    ]
+    return "\n".join(lines)
+
+
+def run_bench(
+    operations: tuple[str, ...] = OPERATIONS,
+    *,
+    iterations: int = 200,
+    warmup: int = 10,
+    time_scale: float = 0.05,
+    log: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Start a local stack, measure, stop it; returns the JSON document."""
+    from paygate_local.stack import LocalStack, StackConfig
+
+    config = StackConfig(
+        api_port=0,
+        moto_port=0,
+        dynamodb_port=0,
+        beecloud_port=0,
+        beilypay_port=0,
+        time_scale=time_scale,
+        demo_app=False,
+        max_workers=1,
+    )
+    log("starting the local stack ...")
+    with LocalStack(config) as stack:
+        bench = WarmBench(stack, Recorder(), log=log)
+        bench.setup()
+        log(f"measuring ({warmup} warm-up + {iterations} iterations per operation)")
+        runs = bench.run(operations, iterations, warmup)
+        result = report(runs, bench)
+    result["meta"] = {
+        "iterations": iterations,
+        "warmup": warmup,
+        "python": sys.version.split()[0],
+        "cpus": os.cpu_count(),
+        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--iterations", type=int, default=200, help="measured invocations per operation (200)")
+    parser.add_argument("--warmup", type=int, default=10, help="unreported invocations first (10; the first is cold)")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--ops", default=",".join(OPERATIONS + EXTRA_OPERATIONS), help="comma-separated operations")
+    args = parser.parse_args(argv)
+    operations = tuple(o for o in args.ops.split(",") if o)
+    unknown = set(operations) - set(OPERATIONS + EXTRA_OPERATIONS)
+    if unknown:
+        parser.error(f"unknown operations: {', '.join(sorted(unknown))}")
+
+    out = sys.stdout
+    # The handlers' Powertools logs and metrics go where a Lambda's stdout would: away from the report.
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+        result = run_bench(
+            operations,
+            iterations=args.iterations,
+            warmup=max(1, args.warmup),
+            log=lambda m: print(m, file=sys.stderr, flush=True),
+        )
+    print(format_report(result), file=out)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+        print(f"\nwrote {args.json}", file=out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
