@@ -304,7 +304,7 @@ def run_throughput(stack: LocalStack, *, clients: int, warmup: float, seconds: f
         "workers_at_window_start": {k: v for k, v in workers_at_start.items() if v},
         "cpu_seconds": {k: round(v, 2) for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])},
         "machine_cpu_busy_pct": round(100 * (busy1 - busy0) / (total1 - total0) * (os.cpu_count() or 1), 1),
-        # Busy CPU time the stack and its clients do not account for: other work on the machine.
+        # Busy CPU time the stack and its clients do not account for: other work, interrupt handling.
         "other_cpu_seconds": round(max(0.0, (busy1 - busy0) - sum(cpu.values())), 2),
         "cores": os.cpu_count(),
         "create_bill_worker_cpu_ms_per_request": round(1000 * create_bill_cpu / requests, 2) if requests else None,
@@ -506,6 +506,7 @@ def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[st
             mixed.notes.append(f"webhook deliveries received: {len(received)}")
     finally:
         fn_logger.removeHandler(counter)
+        fn_logger.setLevel(logging.NOTSET)
         fn_logger.propagate = True
     memory: dict[str, Any] = {}
     for logical_id, pool in stack.functions.pools.items():
@@ -607,7 +608,7 @@ def print_report(result: dict[str, Any]) -> None:
         out.write(f"  workers per pool: {tp['workers']}\n")
         out.write(
             f"  machine CPU busy: {tp['machine_cpu_busy_pct']}% of {100 * tp['cores']}% "
-            f"({tp['other_cpu_seconds']} CPU s of it outside the stack and its clients)\n"
+            f"({tp['other_cpu_seconds']} CPU s of it not in the stack's processes: other work, interrupts)\n"
         )
         out.write("  CPU seconds in the window, by process group (per request):\n")
         for name, seconds in tp["cpu_seconds"].items():
