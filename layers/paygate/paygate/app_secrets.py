@@ -9,8 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paygate.errors import ConflictError, ServiceUnavailableError
 from paygate.models import App
-from paygate.providers.beecloud import BeeCloudCredentials
-from paygate.providers.beilypay import BeilyPayCredentials
+from paygate.providers.credentials import BeeCloudCredentials, BeilyPayCredentials
 from paygate.settings import get_settings
 
 

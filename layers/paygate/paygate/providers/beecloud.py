@@ -14,7 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote_plus
@@ -31,6 +31,7 @@ from paygate.providers._wire import (
     hex_equal,
     int_from_wire,
 )
+from paygate.providers.credentials import BeeCloudCredentials as BeeCloudCredentials  # re-exported
 from paygate.providers.errors import (
     ProviderProtocolError,
     ProviderRejectedError,
@@ -85,15 +86,6 @@ _REFUND_NO = re.compile(r"(\d{8})([0-9A-Za-z]{3,24})")
 _TITLE_MAX_GBK_BYTES = 32
 
 _M = TypeVar("_M", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class BeeCloudCredentials:
-    """One BeeCloud app. `app_secret` is the seed's `app_key`; `master_secret` signs 2017+ webhooks."""
-
-    app_id: str
-    app_secret: str = field(repr=False)
-    master_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

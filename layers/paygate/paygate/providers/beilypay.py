@@ -12,7 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -27,6 +27,7 @@ from paygate.providers._wire import (
     hex_equal,
     int_from_wire,
 )
+from paygate.providers.credentials import BeilyPayCredentials as BeilyPayCredentials  # re-exported
 from paygate.providers.errors import (
     ProviderProtocolError,
     ProviderRejectedError,
@@ -61,15 +62,6 @@ COLLECTION_NOTIFY_FIELDS = ("outOrderNo", "paid", "status", "orderNo", "payTime"
 
 PAYOUT_STATUSES = frozenset({1, 2, 3})  # 1 waiting for callback, 2 succeeded, 3 failed
 COLLECTION_STATUSES = frozenset({0, 1, 2, 3})  # 0 creation failed
-
-
-@dataclass(frozen=True)
-class BeilyPayCredentials:
-    """One BeilyPay merchant app."""
-
-    app_id: int
-    merchant_id: int
-    secret: str = field(repr=False)
 
 
 @dataclass(frozen=True)

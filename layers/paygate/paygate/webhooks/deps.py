@@ -1,4 +1,7 @@
-"""Per-container singletons of the webhook functions."""
+"""Per-container singletons of the webhook functions.
+
+The sender (and so httpx) is imported by `dispatcher()` only: the endpoints API never sends.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ from paygate.webhooks.dispatch import Dispatcher
 from paygate.webhooks.endpoints import EndpointService
 from paygate.webhooks.queue import DeliveryQueue
 from paygate.webhooks.secrets import SigningSecretStore
-from paygate.webhooks.sender import post
 from paygate.webhooks.store import WebhooksStore
 
 
@@ -37,6 +39,8 @@ def endpoint_service() -> EndpointService:
 
 @cache
 def dispatcher() -> Dispatcher:
+    from paygate.webhooks.sender import post
+
     return Dispatcher(webhooks_store(), delivery_queue(), signing_secrets(), get_webhook_settings(), post)
 
 

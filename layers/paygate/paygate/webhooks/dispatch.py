@@ -21,13 +21,13 @@ from paygate.webhooks.models import (
     AttemptStatus,
     DeliveryAttempt,
     DeliveryTask,
+    SendResult,
     StoredEvent,
     WebhookEndpoint,
     retry_delay_s,
 )
 from paygate.webhooks.queue import DeliveryQueue
 from paygate.webhooks.secrets import SecretsUnavailableError, SigningSecretStore
-from paygate.webhooks.sender import SendResult
 from paygate.webhooks.store import WebhooksStore
 from paygate.webhooks.verify import EVENT_ID_HEADER, SCHEME, SIGNATURE_HEADER, compute_signature
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -117,3 +118,16 @@ class DeliveryAttempt(BaseModel):
     next_attempt_at_ms: int | None = None
     final: bool = False
     resend: bool = False
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """One delivery attempt's outcome (here, not in the sender, so enqueuing never imports httpx)."""
+
+    response_status: int | None
+    latency_ms: int
+    error: str | None  # None only for a 2xx
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

@@ -5,26 +5,15 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urlsplit
 
 import httpx
 
+from paygate.webhooks.models import SendResult as SendResult  # re-exported
 from paygate.webhooks.urls import is_public_address
 
 USER_AGENT = "paygate-webhooks/1"
-
-
-@dataclass(frozen=True)
-class SendResult:
-    response_status: int | None
-    latency_ms: int
-    error: str | None  # None only for a 2xx
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
 
 
 @cache
