@@ -19,7 +19,7 @@ from paygate.bus import EventPublisher
 from paygate.clock import now_ms
 from paygate.errors import ConflictError
 from paygate.events import bill_succeeded
-from paygate.models import App, Bill, BillStatus, Refund, RefundStatus
+from paygate.models import CURRENCY_CNY, App, Bill, BillStatus, Refund, RefundStatus
 from paygate.provider_errors import to_api_error
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, BeeCloudWebhook, verify_webhook
 from paygate.providers.errors import ProviderError, WebhookVerificationError
@@ -70,18 +70,29 @@ class BeeCloudCallbacks:
         return CallbackResult("ignored")
 
     def _paid(self, app: App, creds: BeeCloudCredentials, hook: BeeCloudWebhook) -> CallbackResult:
-        bill = self._orders.get_bill(app.app_id, hook.transaction_id)
-        if bill is None:
-            raise CallbackRejectedError("unknown bill")
-        _check_matches(bill.total_fee, bill.channel.family, bill.currency, hook)
-        if hook.verified_by != "signature" and bill.status is BillStatus.PENDING:
-            self._confirm_paid(creds, bill)
+        """One conditional write checks everything the ledger must match; the bill is read first
+        only for a `sign`-only webhook, which BeeCloud must confirm before anything moves."""
+        if hook.verified_by != "signature":
+            bill = self._orders.get_bill(app.app_id, hook.transaction_id)
+            if bill is None:
+                raise CallbackRejectedError("unknown bill")
+            _check_matches(bill.total_fee, bill.channel.family, bill.currency, hook)
+            if bill.status is BillStatus.PENDING:
+                self._confirm_paid(creds, bill)
         try:
             paid = self._orders.mark_bill_paid(
-                app.app_id, bill.bill_no, total_fee=hook.transaction_fee, now_ms=self._clock()
+                app.app_id,
+                hook.transaction_id,
+                total_fee=hook.transaction_fee,
+                now_ms=self._clock(),
+                channel_family=hook.channel_type.upper() if hook.channel_type else None,
+                currency=CURRENCY_CNY,
             )
         except TransitionRejectedError as rejected:
-            current = Bill.model_validate(rejected.current) if rejected.current else bill
+            if rejected.current is None:
+                raise CallbackRejectedError("unknown bill") from None
+            current = Bill.model_validate(rejected.current)
+            _check_matches(current.total_fee, current.channel.family, current.currency, hook)
             if current.status is BillStatus.SUCCEEDED:
                 self._publisher.publish(bill_succeeded(current))
                 return CallbackResult("duplicate")

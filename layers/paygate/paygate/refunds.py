@@ -20,7 +20,7 @@ from typing import Any
 from paygate.api.models import CreateRefundRequest
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
-from paygate.errors import ConflictError, InvalidRequestError, NotFoundError
+from paygate.errors import ConflictError, InvalidRequestError, NotFoundError, PaygateError
 from paygate.events import refund_finished
 from paygate.models import App, BillStatus, Refund, RefundStatus
 from paygate.provider_errors import failure_code, to_api_error
@@ -60,20 +60,21 @@ class RefundService:
 
     def create(self, app: App, creds: BeeCloudCredentials, request: CreateRefundRequest) -> RefundOutcome:
         now = self._clock()
-        existing = self._orders.get_refund(app.app_id, request.refund_no)
-        if existing is not None:
-            return RefundOutcome(self._same_or_conflict(existing, request), created=False)
-        try:
-            request.check_date(now)
-        except ValueError as error:
-            raise InvalidRequestError(str(error), code="invalid_refund_no") from None
+        # No read of the refund first: the reservation's Put fails on an existing refund_no and
+        # returns it (ALL_OLD). Only when this request would be refused anyway is the refund
+        # looked up, since a repeat gets the stored refund whatever the bill says now.
+        refused = self._refusal(request, now)
+        if refused is not None:
+            return self._existing_or_raise(app, request, refused)
         bill = self._orders.get_bill(app.app_id, request.bill_no)
         if bill is None:
-            raise NotFoundError("no bill with this bill_no", code="bill_not_found")
-        if bill.status is not BillStatus.SUCCEEDED:
-            raise ConflictError("only a paid bill can be refunded", code="bill_not_paid")
-        if request.refund_fee > bill.total_fee - bill.refund_reserved:
-            raise ConflictError("refund_fee exceeds what is left to refund on the bill", code="refund_exceeds_bill")
+            refused = NotFoundError("no bill with this bill_no", code="bill_not_found")
+        elif bill.status is not BillStatus.SUCCEEDED:
+            refused = ConflictError("only a paid bill can be refunded", code="bill_not_paid")
+        elif request.refund_fee > bill.total_fee - bill.refund_reserved:
+            refused = ConflictError("refund_fee exceeds what is left to refund on the bill", code="refund_exceeds_bill")
+        if refused is not None or bill is None:
+            return self._existing_or_raise(app, request, refused)
         refund = Refund(
             app_id=app.app_id,
             refund_no=request.refund_no,
@@ -197,6 +198,21 @@ class RefundService:
                     self._publisher.publish(refund_finished(failed))
             raise api_error from error
         return self._orders.record_refund_accepted(refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock())
+
+    @staticmethod
+    def _refusal(request: CreateRefundRequest, now: int) -> PaygateError | None:
+        try:
+            request.check_date(now)
+        except ValueError as error:
+            return InvalidRequestError(str(error), code="invalid_refund_no")
+        return None
+
+    def _existing_or_raise(self, app: App, request: CreateRefundRequest, refused: PaygateError | None) -> RefundOutcome:
+        """A repeat of an existing refund gets it back (or 409 for another body); anything else is `refused`."""
+        existing = self._orders.get_refund(app.app_id, request.refund_no)
+        if existing is None:
+            raise refused or NotFoundError("no bill with this bill_no", code="bill_not_found")
+        return RefundOutcome(self._same_or_conflict(existing, request), created=False)
 
     @staticmethod
     def _same_or_conflict(existing: Refund, request: CreateRefundRequest) -> Refund:

@@ -164,10 +164,21 @@ class OrdersStore:
         )
 
     def mark_bill_paid(
-        self, app_id: str, bill_no: str, *, total_fee: int, now_ms: int, evidence: dict[str, Any] | None = None
+        self,
+        app_id: str,
+        bill_no: str,
+        *,
+        total_fee: int,
+        now_ms: int,
+        evidence: dict[str, Any] | None = None,
+        channel_family: str | None = None,
+        currency: str | None = None,
     ) -> Bill:
         """pending -> succeeded, only if the paid amount is the bill's amount.
 
+        `channel_family` / `currency`, when given, must match the bill too (a callback checks
+        them in the same write instead of reading the bill first). On a failed condition,
+        TransitionRejectedError carries the stored bill (None: no such bill).
         `evidence` (reconciliation) is stored as `reconciled_by` in the same conditional write.
         """
         values: dict[str, Any] = {
@@ -176,15 +187,18 @@ class OrdersStore:
             ":fee": total_fee,
             ":now": now_ms,
         }
+        condition = "#status = :pending AND total_fee = :fee"
+        if channel_family is not None:
+            condition += " AND begins_with(channel, :family)"
+            values[":family"] = f"{channel_family}_"
+        if currency is not None:
+            condition += " AND (attribute_not_exists(currency) OR currency = :currency)"  # absent: the default
+            values[":currency"] = currency
         update = "SET #status = :succeeded, paid_at_ms = :now, updated_at_ms = :now"
         if evidence is not None:
             update += ", reconciled_by = :evidence"
             values[":evidence"] = evidence
-        return Bill.model_validate(
-            self._update(
-                order_pk(OrderKind.BILL, app_id, bill_no), update, "#status = :pending AND total_fee = :fee", values
-            )
-        )
+        return Bill.model_validate(self._update(order_pk(OrderKind.BILL, app_id, bill_no), update, condition, values))
 
     # ------------------------------------------------------------------ refunds
     def get_refund(self, app_id: str, refund_no: str, *, consistent: bool = True) -> Refund | None:
