@@ -404,6 +404,63 @@ def _payout(out_order_no: str, account: str) -> dict[str, Any]:
     }
 
 
+def _mixed_round(http: httpx.Client, mixed: Mixed, tag: str, i: int) -> None:
+    """One bill paid and partly refunded, one payout, one collection paid, and the reads."""
+    today = china_date(now_ms())
+
+    # Every money POST carries an Idempotency-Key, so its (lazily loaded) path counts in the peak.
+    def key(kind: str) -> dict[str, str]:
+        return {"Idempotency-Key": f"bench-{tag}-{kind}-{i}"}
+
+    bill_no = f"MX{tag}{i:04d}"
+    bill_body = {"bill_no": bill_no, "channel": "WX_NATIVE", "total_fee": 1000, "title": "mixed"}
+    bill = mixed.check("POST /bills", http.post("/bills", json=bill_body, headers=key("bill")), 201).json()
+    replay = http.post("/bills", json=bill_body, headers=key("bill"))
+    mixed.check("POST /bills (same Idempotency-Key)", replay, 200, 201)
+    mixed.check("pay (BeeCloud sandbox)", httpx.get(bill["payment"]["code_url"], timeout=10), 200)
+    if eventually(partial(_status, http, f"/bills/{bill_no}", ("succeeded",))) is None:
+        mixed.notes.append(f"bill {bill_no} never succeeded")
+    refund_no = f"{today}R{tag}{i:03d}"
+    mixed.check(
+        "POST /refunds",
+        http.post(
+            "/refunds",
+            json={"refund_no": refund_no, "bill_no": bill_no, "refund_fee": 300},
+            headers=key("refund"),
+        ),
+        201,
+    )
+    if eventually(partial(_status, http, f"/refunds/{refund_no}")) is None:
+        mixed.notes.append(f"refund {refund_no} never settled")
+    out_order_no = f"MXP{tag}{i:04d}"
+    payout = http.post("/payouts", json=_payout(out_order_no, "123456781234"), headers=key("payout"))
+    mixed.check("POST /payouts", payout, 201)
+    if eventually(partial(_status, http, f"/payouts/{out_order_no}")) is None:
+        mixed.notes.append(f"payout {out_order_no} never settled")
+    collection = mixed.check(
+        "POST /collections",
+        http.post(
+            "/collections",
+            json={
+                "out_order_no": f"MXC{tag}{i:04d}",
+                "amount": 49_900,
+                "user_id": "user-42",
+                "user_name": "Ravi Kumar",
+                "email": "ravi@example.in",
+                "mobile": "9123456780",
+                "return_url": "https://shop.example.in/thanks",
+            },
+            headers=key("collection"),
+        ),
+        201,
+    ).json()
+    mixed.check("pay page (BeilyPay sandbox)", httpx.get(collection["pay_url"], timeout=10), 200)
+    mixed.check("GET /balance", http.get("/balance"), 200)
+    mixed.check("GET /bills", http.get("/bills", params={"limit": 20}), 200)
+    mixed.check("GET /refunds", http.get("/refunds", params={"limit": 20}), 200)
+    mixed.check("GET /payouts", http.get("/payouts", params={"limit": 20}), 200)
+
+
 def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[str, Any]:
     """Drive every function a few times over its real path; returns what happened."""
     info, tpl = stack.info, stack.template
@@ -419,7 +476,6 @@ def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[st
     fn_logger.setLevel(logging.INFO)
     fn_logger.propagate = False
     tag = secrets.token_hex(3).upper()
-    today = china_date(now_ms())
     try:
         with (
             webhook_receiver() as (receiver_url, received),
@@ -438,50 +494,7 @@ def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[st
             if not quick:  # a payout BeilyPay keeps pending (account 9999): polled up to its deadline
                 mixed.check("POST /payouts", http.post("/payouts", json=_payout(f"MXP{tag}PEND", "123456789999")), 201)
             for i in range(rounds):
-                bill_no = f"MX{tag}{i:04d}"
-                bill = mixed.check(
-                    "POST /bills",
-                    http.post(
-                        "/bills", json={"bill_no": bill_no, "channel": "WX_NATIVE", "total_fee": 1000, "title": "mixed"}
-                    ),
-                    201,
-                ).json()
-                mixed.check("pay (BeeCloud sandbox)", httpx.get(bill["payment"]["code_url"], timeout=10), 200)
-                if eventually(partial(_status, http, f"/bills/{bill_no}", ("succeeded",))) is None:
-                    mixed.notes.append(f"bill {bill_no} never succeeded")
-                refund_no = f"{today}R{tag}{i:03d}"
-                mixed.check(
-                    "POST /refunds",
-                    http.post("/refunds", json={"refund_no": refund_no, "bill_no": bill_no, "refund_fee": 300}),
-                    201,
-                )
-                if eventually(partial(_status, http, f"/refunds/{refund_no}")) is None:
-                    mixed.notes.append(f"refund {refund_no} never settled")
-                out_order_no = f"MXP{tag}{i:04d}"
-                mixed.check("POST /payouts", http.post("/payouts", json=_payout(out_order_no, "123456781234")), 201)
-                if eventually(partial(_status, http, f"/payouts/{out_order_no}")) is None:
-                    mixed.notes.append(f"payout {out_order_no} never settled")
-                collection = mixed.check(
-                    "POST /collections",
-                    http.post(
-                        "/collections",
-                        json={
-                            "out_order_no": f"MXC{tag}{i:04d}",
-                            "amount": 49_900,
-                            "user_id": "user-42",
-                            "user_name": "Ravi Kumar",
-                            "email": "ravi@example.in",
-                            "mobile": "9123456780",
-                            "return_url": "https://shop.example.in/thanks",
-                        },
-                    ),
-                    201,
-                ).json()
-                mixed.check("pay page (BeilyPay sandbox)", httpx.get(collection["pay_url"], timeout=10), 200)
-                mixed.check("GET /balance", http.get("/balance"), 200)
-                mixed.check("GET /bills", http.get("/bills", params={"limit": 20}), 200)
-                mixed.check("GET /refunds", http.get("/refunds", params={"limit": 20}), 200)
-                mixed.check("GET /payouts", http.get("/payouts", params={"limit": 20}), 200)
+                _mixed_round(http, mixed, tag, i)
             if eventually(lambda: len(received) >= 1, timeout=60) is None:
                 mixed.notes.append("the webhook receiver got no delivery")
             mixed.check(
