@@ -60,13 +60,28 @@ def lambda_handler(event, context):
 
 # -B: Lambda cannot write next to the code, so nothing compiled in one sample may help the next
 # (-I ignores PYTHONDONTWRITEBYTECODE, hence the flag).
+#
+# After the import, the probe also builds what our handlers build on their first request (the
+# boto3 and httpx clients behind the `paygate.deps` getters the module uses), so deferring work
+# from the import to the first request cannot hide it: "+ setup" is import plus that. The
+# baseline builds its clients at import, so its setup is zero.
 PROBE = """
 import sys, time, resource
 sys.path[:0] = {paths!r}
 t0 = time.perf_counter()
 import app
-elapsed = time.perf_counter() - t0
-print(elapsed * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+imported = time.perf_counter()
+for name, value in sorted(vars(app).items()):
+    wrapped = getattr(value, "__wrapped__", None)
+    if (
+        hasattr(value, "cache_info")
+        and getattr(value, "__module__", "").startswith("paygate")
+        and wrapped is not None
+        and wrapped.__code__.co_argcount == 0
+    ):
+        value()
+done = time.perf_counter()
+print((imported - t0) * 1000, (done - t0) * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
 """
 
 ENV = {
@@ -80,6 +95,9 @@ ENV = {
     "APPS_TABLE": "apps",
     "IDEMPOTENCY_TABLE": "idempotency",
     "EVENT_BUS_NAME": "bus",
+    "WEBHOOKS_TABLE": "webhooks",
+    "WEBHOOK_DELIVERIES_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/deliveries",
+    "POLL_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:poll",
 }
 
 
@@ -137,17 +155,20 @@ def prepare(python: str) -> dict[str, Path]:
     return {"raw": raw, "pyc": compiled, "runtime": runtime}
 
 
-def _sample(python: str, build: Path, runtime: Path, function: str) -> tuple[float, int]:
+Sample = tuple[float, float, int]  # import ms, import + first-request setup ms, peak RSS MB
+
+
+def _sample(python: str, build: Path, runtime: Path, function: str) -> Sample:
     paths = [str(build / function), str(build / "layer" / "python"), str(runtime)]
     out = subprocess.run(
         [python, "-I", "-S", "-B", "-c", PROBE.format(paths=paths)], env=ENV, capture_output=True, text=True, check=True
     ).stdout.split()
-    return float(out[0]), int(out[1])
+    return float(out[0]), float(out[1]), int(out[2])
 
 
 def measure(python: str, dirs: dict[str, Path], names: list[str], runs: int) -> dict[str, dict[str, float]]:
     """Round-robin over every (function, layout) so a busy machine slows all of them alike."""
-    samples: dict[tuple[str, str], list[tuple[float, int]]] = {}
+    samples: dict[tuple[str, str], list[Sample]] = {}
     for _ in range(runs):
         for name in names:
             for layout in ("raw", "pyc"):
@@ -156,9 +177,10 @@ def measure(python: str, dirs: dict[str, Path], names: list[str], runs: int) -> 
     for name in names:
         raw, pyc = samples[(name, "raw")], samples[(name, "pyc")]
         rows[name] = {
-            "no_pyc_ms": round(statistics.median(t for t, _ in raw), 1),
-            "pyc_ms": round(statistics.median(t for t, _ in pyc), 1),
-            "peak_rss_mb": max(r for _, r in pyc),
+            "no_pyc_ms": round(statistics.median(t for t, _, _ in raw), 1),
+            "pyc_ms": round(statistics.median(t for t, _, _ in pyc), 1),
+            "pyc_setup_ms": round(statistics.median(t for _, t, _ in pyc), 1),
+            "peak_rss_mb": max(r for _, _, r in pyc),
         }
     return rows
 
@@ -178,15 +200,20 @@ def main(argv: list[str] | None = None) -> int:
         f"Python {subprocess.run([args.python, '-V'], capture_output=True, text=True).stdout.strip()}"
     )
     print(
-        f"{'function':<24}{'no .pyc ms':>11}{'.pyc ms':>9}{'pyc/no':>8}{'vs base(.pyc)':>14}"
-        f"{'vs base(no)':>12}{'RSS MB':>8}"
+        f"{'function':<26}{'no .pyc ms':>11}{'.pyc ms':>9}{'+ setup':>9}{'pyc/no':>8}{'vs base(no)':>12}"
+        f"{'vs base(.pyc)':>14}{'+setup vs base(.pyc)':>21}{'RSS MB':>8}"
     )
     for name, row in rows.items():
         print(
-            f"{name:<24}{row['no_pyc_ms']:>11.0f}{row['pyc_ms']:>9.0f}"
-            f"{row['pyc_ms'] / row['no_pyc_ms']:>8.2f}{row['pyc_ms'] / base['pyc_ms']:>14.2f}"
-            f"{row['pyc_ms'] / base['no_pyc_ms']:>12.2f}{row['peak_rss_mb']:>8}"
+            f"{name:<26}{row['no_pyc_ms']:>11.0f}{row['pyc_ms']:>9.0f}{row['pyc_setup_ms']:>9.0f}"
+            f"{row['pyc_ms'] / row['no_pyc_ms']:>8.2f}{row['pyc_ms'] / base['no_pyc_ms']:>12.2f}"
+            f"{row['pyc_ms'] / base['pyc_ms']:>14.2f}{row['pyc_setup_ms'] / base['pyc_ms']:>21.2f}"
+            f"{row['peak_rss_mb']:>8}"
         )
+    print(
+        "target: .pyc ms <= 0.5 x the naive baseline as `sam build` ships it (vs base(no)); "
+        "the other ratios compare with a baseline that also ships .pyc"
+    )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return 0

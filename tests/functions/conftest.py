@@ -35,10 +35,10 @@ def _clear_container_caches() -> None:
     """A fresh 'container': no clients or settings carried over from another test."""
     from aws_lambda_powertools.utilities import parameters
 
-    from paygate import aws, deps, settings
+    from paygate import app_secrets, aws, deps, settings
     from paygate.api import idempotency
 
-    aws.client.cache_clear()
+    aws.clear_caches()
     settings.get_settings.cache_clear()
     for name in dir(deps):
         func = getattr(deps, name)
@@ -46,6 +46,7 @@ def _clear_container_caches() -> None:
             func.cache_clear()
     idempotency._persistence.cache_clear()
     parameters.clear_caches()
+    app_secrets._provider.cache_clear()
 
 
 @dataclass

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, Field
 
+from paygate.aws import client
 from paygate.errors import ConflictError, ServiceUnavailableError
 from paygate.models import App
 from paygate.providers.credentials import BeeCloudCredentials, BeilyPayCredentials
@@ -27,9 +29,15 @@ def secret_name(prefix: str, app_id: str) -> str:
     return f"{prefix}{app_id}"
 
 
+@cache
+def _provider() -> parameters.SecretsProvider:
+    # Our client: the container's shared session, and our timeouts and retry mode.
+    return parameters.SecretsProvider(boto3_client=client("secretsmanager"))
+
+
 def load_app_secrets(prefix: str, app_id: str, *, max_age_s: int) -> AppSecrets:
     try:
-        raw: Any = parameters.get_secret(secret_name(prefix, app_id), transform="json", max_age=max_age_s)
+        raw: Any = _provider().get(secret_name(prefix, app_id), transform="json", max_age=max_age_s)
     except parameters.exceptions.GetParameterError as error:
         raise ServiceUnavailableError("provider credentials are not available") from error
     return AppSecrets.model_validate(raw)

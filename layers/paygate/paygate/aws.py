@@ -18,6 +18,19 @@ _CONFIG = Config(
 
 
 @cache
+def _session() -> boto3.session.Session:
+    # One session for every client: each new session loads the endpoint and credential chain
+    # again, about 45 ms per client at a cold start.
+    return boto3.session.Session()
+
+
+@cache
 def client(service: str) -> Any:
     """The endpoint comes from AWS_ENDPOINT_URL[_<SERVICE>] when set, so local runs need no branch."""
-    return boto3.session.Session().client(service, config=_CONFIG)
+    return _session().client(service, config=_CONFIG)
+
+
+def clear_caches() -> None:
+    """A fresh container (tests): new session, so new credentials and endpoints from the environment."""
+    client.cache_clear()
+    _session.cache_clear()
