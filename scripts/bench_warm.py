@@ -343,6 +343,11 @@ class WarmBench:
         from aws_lambda_powertools.utilities import parameters
 
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # this "container" has not read any secret yet
+        from paygate import app_secrets
+
+        provider = getattr(app_secrets, "_provider", None)  # a cached SecretsProvider of our own, if any
+        if provider is not None and hasattr(provider, "cache_clear"):
+            provider().clear_cache()
         call = handler or load_function(function).lambda_handler
         run = OperationRun(samples=[])
         for i, event in enumerate(events):
