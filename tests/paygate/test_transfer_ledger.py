@@ -96,8 +96,8 @@ def test_a_duplicate_republishes_when_the_first_publish_failed(store, ledger, pu
     ("changes", "reason"),
     [
         ({"succeeded": False}, "is succeeded"),
-        ({"order_no": "B-2"}, "is succeeded"),
-        ({"amount": 999}, "is succeeded"),
+        ({"order_no": "B-2"}, "orderNo mismatch"),
+        ({"amount": 999}, "amount mismatch"),
     ],
 )
 def test_a_different_outcome_after_settlement_is_a_conflict(store, ledger, publisher, changes, reason):

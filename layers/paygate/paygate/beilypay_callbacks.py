@@ -45,14 +45,15 @@ class BeilyPayCallbacks:
             notify = verify_payout_notify(payload, creds)
         except WebhookVerificationError as error:
             raise CallbackRejectedError(f"signature: {error}") from None
-        payout = self._order(OrderKind.PAYOUT, app, notify.out_order_no, notify.order_no)
-        if notify.amount != payout.amount:
-            raise CallbackRejectedError("amount mismatch")
-        if notify.status == PENDING:
-            return CallbackResult("ignored")  # the old doc's status 1: nothing to record yet
+        if notify.status == PENDING:  # the old doc's status 1: nothing to record, only to check
+            payout = self._order(OrderKind.PAYOUT, app, notify.out_order_no, notify.order_no)
+            if notify.amount != payout.amount:
+                raise CallbackRejectedError("amount mismatch")
+            return CallbackResult("ignored")
         return self._settle(
             OrderKind.PAYOUT,
-            payout,
+            app,
+            notify.out_order_no,
             succeeded=notify.status == PAYOUT_SUCCESS,
             order_no=notify.order_no,
             amount=notify.amount,
@@ -65,8 +66,8 @@ class BeilyPayCallbacks:
             notify = verify_collection_notify(payload, creds)
         except WebhookVerificationError as error:
             raise CallbackRejectedError(f"signature: {error}") from None
-        collection = self._order(OrderKind.COLLECTION, app, notify.out_order_no, notify.order_no)
         if notify.status == PENDING:
+            self._order(OrderKind.COLLECTION, app, notify.out_order_no, notify.order_no)
             return CallbackResult("ignored")
         succeeded = notify.status == COLLECTION_SUCCESS
         # `paid` may differ from the amount (recorded as reported), but a success paying nothing
@@ -77,7 +78,8 @@ class BeilyPayCallbacks:
             raise CallbackRejectedError("paid mismatch: failure with payment")
         return self._settle(
             OrderKind.COLLECTION,
-            collection,
+            app,
+            notify.out_order_no,
             succeeded=succeeded,
             order_no=notify.order_no,
             amount=None,
@@ -96,7 +98,8 @@ class BeilyPayCallbacks:
     def _settle(
         self,
         kind: OrderKind,
-        transfer: Transfer,
+        app: App,
+        out_order_no: str,
         *,
         succeeded: bool,
         order_no: str,
@@ -105,10 +108,12 @@ class BeilyPayCallbacks:
         pay_time: str | None,
     ) -> CallbackResult:
         try:
+            # One conditional write re-checks the ledger (the order exists for this app, same
+            # BeilyPay orderNo, same amount) and settles it; a failed check explains itself.
             settled = self._ledger.settle(
                 kind,
-                transfer.app_id,
-                transfer.out_order_no,
+                app.app_id,
+                out_order_no,
                 succeeded=succeeded,
                 provider_order_no=order_no,
                 amount=amount,

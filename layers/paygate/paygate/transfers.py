@@ -84,6 +84,10 @@ class TransferLedger:
             if rejected.current is None:
                 raise SettlementConflictError(f"unknown {kind.value}") from None
             current = transfer_from(kind, rejected.current)
+            if current.provider_order_no is not None and current.provider_order_no != provider_order_no:
+                raise SettlementConflictError("orderNo mismatch") from None
+            if amount is not None and current.amount != amount:
+                raise SettlementConflictError("amount mismatch") from None
             wanted = TransferStatus.SUCCEEDED if succeeded else TransferStatus.FAILED
             same = (
                 current.status is wanted
