@@ -44,9 +44,15 @@ build: bootstrap-sam
 	PATH="$$(dirname $$(readlink -f $(PY))):$$PATH" .venv-sam/bin/sam build
 	$(PY) scripts/compile_build.py .aws-sam/build
 
-## bench: cold init per function (with and without .pyc) against a naive baseline
+## bench: cold init, warm latency and calls per operation, local throughput and memory, cost model
+## (scripts that print figures; JSON copies in .local/bench/; see docs/performance.md)
+BENCH := PYTHONPATH=.:layers/paygate $(PY) -m
 bench: bootstrap
-	PYTHONPATH=.:layers/paygate $(PY) -m scripts.bench_cold --runs 7
+	@mkdir -p .local/bench
+	$(BENCH) scripts.bench_cold --runs 7 --json .local/bench/cold.json
+	$(BENCH) scripts.bench_warm --json .local/bench/warm.json
+	$(BENCH) scripts.bench_load --json .local/bench/load.json
+	$(BENCH) scripts.bench_cost --warm .local/bench/warm.json --json .local/bench/cost.json
 
 ## deploy: sam deploy with samconfig.toml (needs real AWS credentials)
 deploy: build

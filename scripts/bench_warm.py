@@ -276,7 +276,7 @@ class WarmBench:
         self.recorder.install()
         from paygate import aws, deps, settings
 
-        aws.client.cache_clear()
+        aws.clear_caches()
         settings.get_settings.cache_clear()
         for name in dir(deps):
             getattr(getattr(deps, name), "cache_clear", lambda: None)()

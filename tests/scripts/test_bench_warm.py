@@ -38,7 +38,7 @@ def _clear_container_caches() -> None:
     from paygate import aws, deps, settings
     from paygate.api import idempotency
 
-    aws.client.cache_clear()
+    aws.clear_caches()
     settings.get_settings.cache_clear()
     for name in dir(deps):
         getattr(getattr(deps, name), "cache_clear", lambda: None)()
