@@ -325,7 +325,7 @@ def count_calls(
     http_requests = 0
     provider_requests = 0
     counts = {"eventbridge_entries": 0, "eventbridge_requests": 0, "secretsmanager_requests": 0}
-    counts |= {"stepfunctions_starts": 0, "sqs_requests": 0}
+    counts |= {"stepfunctions_starts": 0, "stepfunctions_stops": 0, "sqs_requests": 0}
     for call in sample.calls:
         if call.service == "dynamodb":
             dynamodb_requests += 1
@@ -347,6 +347,8 @@ def count_calls(
             counts["secretsmanager_requests"] += 1
         elif call.service == "stepfunctions" and call.operation == "StartExecution":
             counts["stepfunctions_starts"] += 1
+        elif call.service == "stepfunctions" and call.operation == "StopExecution":
+            counts["stepfunctions_stops"] += 1
         elif call.service == "sqs":
             counts["sqs_requests"] += 1
     source = "returned" if sources == {"returned"} else "computed" if sources == {"computed"} else "mixed"

@@ -67,7 +67,7 @@ OPERATIONS: dict[str, tuple[str, bool]] = {
 FLOWS: dict[str, dict[str, float]] = {
     "payment (bill created, paid webhook)": {"create_bill": 1, "bill_callback": 1},
     "payout settled by its notify": {"payout": 1, "payout_callback": 1, "poll_pending": 1},
-    "collection (created, paid notify)": {"collect": 1, "collect_callback": 1},
+    "collection paid, settled by its notify": {"collect": 1, "collect_callback": 1, "poll_pending": 1},
     "refund": {"refund": 1},
     "webhook delivered to one endpoint": {"webhook_delivery": 1},
 }
@@ -141,7 +141,7 @@ def model(warm: dict[str, Any], prices: Prices, waits: Latencies) -> dict[str, A
         for step, times in steps.items():
             for key in totals:
                 totals[key] += per_op[step][key] * times
-        if flow.startswith("payout"):
+        if "poll_pending" in steps:  # the poller's execution: started at create, ends at its first poll
             totals["stepfunctions"] += transitions * prices.stepfunctions_per_transition
         flows[flow] = {key: round(value * 1e6, 2) for key, value in totals.items()}
         flows[flow]["total"] = round(sum(totals.values()) * 1e6, 2)

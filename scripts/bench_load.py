@@ -491,8 +491,9 @@ def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[st
             endpoint_id = endpoint.get("id", "missing")
             mixed.check("GET /webhook-endpoints", http.get("/webhook-endpoints"), 200)
             mixed.check("GET /webhook-endpoints/{id}", http.get(f"/webhook-endpoints/{endpoint_id}"), 200)
-            if not quick:  # a payout BeilyPay keeps pending (account 9999): polled up to its deadline
-                mixed.check("POST /payouts", http.post("/payouts", json=_payout(f"MXP{tag}PEND", "123456789999")), 201)
+            # A payout BeilyPay keeps pending (account 9999): the only one polled, since a notify
+            # stops its payout's poller (polled up to its deadline unless --quick).
+            mixed.check("POST /payouts", http.post("/payouts", json=_payout(f"MXP{tag}PEND", "123456789999")), 201)
             for i in range(rounds):
                 _mixed_round(http, mixed, tag, i)
             if eventually(lambda: len(received) >= 1, timeout=60) is None:
@@ -500,7 +501,7 @@ def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[st
             mixed.check(
                 "GET /webhook-endpoints/{id}/deliveries", http.get(f"/webhook-endpoints/{endpoint_id}/deliveries"), 200
             )
-            # The poller: every payout starts an execution whose first Wait is 1 s here.
+            # The poller of the pending payout: its first Wait is 1 s here.
             poll_pool = stack.functions.pools["PollPendingFunction"]
             if eventually(poll_pool.worker_pids, timeout=30) is None:
                 mixed.notes.append("the poller's state machine never ran PollPending")

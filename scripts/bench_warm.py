@@ -570,6 +570,8 @@ def state_machine_transitions() -> dict[str, int]:
     The schedule is the template's defaults; each poll round's outcome is what PendingPoller
     answers: `final` once the order is settled, `expired` at the deadline, else `pending` with
     `next_wait`. Counted as every state entered (Wait, PollPending, Final?, ... , Done/Unknown).
+    A notify that settles the order stops the execution (Callback's StopExecution) in its Wait;
+    `..._unstopped` is the same payout when that stop fails and the next round ends it.
     """
     import yaml
 
@@ -584,7 +586,7 @@ def state_machine_transitions() -> dict[str, int]:
     cap, deadline_s = int(params["PollMaxWaitSeconds"]["Default"]), int(params["PollDeadlineSeconds"]["Default"])
     asl = json.loads((ROOT / "statemachines" / "poll_pending.asl.json").read_text())["States"]
 
-    def walk(settled_at_s: float | None) -> int:
+    def walk(settled_at_s: float | None, *, stopped: bool = False) -> int:
         state = PollState(
             kind="payout", app_id="app_0123456789abcdef", out_order_no="PO-1", wait_seconds=first,
             max_wait_seconds=cap, growth=growth, deadline_ms=deadline_s * 1000,
@@ -596,6 +598,8 @@ def state_machine_transitions() -> dict[str, int]:
             if spec["Type"] in ("Succeed", "Fail"):
                 return transitions
             if spec["Type"] == "Wait":
+                if stopped and settled_at_s is not None and settled_at_s < now_s + state.wait_seconds:
+                    return transitions  # StopExecution during this Wait
                 now_s += state.wait_seconds
             elif name == "PollPending":
                 if settled_at_s is not None and now_s >= settled_at_s:
@@ -610,7 +614,12 @@ def state_machine_transitions() -> dict[str, int]:
             else:
                 name = spec["Next"]
 
-    return {"transitions_settled_by_notify": walk(0), "transitions_pending_day": walk(None)}
+    notify_at_s = 5  # BeilyPay notifies within seconds; the first poll is PollFirstWaitSeconds away
+    return {
+        "transitions_settled_by_notify": walk(notify_at_s, stopped=True),
+        "transitions_settled_by_notify_unstopped": walk(notify_at_s),
+        "transitions_pending_day": walk(None),
+    }
 
 
 # ---------------------------------------------------------------- report
@@ -660,12 +669,13 @@ def format_report(result: dict[str, Any]) -> str:
             f"{op:26} {d['requests']:8} {d['wcu']:5.1f} {d['rcu']:5.1f} {d['capacity_source']:>8}"
             f" {c['provider_requests'] + c['other_http_requests']:4} {c['eventbridge_entries']:6}"
             f" {c['secretsmanager_requests']:3} {c.get('cold_secretsmanager_requests', 0):7}"
-            f" {c['stepfunctions_starts']:3}  {ops}"
+            f" {c['stepfunctions_starts'] + c.get('stepfunctions_stops', 0):3}  {ops}"
         )
     sfn = result["stepfunctions"]
     lines += [
         "",
-        f"Step Functions transitions per payout: settled by notify {sfn['transitions_settled_by_notify']}, "
+        f"Step Functions transitions per payout: settled by notify {sfn['transitions_settled_by_notify']}"
+        f" ({sfn.get('transitions_settled_by_notify_unstopped', '?')} if the stop fails), "
         f"pending a whole day {sfn['transitions_pending_day']}",
     ]
     return "\n".join(lines)

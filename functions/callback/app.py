@@ -21,7 +21,15 @@ from paygate.app_secrets import beecloud_credentials, beilypay_credentials, load
 from paygate.auth import is_valid_app_id
 from paygate.beilypay_callbacks import BeilyPayCallbacks
 from paygate.callbacks import BeeCloudCallbacks, CallbackRejectedError
-from paygate.deps import apps_store, beecloud_client, event_publisher, orders_store, transfer_ledger, transfers_store
+from paygate.deps import (
+    apps_store,
+    beecloud_client,
+    event_publisher,
+    orders_store,
+    poller_starter,
+    transfer_ledger,
+    transfers_store,
+)
 from paygate.providers import WebhookVerificationError, parse_callback_body
 from paygate.refunds import RefundService
 from paygate.settings import get_settings
@@ -96,7 +104,8 @@ def beilypay_notify(app_id: Annotated[str, Path()]) -> Response[str]:
     except WebhookVerificationError as error:
         return _reject("beilypay", app_id, str(error))
     try:
-        result = BeilyPayCallbacks(transfers_store(), transfer_ledger()).handle(merchant, creds, payload)
+        callbacks = BeilyPayCallbacks(transfers_store(), transfer_ledger(), poller_starter().stop)
+        result = callbacks.handle(merchant, creds, payload)
     except CallbackRejectedError as rejected:
         return _reject("beilypay", app_id, rejected.reason)
     metrics.add_metric(name=f"Callback{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)

@@ -96,6 +96,7 @@ def test_a_payout_notify_settles_with_two_updates_and_one_event(calls):
     op = calls["payout_callback"]
     assert _orders(op) == {"orders:UpdateItem": 2}
     assert op["eventbridge_entries"] == 1
+    assert op["stepfunctions_stops"] == 1  # its poller ends here instead of at its first poll
 
 
 def test_capacity_is_counted_for_every_dynamodb_request(calls):
@@ -108,5 +109,6 @@ def test_capacity_is_counted_for_every_dynamodb_request(calls):
 
 def test_step_functions_transitions_per_payout():
     transitions = state_machine_transitions()
-    assert transitions["transitions_settled_by_notify"] == 4  # Wait, PollPending, Final?, Done
+    assert transitions["transitions_settled_by_notify"] == 1  # the first Wait, stopped by the notify
+    assert transitions["transitions_settled_by_notify_unstopped"] == 4  # Wait, PollPending, Final?, Done
     assert transitions["transitions_pending_day"] < 30

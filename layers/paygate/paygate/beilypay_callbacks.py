@@ -9,7 +9,7 @@ plausible `paid` (collections). The handler answers `SUCC` only after this retur
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from paygate.callbacks import CallbackRejectedError, CallbackResult
@@ -29,10 +29,15 @@ def is_collection_notify(payload: Mapping[str, Any]) -> bool:
     return "paid" in payload and "payAmount" not in payload
 
 
+# Ends an order's Step Functions poller: (kind, app_id, out_order_no).
+StopPoller = Callable[[OrderKind, str, str], None]
+
+
 class BeilyPayCallbacks:
-    def __init__(self, store: TransfersStore, ledger: TransferLedger) -> None:
+    def __init__(self, store: TransfersStore, ledger: TransferLedger, stop_poller: StopPoller | None = None) -> None:
         self._store = store
         self._ledger = ledger
+        self._stop_poller = stop_poller
 
     def handle(self, app: App, creds: BeilyPayCredentials, payload: Mapping[str, Any]) -> CallbackResult:
         """Raises CallbackRejectedError for anything forged or not matching the ledger."""
@@ -122,4 +127,6 @@ class BeilyPayCallbacks:
             )
         except SettlementConflictError as conflict:
             raise CallbackRejectedError(conflict.reason) from None
+        if settled.applied and self._stop_poller is not None:
+            self._stop_poller(kind, app.app_id, out_order_no)
         return CallbackResult("applied" if settled.applied else "duplicate")

@@ -116,6 +116,23 @@ class PollerStarter:
             return False
         return True
 
+    def stop(self, kind: OrderKind, app_id: str, out_order_no: str) -> None:
+        """End the order's poller once a notify settled it: every poll round costs 3 transitions.
+
+        Best effort: a poller that cannot be stopped finds the order final at its next round.
+        """
+        if not self._arn:
+            return
+        name = execution_name(kind, app_id, out_order_no)
+        execution_arn = self._arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
+        try:
+            self._sfn.stop_execution(executionArn=execution_arn, cause="settled by the provider's notify")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ExecutionDoesNotExist":
+                logger.warning("could not stop the poller", extra={"execution": name, "error": str(error)})
+        except BotoCoreError as error:
+            logger.warning("could not stop the poller", extra={"execution": name, "error": str(error)})
+
 
 def next_wait(state: PollState, now: int) -> int:
     """Grow the last wait up to the cap, but never sleep past the deadline (one last poll there)."""

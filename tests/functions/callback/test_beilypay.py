@@ -51,6 +51,36 @@ def test_a_payout_notify_settles_the_payout_and_publishes_one_event(beilypay, aw
     assert detail["data"]["provider_order_no"] == payout["provider_order_no"]
 
 
+def test_a_settling_notify_stops_the_orders_poller(beilypay, aws):
+    payout = _payout(beilypay)
+    (execution,) = beilypay.executions()
+    assert execution["status"] == "RUNNING"
+
+    invoke("callback", beilypay_notify_event(beilypay, beilypay.notify_body(payout["provider_order_no"])))
+
+    (execution,) = beilypay.executions()
+    assert execution["status"] == "ABORTED"  # no further poll rounds: 3 transitions each
+
+
+def test_a_notify_is_acknowledged_even_if_its_poller_cannot_be_stopped(beilypay, aws, monkeypatch):
+    from botocore.exceptions import ClientError
+
+    from paygate import deps
+
+    payout = _payout(beilypay)
+
+    def refuse(**_kwargs):
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "StopExecution")
+
+    monkeypatch.setattr(deps.poller_starter()._sfn, "stop_execution", refuse)
+    result = invoke("callback", beilypay_notify_event(beilypay, beilypay.notify_body(payout["provider_order_no"])))
+
+    assert "SUCC" in result["body"]
+    assert _item(beilypay, "payout", "PO-0001")["status"]["S"] == "succeeded"
+    (execution,) = beilypay.executions()
+    assert execution["status"] == "RUNNING"  # its next round finds the payout final and ends
+
+
 def test_a_failed_payout_notify_fails_the_payout(beilypay, aws):
     payout = _payout(beilypay, account="123456780000")  # the sandbox fails accounts ending 0000
     notify = beilypay.notify_body(payout["provider_order_no"])
