@@ -93,7 +93,7 @@ def billed_ms(op: dict[str, Any], latency: dict[str, Any] | None, memory_mb: int
     cpu = ours * max(1.0, FULL_VCPU_MB / memory_mb)
     calls = op.get("dynamodb", {}).get("requests", 0) * waits.dynamodb_ms
     calls += (1 if op.get("eventbridge_entries", 0) else 0) * waits.eventbridge_ms
-    calls += op.get("stepfunctions_starts", 0) * waits.stepfunctions_ms
+    calls += (op.get("stepfunctions_starts", 0) + op.get("stepfunctions_stops", 0)) * waits.stepfunctions_ms
     calls += op.get("provider_requests", 0) * waits.provider_ms
     return float(math.ceil(cpu + calls))  # Lambda bills by the millisecond, rounded up
 
