@@ -66,8 +66,8 @@ OPERATIONS: dict[str, tuple[str, bool]] = {
 # What one successful business operation is made of (operation -> how many times).
 FLOWS: dict[str, dict[str, float]] = {
     "payment (bill created, paid webhook)": {"create_bill": 1, "bill_callback": 1},
-    "payout settled by its notify": {"payout": 1, "payout_callback": 1, "poll_pending": 1},
-    "collection paid, settled by its notify": {"collect": 1, "collect_callback": 1, "poll_pending": 1},
+    "payout settled by its notify": {"payout": 1, "payout_callback": 1},
+    "collection paid, settled by its notify": {"collect": 1, "collect_callback": 1},
     "refund": {"refund": 1},
     "webhook delivered to one endpoint": {"webhook_delivery": 1},
 }
@@ -132,6 +132,7 @@ def model(warm: dict[str, Any], prices: Prices, waits: Latencies) -> dict[str, A
         for name in OPERATIONS
         if name in calls
     }
+    # Settled by its notify: the Callback stops the poller in its first Wait (no PollPending run).
     transitions = warm.get("stepfunctions", {}).get("transitions_settled_by_notify", 0)
     flows: dict[str, dict[str, float]] = {}
     for flow, steps in FLOWS.items():
@@ -141,7 +142,7 @@ def model(warm: dict[str, Any], prices: Prices, waits: Latencies) -> dict[str, A
         for step, times in steps.items():
             for key in totals:
                 totals[key] += per_op[step][key] * times
-        if "poll_pending" in steps:  # the poller's execution: started at create, ends at its first poll
+        if any(calls[step].get("stepfunctions_starts", 0) for step in steps):  # the order's poller execution
             totals["stepfunctions"] += transitions * prices.stepfunctions_per_transition
         flows[flow] = {key: round(value * 1e6, 2) for key, value in totals.items()}
         flows[flow]["total"] = round(sum(totals.values()) * 1e6, 2)
