@@ -66,6 +66,13 @@ class StackConfig:
     max_workers: int = 4  # per function
     integration_timeout: float = 29.0  # API Gateway's limit; tests lower it
 
+    @classmethod
+    def on_free_ports(cls, **settings: Any) -> StackConfig:
+        """Every listener on a port the OS picks: tests and benchmarks run beside `make run`."""
+        return dataclasses.replace(
+            cls(**settings), api_port=0, moto_port=0, dynamodb_port=0, beecloud_port=0, beilypay_port=0
+        )
+
 
 @dataclass
 class DemoApp:

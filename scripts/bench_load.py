@@ -570,12 +570,7 @@ def suggest(spec: FunctionSpec, peak_rss_mb: float) -> tuple[int, str]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    config = StackConfig(
-        api_port=0,
-        moto_port=0,
-        dynamodb_port=0,
-        beecloud_port=0,
-        beilypay_port=0,
+    config = StackConfig.on_free_ports(
         time_scale=0.01,
         max_workers=args.max_workers,
         parameter_overrides=dict(PARAMETER_OVERRIDES),

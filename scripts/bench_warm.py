@@ -693,12 +693,7 @@ def run_bench(
     """Start a local stack, measure, stop it; returns the JSON document."""
     from paygate_local.stack import LocalStack, StackConfig
 
-    config = StackConfig(
-        api_port=0,
-        moto_port=0,
-        dynamodb_port=0,
-        beecloud_port=0,
-        beilypay_port=0,
+    config = StackConfig.on_free_ports(
         time_scale=time_scale,
         demo_app=False,
         max_workers=1,

@@ -49,11 +49,7 @@ class Merchant:
 @pytest.fixture(scope="module")
 def gateway() -> Iterator[Gateway]:
     """One stack per test module: a fresh ledger, fresh sandboxes, an empty event log."""
-    stack = LocalStack(
-        StackConfig(
-            api_port=0, moto_port=0, dynamodb_port=0, beecloud_port=0, beilypay_port=0, time_scale=0.01, demo_app=False
-        )
-    )
+    stack = LocalStack(StackConfig.on_free_ports(time_scale=0.01, demo_app=False))
     info = stack.start()
     try:
         yield Gateway(stack, info)

@@ -29,12 +29,7 @@ DEADLINE_S = 8
 def gateway() -> Iterator[Gateway]:
     """The module's own stack: the conftest's, plus a fast poll schedule."""
     stack = LocalStack(
-        StackConfig(
-            api_port=0,
-            moto_port=0,
-            dynamodb_port=0,
-            beecloud_port=0,
-            beilypay_port=0,
+        StackConfig.on_free_ports(
             time_scale=0.01,
             demo_app=False,
             parameter_overrides={

@@ -25,12 +25,7 @@ _bill_numbers = (f"E2EWH{n:07d}" for n in itertools.count(1))
 def gateway() -> Iterator[Gateway]:
     """The stack with a 1 s backoff and local (http, loopback) endpoints allowed."""
     stack = LocalStack(
-        StackConfig(
-            api_port=0,
-            moto_port=0,
-            dynamodb_port=0,
-            beecloud_port=0,
-            beilypay_port=0,
+        StackConfig.on_free_ports(
             time_scale=0.01,
             demo_app=False,
             parameter_overrides={

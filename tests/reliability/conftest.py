@@ -46,12 +46,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         logger.setLevel(logging.INFO)
         logger.addHandler(collector)
     stack = LocalStack(
-        StackConfig(
-            api_port=0,
-            moto_port=0,
-            dynamodb_port=0,
-            beecloud_port=0,
-            beilypay_port=0,
+        StackConfig.on_free_ports(
             time_scale=0.01,
             demo_app=False,
             data_dir=data_dir,
