@@ -33,6 +33,7 @@ from paygate.deps import (
 from paygate.providers import WebhookVerificationError, parse_callback_body
 from paygate.refunds import RefundService
 from paygate.settings import get_settings
+from paygate.tracing import traced
 
 logger = Logger()
 metrics = Metrics()
@@ -113,6 +114,7 @@ def beilypay_notify(app_id: Annotated[str, Path()]) -> Response[str]:
     return _text(200, BEILYPAY_ACK)
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

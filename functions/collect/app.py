@@ -20,6 +20,7 @@ from paygate.collects import CollectionService
 from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
 from paygate.models import Collection, TransferStatus
 from paygate.settings import get_settings
+from paygate.tracing import traced
 
 logger = Logger()
 app = build_resolver()
@@ -68,6 +69,7 @@ def create_collection(
     )
 
 
+@traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

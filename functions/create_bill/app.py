@@ -19,6 +19,7 @@ from paygate.app_secrets import require_beecloud
 from paygate.bills import BillService
 from paygate.deps import beecloud_client, event_publisher, orders_store
 from paygate.settings import get_settings
+from paygate.tracing import traced
 
 logger = Logger()
 app = build_resolver()
@@ -55,6 +56,7 @@ def create_bill(
     )
 
 
+@traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -21,6 +21,7 @@ from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, t
 from paygate.models import Payout, TransferStatus
 from paygate.payouts import PayoutService
 from paygate.settings import get_settings
+from paygate.tracing import traced
 
 logger = Logger()
 metrics = Metrics()
@@ -72,6 +73,7 @@ def create_payout(
     )
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from paygate.app_secrets import beilypay_credentials_or_none
 from paygate.deps import apps_store, beilypay_client, transfer_ledger, transfers_store
 from paygate.poller import PendingPoller, PollState
 from paygate.providers.beilypay import BeilyPayCredentials
+from paygate.tracing import traced
 
 logger = Logger()
 metrics = Metrics()
@@ -28,6 +29,7 @@ def _credentials_of(app_id: str) -> BeilyPayCredentials | None:
     return beilypay_credentials_or_none(app) if app is not None else None
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from paygate.models import (
 from paygate.provider_errors import to_api_error
 from paygate.providers.errors import ProviderError
 from paygate.store.orders import Page
+from paygate.tracing import traced
 
 logger = Logger()
 app = build_resolver()
@@ -260,6 +261,7 @@ def get_balance() -> Response[str]:
     return json_response(200, balance_view(amount))
 
 
+@traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -24,6 +24,7 @@ from paygate.reconciliation.runner import (
     parse_instant,
     reconcile,
 )
+from paygate.tracing import traced
 
 logger = Logger()
 metrics = Metrics()
@@ -48,6 +49,7 @@ class ReconcileRequest(BaseModel):
         return Period(start, end)
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from paygate.api.views import refund_view
 from paygate.app_secrets import require_beecloud
 from paygate.deps import beecloud_client, event_publisher, orders_store
 from paygate.refunds import RefundService
+from paygate.tracing import traced
 
 logger = Logger()
 app = build_resolver()
@@ -70,6 +71,7 @@ def refresh_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{11,32}$
     return json_response(200, refund_view(_service().refresh(caller, require_beecloud(caller), refund_no)))
 
 
+@traced
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from paygate.tracing import traced
 from paygate.webhooks.deps import delivery_queue, dispatcher
 from paygate.webhooks.dispatch import Outcome
 from paygate.webhooks.models import DeliveryTask
@@ -73,6 +74,7 @@ async def record_handler(record: SQSRecord) -> None:
         logger.error("unknown message dropped", extra={"message_id": record.message_id})
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.tracing import traced
 from paygate.webhooks.api_models import (
     CreatedWebhookEndpointView,
     CreateWebhookEndpointRequest,
@@ -162,6 +163,7 @@ def resend_event(
     return json_response(202, ResendView(event_id=event_id, endpoint_ids=queued))
 
 
+@traced
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
