@@ -46,6 +46,7 @@ import httpx
 from paygate.clock import china_date, iso_from_ms, now_ms
 from paygate_local.stack import LocalStack, StackConfig
 from paygate_local.template import FunctionSpec
+from tests.support.requests import payout_body
 
 T = TypeVar("T")
 
@@ -390,18 +391,7 @@ def _status(http: httpx.Client, path: str, final: tuple[str, ...] = ("succeeded"
 
 
 def _payout(out_order_no: str, account: str) -> dict[str, Any]:
-    return {
-        "out_order_no": out_order_no,
-        "amount": 150_000,
-        "account_type": "Card",
-        "account": account,
-        "account_owner": "Asha Verma",
-        "bank_code": "SBIN",
-        "ifsc": "SBIN0001234",
-        "address": "12 MG Road, Bengaluru",
-        "email": "asha@example.in",
-        "mobile": "9876543210",
-    }
+    return payout_body(out_order_no, account=account)
 
 
 def _mixed_round(http: httpx.Client, mixed: Mixed, tag: str, i: int) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from paygate_local.stack import LocalStack, StackConfig
 from tests.e2e.conftest import Gateway, Merchant, eventually
+from tests.support.requests import payout_body
 
 pytestmark = pytest.mark.e2e
 
@@ -54,18 +55,7 @@ def beilypay_faults(gateway: Gateway) -> Iterator[str]:
 
 
 def _payout(out_order_no: str, account: str = "123456781234", amount: int = 150_000) -> dict[str, Any]:
-    return {
-        "out_order_no": out_order_no,
-        "amount": amount,
-        "account_type": "Card",
-        "account": account,
-        "account_owner": "Asha Verma",
-        "bank_code": "SBIN",
-        "ifsc": "SBIN0001234",
-        "address": "12 MG Road, Bengaluru",
-        "email": "asha@example.in",
-        "mobile": "9876543210",
-    }
+    return payout_body(out_order_no, account=account, amount=amount)
 
 
 def _final(shop: Merchant, path: str, timeout: float = 15.0) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.functions.conftest import api_event, body_of, collection_body, invoke
+from tests.functions.conftest import api_event, body_of, invoke
+from tests.support.requests import collection_body
 
 
 def _post(merchant, body, headers=None):

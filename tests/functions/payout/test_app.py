@@ -6,7 +6,8 @@ import boto3
 import httpx
 import pytest
 
-from tests.functions.conftest import api_event, body_of, invoke, payout_body
+from tests.functions.conftest import api_event, body_of, invoke
+from tests.support.requests import payout_body
 
 
 def _post(merchant, body, headers=None):

@@ -16,11 +16,10 @@ from tests.functions.conftest import (
     api_event,
     beilypay_notify_event,
     body_of,
-    collection_body,
     invoke,
     load_event,
-    payout_body,
 )
+from tests.support.requests import collection_body, payout_body
 
 
 def _payout(merchant, **overrides):

@@ -16,12 +16,11 @@ from tests.functions.conftest import (
     add_fault,
     api_event,
     body_of,
-    collection_body,
     invoke,
     pay_in_sandbox,
-    payout_body,
     webhook_event,
 )
+from tests.support.requests import collection_body, payout_body
 
 TODAY = china_date(now_ms())
 
