@@ -46,7 +46,7 @@ import httpx
 from paygate.clock import china_date, iso_from_ms, now_ms
 from paygate_local.stack import LocalStack, StackConfig
 from paygate_local.template import FunctionSpec
-from tests.support.requests import payout_body
+from tests.support.requests import collection_body, payout_body
 
 T = TypeVar("T")
 
@@ -431,15 +431,7 @@ def _mixed_round(http: httpx.Client, mixed: Mixed, tag: str, i: int) -> None:
         "POST /collections",
         http.post(
             "/collections",
-            json={
-                "out_order_no": f"MXC{tag}{i:04d}",
-                "amount": 49_900,
-                "user_id": "user-42",
-                "user_name": "Ravi Kumar",
-                "email": "ravi@example.in",
-                "mobile": "9123456780",
-                "return_url": "https://shop.example.in/thanks",
-            },
+            json=collection_body(f"MXC{tag}{i:04d}"),
             headers=key("collection"),
         ),
         201,

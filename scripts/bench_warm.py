@@ -50,6 +50,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
 from scripts._bench_hooks import Call, Recorder, Sample, count_calls, percentile
+from tests.support.sandbox import first_notification
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -549,14 +550,7 @@ class WarmBench:
     @staticmethod
     def _notification(sandbox_url: str, ref: str, timeout_s: float = 30.0) -> dict[str, Any]:
         """The signed notify the sandbox tried to deliver (to the unreachable URL) for this order."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            attempts = httpx.get(f"{sandbox_url}/_sandbox/notifications", params={"ref": ref}).json()["attempts"]
-            if attempts:
-                body: dict[str, Any] = attempts[0]["body"]
-                return body
-            time.sleep(0.02)
-        raise RuntimeError(f"the sandbox sent no notify for {ref}")
+        return first_notification(sandbox_url, ref, timeout_s)
 
 
 def _ok(response: httpx.Response) -> None:

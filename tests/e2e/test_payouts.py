@@ -19,7 +19,7 @@ import pytest
 
 from paygate_local.stack import LocalStack, StackConfig
 from tests.e2e.conftest import Gateway, Merchant, eventually
-from tests.support.requests import payout_body
+from tests.support.requests import collection_body, payout_body
 
 pytestmark = pytest.mark.e2e
 
@@ -206,15 +206,7 @@ def test_a_collection_paid_on_the_pay_page_succeeds_with_paid(gateway):
     shop = gateway.merchant()
     created = shop.http.post(
         "/collections",
-        json={
-            "out_order_no": "E2E-CO-1",
-            "amount": 49_900,
-            "user_id": "user-42",
-            "user_name": "Ravi Kumar",
-            "email": "ravi@example.in",
-            "mobile": "9123456780",
-            "return_url": "https://shop.example.in/thanks",
-        },
+        json=collection_body("E2E-CO-1"),
     )
     assert created.status_code == 201, created.text
 

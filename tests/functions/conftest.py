@@ -24,6 +24,7 @@ from moto import mock_aws
 from sandbox.beecloud.app import BeeCloudConfig, create_app
 from sandbox.common.server import RunningServer, serve_in_thread
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.sandbox import first_notification
 from tests.support.template import ROOT, table_definitions
 
 REGION = "us-east-1"
@@ -305,16 +306,7 @@ class BeilyPayMerchant:
 
     def notify_body(self, order_no: str, timeout_s: float = 5.0) -> dict[str, Any]:
         """The signed notify the sandbox tried to deliver for this BeilyPay order."""
-        import time
-
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            attempts = httpx.get(f"{self.sandbox_url}/_sandbox/notifications", params={"ref": order_no}).json()
-            if attempts["attempts"]:
-                body: dict[str, Any] = attempts["attempts"][0]["body"]
-                return body
-            time.sleep(0.02)
-        raise AssertionError(f"the sandbox sent no notify for {order_no}")
+        return first_notification(self.sandbox_url, order_no, timeout_s)
 
     def executions(self) -> list[dict[str, Any]]:
         sfn = boto3.client("stepfunctions", region_name=REGION)
