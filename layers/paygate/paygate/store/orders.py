@@ -1,23 +1,28 @@
 """The orders ledger: one item per merchant order, every change a conditional write.
 
 Keys: `pk` = KIND#app#order_no (one merchant order is one item, never one hot partition per
-merchant); GSI `by-app-created` on gsi1pk = app#kind, gsi1sk = created_ms#order_no serves lists.
+merchant); GSI `by-app-created` (keys only) on gsi1pk = app#kind, gsi1sk = created_ms#order_no serves lists.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
+from paygate.errors import ServiceUnavailableError
 from paygate.models import Bill, BillStatus, OrderKind, Refund, RefundStatus
 from paygate.store.items import from_item, to_item, to_values
 
 GSI_NAME = "by-app-created"
+_BATCH_GET_MAX = 100  # DynamoDB's limit per BatchGetItem
+_BATCH_GET_ATTEMPTS = 5
+_FILTERED_CHUNK = 25
 
 
 class ProviderState(StrEnum):
@@ -64,7 +69,8 @@ def order_pk(kind: OrderKind, app_id: str, order_no: str) -> str:
     return f"{kind.value.upper()}#{app_id}#{order_no}"
 
 
-def _gsi_keys(kind: OrderKind, app_id: str, created_at_ms: int, order_no: str) -> dict[str, str]:
+def index_keys(kind: OrderKind, app_id: str, created_at_ms: int, order_no: str) -> dict[str, str]:
+    """The `by-app-created` keys: one partition per app and kind, sorted by creation time."""
     return {"gsi1pk": f"{app_id}#{kind.value}", "gsi1sk": f"{created_at_ms:013d}#{order_no}"}
 
 
@@ -86,7 +92,7 @@ class OrdersStore:
         item = {
             "pk": order_pk(OrderKind.BILL, bill.app_id, bill.bill_no),
             "kind": OrderKind.BILL.value,
-            **_gsi_keys(OrderKind.BILL, bill.app_id, bill.created_at_ms, bill.bill_no),
+            **index_keys(OrderKind.BILL, bill.app_id, bill.created_at_ms, bill.bill_no),
             **data,
         }
         self._put_new(item)
@@ -215,7 +221,7 @@ class OrdersStore:
         refund_item = {
             "pk": order_pk(OrderKind.REFUND, refund.app_id, refund.refund_no),
             "kind": OrderKind.REFUND.value,
-            **_gsi_keys(OrderKind.REFUND, refund.app_id, refund.created_at_ms, refund.refund_no),
+            **index_keys(OrderKind.REFUND, refund.app_id, refund.created_at_ms, refund.refund_no),
             **refund.model_dump(mode="json"),
         }
         try:
@@ -365,39 +371,62 @@ class OrdersStore:
         created_to_ms: int | None = None,
         filters: dict[str, str] | None = None,
     ) -> Page:
-        """Newest first. Filters apply after the key range, so keep reading until the page fills."""
+        """Newest first; filters apply after the key range, so keep reading until the page fills.
+
+        The index holds keys only, so a status change never rewrites it (half the WCU of every
+        update); each chunk of keys is fetched with one BatchGetItem and filtered here.
+        """
         gsi1pk = f"{app_id}#{kind.value}"
         low = f"{created_from_ms:013d}" if created_from_ms is not None else "0"
         high = f"{created_to_ms:013d}~" if created_to_ms is not None else "9999999999999~"
-        names = {"#pk": "gsi1pk", "#sk": "gsi1sk"}
-        values: dict[str, Any] = {":pk": gsi1pk, ":low": low, ":high": high}
-        filter_parts = []
-        for i, (field, value) in enumerate(sorted((filters or {}).items())):
-            names[f"#f{i}"] = field
-            values[f":f{i}"] = value
-            filter_parts.append(f"#f{i} = :f{i}")
         start_key = decode_cursor(cursor, gsi1pk) if cursor else None
+        wanted = sorted((filters or {}).items())
         items: list[dict[str, Any]] = []
         while True:
+            missing = limit - len(items)
+            # Unfiltered, every key fetched is returned; filtered, read ahead a little.
+            chunk = missing if not wanted else max(missing, _FILTERED_CHUNK)
             request: dict[str, Any] = {
                 "TableName": self._table,
                 "IndexName": GSI_NAME,
                 "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
-                "ExpressionAttributeNames": names,
-                "ExpressionAttributeValues": to_values(values),
+                "ExpressionAttributeNames": {"#pk": "gsi1pk", "#sk": "gsi1sk"},
+                "ExpressionAttributeValues": to_values({":pk": gsi1pk, ":low": low, ":high": high}),
                 "ScanIndexForward": False,
-                "Limit": limit - len(items),
+                "Limit": min(chunk, _BATCH_GET_MAX),
             }
-            if filter_parts:
-                request["FilterExpression"] = " AND ".join(filter_parts)
             if start_key:
                 request["ExclusiveStartKey"] = start_key
             response = self._db.query(**request)
-            items.extend(from_item(i) for i in response.get("Items", []))
+            keys: list[dict[str, Any]] = response.get("Items", [])
+            fetched = self._batch_get([key["pk"]["S"] for key in keys])
+            for position, key in enumerate(keys):
+                item = fetched.get(key["pk"]["S"])
+                if item is not None and all(item.get(field) == value for field, value in wanted):
+                    items.append(item)
+                if len(items) == limit:
+                    more = position < len(keys) - 1 or "LastEvaluatedKey" in response
+                    return Page(items=items, cursor=encode_cursor(key) if more else None)
             start_key = response.get("LastEvaluatedKey")
-            if not start_key or len(items) >= limit:
-                break
-        return Page(items=items, cursor=encode_cursor(start_key) if start_key else None)
+            if not start_key:
+                return Page(items=items, cursor=None)
+
+    def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
+        """Items by pk; keys DynamoDB leaves unprocessed (throttling) are asked for again."""
+        found: dict[str, dict[str, Any]] = {}
+        pending: list[dict[str, Any]] = [{"pk": {"S": pk}} for pk in pks]
+        for attempt in range(_BATCH_GET_ATTEMPTS):
+            if not pending:
+                return found
+            if attempt:
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            response = self._db.batch_get_item(RequestItems={self._table: {"Keys": pending}})
+            for item in response.get("Responses", {}).get(self._table, []):
+                found[item["pk"]["S"]] = from_item(item)
+            pending = response.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+        if pending:
+            raise ServiceUnavailableError("the orders table is throttling reads; retry the same request")
+        return found
 
     # ------------------------------------------------------------------ plumbing
     def _put_new(self, item: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from paygate.models import Collection, OrderKind, Payout, TransferStatus
-from paygate.store.orders import OrdersStore, ProviderState, _gsi_keys, order_pk
+from paygate.store.orders import OrdersStore, ProviderState, index_keys, order_pk
 
 Transfer = Payout | Collection
 TransferKind = Literal[OrderKind.PAYOUT, OrderKind.COLLECTION]
@@ -37,7 +37,7 @@ class TransfersStore(OrdersStore):
         item = {
             "pk": order_pk(kind, transfer.app_id, transfer.out_order_no),
             "kind": kind.value,
-            **_gsi_keys(kind, transfer.app_id, transfer.created_at_ms, transfer.out_order_no),
+            **index_keys(kind, transfer.app_id, transfer.created_at_ms, transfer.out_order_no),
             **transfer.model_dump(mode="json"),
         }
         self._put_new(item)

@@ -1,0 +1,142 @@
+"""Lists read a keys-only index and fetch the orders themselves: pages, filters and throttled batches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from paygate.errors import ServiceUnavailableError
+from paygate.models import OrderKind
+from paygate.store.items import to_item
+from paygate.store.orders import OrdersStore, index_keys, order_pk
+from tests.support.template import table_definitions
+
+APP = "app_list"
+TABLE = "orders"
+
+
+@pytest.fixture
+def client() -> Iterator[Any]:
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        db.create_table(TableName=TABLE, **table_definitions()["OrdersTable"])
+        yield db
+
+
+def _put(db: Any, n: int, *, status: str, app_id: str = APP, kind: OrderKind = OrderKind.BILL) -> str:
+    order_no = f"ORDER{n:04d}"
+    item = {
+        "pk": order_pk(kind, app_id, order_no),
+        **index_keys(kind, app_id, 1_700_000_000_000 + n, order_no),
+        "order_no": order_no,
+        "status": status,
+        "total_fee": n,
+    }
+    db.put_item(TableName=TABLE, Item=to_item(item))
+    return order_no
+
+
+def _walk(store: OrdersStore, limit: int, **kwargs: Any) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        page = store.list_orders(APP, OrderKind.BILL, limit=limit, cursor=cursor, **kwargs)
+        pages.append([item["order_no"] for item in page.items])
+        cursor = page.cursor
+        if cursor is None:
+            return pages
+
+
+def test_the_index_holds_keys_only_so_status_changes_never_rewrite_it(client: Any) -> None:
+    index = table_definitions()["OrdersTable"]["GlobalSecondaryIndexes"][0]
+    assert index["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_pages_return_whole_orders_newest_first(client: Any) -> None:
+    for n in range(7):
+        _put(client, n, status="paid")
+    store = OrdersStore(client, TABLE)
+    pages = _walk(store, 3)
+    assert pages == [["ORDER0006", "ORDER0005", "ORDER0004"], ["ORDER0003", "ORDER0002", "ORDER0001"], ["ORDER0000"]]
+    first = store.list_orders(APP, OrderKind.BILL, limit=1).items[0]
+    assert first["status"] == "paid"
+    assert first["total_fee"] == 6
+
+
+def test_a_sparse_filter_pages_through_many_chunks_without_misses_or_repeats(client: Any) -> None:
+    matching = [_put(client, n, status="paid" if n % 9 == 0 else "pending") for n in range(80)]
+    expected = [no for no in reversed(matching) if int(no[5:]) % 9 == 0]
+    pages = _walk(OrdersStore(client, TABLE), 2, filters={"status": "paid"})
+    assert [no for page in pages for no in page] == expected
+    assert all(len(page) == 2 for page in pages[:-1])
+
+
+def test_a_page_that_fills_inside_a_chunk_resumes_right_after_its_last_order(client: Any) -> None:
+    for n in range(60):
+        _put(client, n, status="paid" if n % 2 else "pending")
+    store = OrdersStore(client, TABLE)
+    first = store.list_orders(APP, OrderKind.BILL, limit=3, filters={"status": "paid"})
+    assert [i["order_no"] for i in first.items] == ["ORDER0059", "ORDER0057", "ORDER0055"]
+    second = store.list_orders(APP, OrderKind.BILL, limit=3, cursor=first.cursor, filters={"status": "paid"})
+    assert [i["order_no"] for i in second.items] == ["ORDER0053", "ORDER0051", "ORDER0049"]
+
+
+def test_the_last_page_has_no_cursor(client: Any) -> None:
+    for n in range(4):
+        _put(client, n, status="paid")
+    page = OrdersStore(client, TABLE).list_orders(APP, OrderKind.BILL, limit=10)
+    assert len(page.items) == 4
+    assert page.cursor is None
+
+
+def test_another_apps_and_kinds_orders_never_appear(client: Any) -> None:
+    _put(client, 1, status="paid")
+    _put(client, 2, status="paid", app_id="app_other")
+    _put(client, 3, status="paid", kind=OrderKind.PAYOUT)
+    assert _walk(OrdersStore(client, TABLE), 10) == [["ORDER0001"]]
+
+
+class _Throttling:
+    """Leaves every key but the first of each batch unprocessed, `times` times, as a throttled table does."""
+
+    def __init__(self, client: Any, times: int) -> None:
+        self._client = client
+        self.times = times
+        self.batches: list[int] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803 (boto3's name)
+        keys = RequestItems[TABLE]["Keys"]
+        self.batches.append(len(keys))
+        if self.times <= 0:
+            return self._client.batch_get_item(RequestItems=RequestItems)  # type: ignore[no-any-return]
+        self.times -= 1
+        answered = self._client.batch_get_item(RequestItems={TABLE: {"Keys": keys[:1]}})
+        answered["UnprocessedKeys"] = {TABLE: {"Keys": keys[1:]}} if keys[1:] else {}
+        return answered  # type: ignore[no-any-return]
+
+
+def test_unprocessed_keys_are_asked_for_again(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("paygate.store.orders.time.sleep", lambda _s: None)
+    for n in range(5):
+        _put(client, n, status="paid")
+    throttled = _Throttling(client, times=2)
+    page = OrdersStore(throttled, TABLE).list_orders(APP, OrderKind.BILL, limit=5)
+    assert [i["order_no"] for i in page.items] == ["ORDER0004", "ORDER0003", "ORDER0002", "ORDER0001", "ORDER0000"]
+    assert throttled.batches == [5, 4, 3]
+
+
+def test_a_table_that_keeps_throttling_is_unavailable_not_a_short_page(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("paygate.store.orders.time.sleep", lambda _s: None)
+    for n in range(10):
+        _put(client, n, status="paid")
+    with pytest.raises(ServiceUnavailableError) as raised:
+        OrdersStore(_Throttling(client, times=99), TABLE).list_orders(APP, OrderKind.BILL, limit=10)
+    assert raised.value.status == 503
