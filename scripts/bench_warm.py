@@ -1,13 +1,17 @@
-"""Warm latency and calls per operation: the real handlers in-process, real DynamoDB Local and sandboxes.
+"""Warm latency and calls per operation: the real handlers in a process of their own, real DynamoDB Local and sandboxes.
 
     PYTHONPATH=.:layers/paygate .venv/bin/python -m scripts.bench_warm [--iterations 200] [--json PATH]
 
-Starts the local stack (`paygate_local`: DynamoDB Local, moto for EventBridge / Secrets Manager /
-SQS / Step Functions, both provider sandboxes), sets this process's environment to the functions'
-own (`lambda_environment`, as the stack's workers get it), imports every handler module from
-`functions/<name>/app.py` under its own module name, and invokes each on an event built from its
-`events/*.json` file. Each handler is warmed up first (its first, cold call is reported apart:
-it is where Secrets Manager is read; Powertools caches the secret for the container).
+This process starts the local stack (`paygate_local`: DynamoDB Local, moto for EventBridge /
+Secrets Manager / SQS / Step Functions, both provider sandboxes) and a webhook receiver, computes
+the functions' environment (`lambda_environment`, as the stack's workers get it), and starts the
+handler process: `python -m scripts.bench_warm --child CONFIG.json`, with that environment and
+nothing else of this process (plain data: the environment and the URLs; its stdout, where the
+handlers' Powertools logs go, is discarded). The handler process imports every handler module
+from `functions/<name>/app.py` under its own module name and invokes each on an event built from
+its `events/*.json` file. Each handler is warmed up first (its first, cold call is reported apart:
+it is where Secrets Manager is read; Powertools caches the secret for the container). It writes
+its figures to a file; this process prints them.
 
 What is measured, with hooks only (scripts/_bench_hooks.py; production code is untouched):
 - handler time (perf_counter around lambda_handler);
@@ -20,30 +24,37 @@ What is measured, with hooks only (scripts/_bench_hooks.py; production code is u
   not return it), provider requests, EventBridge entries, Secrets Manager and Step Functions
   calls. Counts come from the median iteration's calls (they are the same every iteration).
 
-Notes: the sandboxes run in this process's threads and the stack's workers (e.g. the webhook
-fan-out of every published event) in other processes on the same machine, so absolute figures
-include that load; compare ratios. Provider notifies are sent to an unreachable URL on purpose
-(PUBLIC_BASE_URL / the sandbox app's webhook_url) and fed to the Callback handler by this script.
+Notes: the handler process holds only the handlers, as a Lambda container does: the sandboxes,
+the EventBridge router and pollers, the local API and the webhook receiver are threads of this
+process, and the stack's workers (e.g. the webhook fan-out of every published event) other
+processes, so none of them competes for the handlers' GIL. They still share the machine's CPUs,
+so absolute figures include that load; compare ratios. Provider notifies are sent to an
+unreachable URL on purpose (PUBLIC_BASE_URL / the sandbox app's webhook_url) and fed to the
+Callback handler by this script.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any
+from typing import IO, Annotated, Any
 
 import httpx
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -240,11 +251,36 @@ def latency_summary(samples: list[Sample]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the bench
-class WarmBench:
-    """Drives the handlers of one local stack; see the module docstring."""
+@dataclass(frozen=True)
+class Targets:
+    """What the handler process needs of the stack, as plain data (it crosses the process boundary as JSON)."""
 
-    def __init__(self, stack: Any, recorder: Recorder, *, log: Callable[[str], None] = lambda _m: None) -> None:
-        self.stack = stack
+    env: dict[str, str]  # the functions' environment (function_environment)
+    beecloud_url: str  # the provider sandboxes' base URLs (their control APIs are under /_sandbox)
+    beilypay_url: str
+    receiver_url: str  # a merchant's webhook receiver (webhook_delivery)
+    pythonpath: list[str]  # the handler process's import path: the repository, the functions' layers
+
+
+def function_environment(stack: Any) -> dict[str, str]:
+    """Every function's environment from the stack's template, merged (they differ only in names)."""
+    from paygate_local.workers import lambda_environment
+
+    assert stack.template is not None
+    base = stack.admin_env()
+    env: dict[str, str] = {}
+    for spec in stack.template.functions.values():
+        env.update({k: v for k, v in lambda_environment(spec, base).items() if k not in _SKIP_ENV})
+    env["PUBLIC_BASE_URL"] = UNREACHABLE  # BeilyPay notifies: this script delivers them itself
+    env["POLL_FIRST_WAIT_S"] = "3600"  # moto's poller executions stay in their first Wait meanwhile
+    return env
+
+
+class WarmBench:
+    """Drives the handlers against one local stack's endpoints; see the module docstring."""
+
+    def __init__(self, targets: Targets, recorder: Recorder, *, log: Callable[[str], None] = lambda _m: None) -> None:
+        self.targets = targets
         self.recorder = recorder
         self.log = log
         self.run_id = uuid.uuid4().hex[:8].upper()
@@ -258,21 +294,8 @@ class WarmBench:
         self.collections: list[str] = []
 
     # setup ----------------------------------------------------------
-    def environment(self) -> dict[str, str]:
-        """Every function's environment from the template, merged (they differ only in names)."""
-        from paygate_local.workers import lambda_environment
-
-        assert self.stack.template is not None
-        base = self.stack.admin_env()
-        env: dict[str, str] = {}
-        for spec in self.stack.template.functions.values():
-            env.update({k: v for k, v in lambda_environment(spec, base).items() if k not in _SKIP_ENV})
-        env["PUBLIC_BASE_URL"] = UNREACHABLE  # BeilyPay notifies: this script delivers them itself
-        env["POLL_FIRST_WAIT_S"] = "3600"  # moto's poller executions stay in their first Wait meanwhile
-        return env
-
     def setup(self) -> None:
-        os.environ.update(self.environment())
+        os.environ.update(self.targets.env)
         for name in ("AWS_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
             os.environ.pop(name, None)
         self.recorder.install()
@@ -306,7 +329,7 @@ class WarmBench:
         self.beecloud_app_id, self.beilypay_app_id = beecloud.app_id, beilypay.app_id
         _ok(
             httpx.post(
-                f"{self.stack.beecloud.url}/_sandbox/apps",
+                f"{self.targets.beecloud_url}/_sandbox/apps",
                 json={
                     "app_id": beecloud.app_id,
                     "app_secret": beecloud.app_secret,
@@ -317,7 +340,7 @@ class WarmBench:
         )
         _ok(
             httpx.post(
-                f"{self.stack.beilypay.url}/_sandbox/apps",
+                f"{self.targets.beilypay_url}/_sandbox/apps",
                 json={
                     "app_id": beilypay.app_id,
                     "merchant_id": beilypay.merchant_id,
@@ -329,7 +352,7 @@ class WarmBench:
         )
 
     def is_provider(self, call: Call) -> bool:
-        ports = {httpx.URL(self.stack.beecloud.url).port, httpx.URL(self.stack.beilypay.url).port}
+        ports = {httpx.URL(self.targets.beecloud_url).port, httpx.URL(self.targets.beilypay_url).port}
         return call.service == "http" and any(call.operation.endswith(f":{p}") for p in ports)
 
     # measuring ------------------------------------------------------
@@ -418,7 +441,7 @@ class WarmBench:
         return self.measure("create_bill", events, warmup, check=lambda r: r["statusCode"] == 201)
 
     def _op_bill_callback(self, n: int, warmup: int) -> OperationRun:
-        url = self.stack.beecloud.url
+        url = self.targets.beecloud_url
         for bill_no in self.bills[:n]:
             _ok(httpx.post(f"{url}/_sandbox/bills/{self.beecloud_app_id}/{bill_no}/pay"))
         bodies = [self._notification(url, f"{self.beecloud_app_id}/PAY/{b}") for b in self.bills[:n]]
@@ -472,7 +495,7 @@ class WarmBench:
         return self.measure("poll_pending", events, warmup, check=lambda r: r.get("outcome") == "pending")
 
     def _op_payout_callback(self, n: int, warmup: int) -> OperationRun:
-        url = self.stack.beilypay.url
+        url = self.targets.beilypay_url
         order_nos = [self._beilypay_order_no(o) for o in self.payouts[:n]]
         for order_no in order_nos:
             _ok(httpx.post(f"{url}/_sandbox/payouts/{order_no}/complete", json={"status": 2}))
@@ -490,7 +513,7 @@ class WarmBench:
         return self.measure("collect", events, warmup, check=lambda r: r["statusCode"] == 201)
 
     def _op_collect_callback(self, n: int, warmup: int) -> OperationRun:
-        url = self.stack.beilypay.url
+        url = self.targets.beilypay_url
         order_nos = [self._beilypay_order_no(o) for o in self.collections[:n]]
         for order_no in order_nos:
             _ok(httpx.post(f"{url}/_sandbox/collections/{order_no}/complete", json={"status": 2}))
@@ -499,36 +522,35 @@ class WarmBench:
 
     def _op_webhook_delivery(self, n: int, warmup: int) -> OperationRun:
         """One delivery task (the deliveries queue's record): endpoint, signing secret, POST, attempt record."""
-        with receiver() as url:
-            created = load_function("webhook_endpoints").lambda_handler(
-                api_event(
-                    "create_webhook_endpoint",
-                    body={"url": f"{url}/hooks", "event_types": ["bill.succeeded"]},
-                    headers={"Authorization": self.auth},
-                ),
-                Context(function_name="webhook_endpoints"),
-            )
-            if created["statusCode"] != 201:
-                raise RuntimeError(f"webhook endpoint: {created['body'][:300]}")
-            endpoint_id = json.loads(created["body"])["id"]
-            template = load_event("webhook_dispatcher_sqs")["Records"][0]
-            events = []
-            for _ in range(n):
-                event_id = str(uuid.uuid4())
-                task = {
-                    "version": "1",
-                    "kind": "delivery",
-                    "app_id": self.app_id,
-                    "endpoint_id": endpoint_id,
-                    "event_id": event_id,
-                    "event_type": "bill.succeeded",
-                    "payload": json.dumps({"event_id": event_id, "type": "bill.succeeded", "data": {}}),
-                }
-                record = json.loads(json.dumps(template))
-                record.update(messageId=str(uuid.uuid4()), body=json.dumps(task))
-                record["attributes"]["ApproximateReceiveCount"] = "1"
-                events.append({"Records": [record]})
-            return self.measure("webhook_dispatcher", events, warmup, check=lambda r: not r.get("batchItemFailures"))
+        created = load_function("webhook_endpoints").lambda_handler(
+            api_event(
+                "create_webhook_endpoint",
+                body={"url": f"{self.targets.receiver_url}/hooks", "event_types": ["bill.succeeded"]},
+                headers={"Authorization": self.auth},
+            ),
+            Context(function_name="webhook_endpoints"),
+        )
+        if created["statusCode"] != 201:
+            raise RuntimeError(f"webhook endpoint: {created['body'][:300]}")
+        endpoint_id = json.loads(created["body"])["id"]
+        template = load_event("webhook_dispatcher_sqs")["Records"][0]
+        events = []
+        for _ in range(n):
+            event_id = str(uuid.uuid4())
+            task = {
+                "version": "1",
+                "kind": "delivery",
+                "app_id": self.app_id,
+                "endpoint_id": endpoint_id,
+                "event_id": event_id,
+                "event_type": "bill.succeeded",
+                "payload": json.dumps({"event_id": event_id, "type": "bill.succeeded", "data": {}}),
+            }
+            record = json.loads(json.dumps(template))
+            record.update(messageId=str(uuid.uuid4()), body=json.dumps(task))
+            record["attributes"]["ApproximateReceiveCount"] = "1"
+            events.append({"Records": [record]})
+        return self.measure("webhook_dispatcher", events, warmup, check=lambda r: not r.get("batchItemFailures"))
 
     # provider plumbing ----------------------------------------------
     def _callback_event(self, template: str, provider: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -541,7 +563,7 @@ class WarmBench:
 
     def _beilypay_order_no(self, out_order_no: str) -> str:
         orders = httpx.get(
-            f"{self.stack.beilypay.url}/_sandbox/orders",
+            f"{self.targets.beilypay_url}/_sandbox/orders",
             params={"app_id": str(self.beilypay_app_id), "out_order_no": out_order_no},
         ).json()["orders"]
         order_no: str = orders[0]["orderNo"] if "orderNo" in orders[0] else orders[0]["order_no"]
@@ -676,6 +698,125 @@ def format_report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- the handler process
+CHILD_BASE_TIMEOUT_S = 180.0  # a run_handler_process without timeout_s: this, plus per invocation
+CHILD_TIMEOUT_PER_CALL_S = 0.5  # (a warm call takes 5-50 ms)
+STDERR_TAIL_LINES = 40
+
+
+def run_handler_process(
+    targets: Targets,
+    operations: tuple[str, ...],
+    *,
+    iterations: int,
+    warmup: int,
+    floors: bool = True,
+    timeout_s: float | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> dict[str, Any]:
+    """Run WarmBench in a fresh Python process (`--child`, see child_main) and return its report().
+
+    The process gets the functions' environment, PATH and PYTHONPATH, and nothing else of this one.
+    Its stdout (the handlers' Powertools logs) goes to /dev/null; each line of its stderr goes to
+    `log`, and the last ones into the RuntimeError raised when it fails or outlives `timeout_s`.
+    It is stopped and reaped before this returns, however this returns.
+    """
+    if timeout_s is None:
+        calls = (warmup + iterations) * (len(OPERATIONS + EXTRA_OPERATIONS) + 2)
+        timeout_s = CHILD_BASE_TIMEOUT_S + CHILD_TIMEOUT_PER_CALL_S * calls
+    env = {
+        **targets.env,
+        "PATH": os.environ.get("PATH", os.defpath),
+        "PYTHONPATH": os.pathsep.join(targets.pythonpath),
+    }
+    tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+
+    def pump(stream: IO[str]) -> None:  # drains the pipe to its end, whatever `log` does
+        for line in stream:
+            tail.append(line.rstrip("\n"))
+            with contextlib.suppress(Exception):
+                log(tail[-1])
+
+    with tempfile.TemporaryDirectory(prefix="bench-warm-") as tmp:
+        config_path, result_path = Path(tmp) / "config.json", Path(tmp) / "result.json"
+        config = {
+            "targets": dataclasses.asdict(targets),
+            "operations": list(operations),
+            "iterations": iterations,
+            "warmup": warmup,
+            "floors": floors,
+            "result_path": str(result_path),
+        }
+        config_path.write_text(json.dumps(config))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "scripts.bench_warm", "--child", str(config_path)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.PIPE,  # its end closes with this process: the child then exits (child_main)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+        )
+        assert process.stderr is not None
+        pumping = threading.Thread(target=pump, args=(process.stderr,), name="bench-child-stderr", daemon=True)
+        failure: str | None = None
+        try:
+            pumping.start()
+            try:
+                status = process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                failure = f"did not finish within {timeout_s:.0f} s"
+            else:
+                if status != 0:
+                    failure = f"exited with status {status}"
+                elif not result_path.exists():
+                    failure = "exited without writing its result"
+        finally:
+            _stop(process)
+            if pumping.is_alive():
+                pumping.join(timeout=5)
+            process.stderr.close()
+        if failure is not None:
+            raise RuntimeError(
+                f"the handler process (pid {process.pid}) {failure}; the end of its stderr:\n" + "\n".join(tail)
+            )
+        result: dict[str, Any] = json.loads(result_path.read_text())
+    return result
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Terminate (then kill) the process if it still runs, and reap it."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if process.stdin is not None:
+        process.stdin.close()
+
+
+def child_main(config_path: Path) -> int:
+    """The handler process: set up the app, measure every operation and the floors, write report()."""
+    config = json.loads(config_path.read_text())
+
+    def exit_with_parent() -> None:  # blocked in read(2), it never holds the GIL
+        while os.read(0, 4096):  # unbuffered: no lock of sys.stdin's held at interpreter shutdown
+            pass
+        os._exit(3)  # EOF: the bench's process closed its end, or is gone
+
+    threading.Thread(target=exit_with_parent, name="bench-parent-watch", daemon=True).start()
+    bench = WarmBench(Targets(**config["targets"]), Recorder(), log=lambda m: print(m, file=sys.stderr, flush=True))
+    bench.setup()
+    runs = bench.run(tuple(config["operations"]), config["iterations"], config["warmup"], floors=config["floors"])
+    result = report(runs, bench)
+    result["meta"] = {"handler_pid": os.getpid()}
+    Path(config["result_path"]).write_text(json.dumps(result))
+    return 0
+
+
 def run_bench(
     operations: tuple[str, ...] = OPERATIONS,
     *,
@@ -684,8 +825,9 @@ def run_bench(
     time_scale: float = 0.05,
     floors: bool = True,
     log: Callable[[str], None] = lambda _m: None,
+    timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Start a local stack, measure, stop it; returns the JSON document."""
+    """Start a local stack, measure its handlers in a process of their own, stop both; returns the JSON document."""
     from paygate_local.stack import LocalStack, StackConfig
 
     config = StackConfig.on_free_ports(
@@ -694,13 +836,24 @@ def run_bench(
         max_workers=1,
     )
     log("starting the local stack ...")
-    with LocalStack(config) as stack:
-        bench = WarmBench(stack, Recorder(), log=log)
-        bench.setup()
-        log(f"measuring ({warmup} warm-up + {iterations} iterations per operation)")
-        runs = bench.run(operations, iterations, warmup, floors=floors)
-        result = report(runs, bench)
+    with LocalStack(config) as stack, receiver() as receiver_url:
+        assert stack.beecloud is not None
+        assert stack.beilypay is not None
+        layers = [d for d in stack.admin_env()["PYTHONPATH"].split(os.pathsep) if d]
+        targets = Targets(
+            env=function_environment(stack),
+            beecloud_url=stack.beecloud.url,
+            beilypay_url=stack.beilypay.url,
+            receiver_url=receiver_url,
+            pythonpath=[str(ROOT), *layers],
+        )
+        log(f"measuring in a handler process ({warmup} warm-up + {iterations} iterations per operation)")
+        result = run_handler_process(
+            targets, operations, iterations=iterations, warmup=warmup, floors=floors, timeout_s=timeout_s, log=log
+        )
     result["meta"] = {
+        **result.get("meta", {}),
+        "stack_pid": os.getpid(),
         "iterations": iterations,
         "warmup": warmup,
         "python": sys.version.split()[0],
@@ -718,14 +871,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="unreported invocations first (10; the first is cold)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--ops", default=",".join(OPERATIONS + EXTRA_OPERATIONS), help="comma-separated operations")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # the handler process (run_handler_process)
     args = parser.parse_args(argv)
+    if args.child:
+        return child_main(args.child)
     operations = tuple(o for o in args.ops.split(",") if o)
     unknown = set(operations) - set(OPERATIONS + EXTRA_OPERATIONS)
     if unknown:
         parser.error(f"unknown operations: {', '.join(sorted(unknown))}")
 
     out = sys.stdout
-    # The handlers' Powertools logs and metrics go where a Lambda's stdout would: away from the report.
+    # The report alone on stdout (the handlers' logs go to their own process's stdout: /dev/null).
     with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
         result = run_bench(
             operations,

@@ -1,49 +1,77 @@
 """The calls a merchant pays for, per operation, stay at their minimum (scripts/bench_warm.py's counting part).
 
 One local stack (DynamoDB Local, moto, both sandboxes) for the module; each operation runs its
-real handler in-process twice (one warm-up, one counted). No timing is asserted anywhere.
+real handler twice (one warm-up, one counted) in the bench's handler process, not in this one.
+No timing is asserted anywhere.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from scripts.bench_warm import run_bench, state_machine_transitions
+from scripts.bench_warm import Targets, run_bench, run_handler_process, state_machine_transitions
 
+ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ("create_bill", "bill_callback", "refund", "query_bill", "payout", "payout_callback")
 
 
 @pytest.fixture(scope="module")
-def calls() -> Iterator[dict[str, Any]]:
-    saved = dict(os.environ)
+def bench() -> dict[str, Any]:
+    environ = dict(os.environ)
+    result = run_bench(OPERATIONS, iterations=1, warmup=1, floors=False)
+    result["environ_changed"] = sorted(k for k in {*environ, *os.environ} if environ.get(k) != os.environ.get(k))
+    return result
+
+
+@pytest.fixture(scope="module")
+def calls(bench: dict[str, Any]) -> dict[str, Any]:
+    return bench["calls"]
+
+
+def test_the_handlers_run_in_a_process_of_their_own(bench):
+    # the stack (sandboxes, EventBridge pollers, local API) stays in this process; the handlers' GIL is theirs
+    assert bench["meta"]["stack_pid"] == os.getpid()
+    assert bench["meta"]["handler_pid"] != os.getpid()
+    assert bench["environ_changed"] == []  # the functions' environment was the handler process's only
+
+
+def _gone(pid: int) -> bool:
     try:
-        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
-            result = run_bench(OPERATIONS, iterations=1, warmup=1, floors=False)
-        yield result["calls"]
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        _clear_container_caches()
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
-def _clear_container_caches() -> None:
-    """The bench filled paygate's per-container caches with clients of a stack that is gone."""
-    from aws_lambda_powertools.utilities import parameters
+def _targets(env: dict[str, str]) -> Targets:
+    unreachable = "http://127.0.0.1:9"
+    pythonpath = [str(ROOT), str(ROOT / "layers" / "paygate")]
+    return Targets(
+        env=env, beecloud_url=unreachable, beilypay_url=unreachable, receiver_url=unreachable, pythonpath=pythonpath
+    )
 
-    from paygate import aws, deps, settings
-    from paygate.api import idempotency
 
-    aws.clear_caches()
-    settings.get_settings.cache_clear()
-    for name in dir(deps):
-        getattr(getattr(deps, name), "cache_clear", lambda: None)()
-    idempotency._persistence.cache_clear()
-    parameters.clear_caches()
+def test_a_failing_handler_process_raises_with_its_stderr_and_is_reaped():
+    lines: list[str] = []
+    with pytest.raises(RuntimeError, match=r"exited with status 1(.|\n)*ORDERS_TABLE") as failed:
+        run_handler_process(_targets({}), ("create_bill",), iterations=1, warmup=1, log=lines.append)
+    assert any("ORDERS_TABLE" in line for line in lines)  # its stderr also went to the log, line by line
+    match = re.search(r"pid (\d+)", str(failed.value))
+    assert match
+    assert _gone(int(match[1]))
+
+
+def test_a_handler_process_that_outlives_its_timeout_is_stopped_and_reaped():
+    with pytest.raises(RuntimeError, match="did not finish within") as failed:
+        run_handler_process(_targets({}), ("create_bill",), iterations=1, warmup=1, timeout_s=0.05)
+    match = re.search(r"pid (\d+)", str(failed.value))
+    assert match
+    assert _gone(int(match[1]))
 
 
 def _orders(op: dict[str, Any]) -> dict[str, int]:
