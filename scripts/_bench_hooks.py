@@ -12,6 +12,7 @@ sandboxes' own threads (notifies), moto and the stack's workers are never counte
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -144,6 +145,51 @@ def _computed_capacity(operation: str, params: Mapping[str, Any], parsed: Mappin
     return 0.0, 0.0
 
 
+@dataclass(frozen=True)
+class Index:
+    """A global secondary index, as far as write costs go."""
+
+    keys: frozenset[str]
+    projection: str  # KEYS_ONLY | INCLUDE | ALL
+
+
+# Table name -> its GSIs; filled by Recorder.learn_tables before measuring.
+_INDEXES: dict[str, tuple[Index, ...]] = {}
+
+
+def _updated_attributes(request: Mapping[str, Any]) -> set[str]:
+    """Attribute names an UpdateExpression may touch (aliases resolved; a superset is fine)."""
+    names = request.get("ExpressionAttributeNames") or {}
+    tokens = re.findall(r"#?[A-Za-z_][A-Za-z0-9_]*", str(request.get("UpdateExpression", "")))
+    return {names.get(t, t) for t in tokens}
+
+
+def transaction_capacity(params: Mapping[str, Any], indexes: Mapping[str, tuple[Index, ...]]) -> float:
+    """WCU of a TransactWriteItems by AWS's rules, not DynamoDB Local's.
+
+    Each item write costs 2x its size in KB (prepare and commit); an index entry written after
+    the commit is a standard write. A Put writes an entry in every index whose keys it carries;
+    an Update rewrites one when the index projects non-key attributes or the update touches its
+    keys. (DynamoDB Local counts no index writes in a transaction when the index projects ALL, and
+    doubles them when it projects keys only.)
+    """
+    wcu = 0.0
+    for entry in params.get("TransactItems", []):
+        ((action, request),) = entry.items()
+        if action == "ConditionCheck":
+            continue
+        item = request.get("Item")
+        wcu += 2 * write_units(item_size(item) if item else 1)
+        for index in indexes.get(str(request["TableName"]), ()):
+            if action == "Put" and item is not None and index.keys <= set(item):
+                wcu += write_units(item_size(item) if index.projection != "KEYS_ONLY" else 1)
+            elif action == "Delete" or (
+                action == "Update" and (index.projection != "KEYS_ONLY" or index.keys & _updated_attributes(request))
+            ):
+                wcu += 1
+    return wcu
+
+
 def _returned_capacity(consumed: Any, operation: str) -> tuple[float, float] | None:
     """WCU/RCU from ConsumedCapacity; DynamoDB Local gives only CapacityUnits (by operation type then)."""
     if not consumed:
@@ -235,6 +281,15 @@ class Recorder:
         events.register("after-call-error", self._on_after_error, unique_id="bench-after-error")
         self.clients_hooked += 1
 
+    def learn_tables(self, client: Any, names: list[str]) -> None:
+        """Read each table's indexes (outside any sample) so transactions can be costed."""
+        for name in names:
+            table = client.describe_table(TableName=name)["Table"]
+            _INDEXES[name] = tuple(
+                Index(frozenset(k["AttributeName"] for k in gsi["KeySchema"]), gsi["Projection"]["ProjectionType"])
+                for gsi in table.get("GlobalSecondaryIndexes", [])
+            )
+
     @contextmanager
     def record(self) -> Iterator[Sample]:
         sample = Sample()
@@ -273,7 +328,9 @@ class Recorder:
         if service == "dynamodb":
             call.tables = _tables(params)
             returned = _returned_capacity(parsed.get("ConsumedCapacity"), model.name)
-            if returned is not None:
+            if model.name == "TransactWriteItems" and _INDEXES:
+                call.wcu, call.capacity_source = transaction_capacity(params, _INDEXES), "computed"
+            elif returned is not None:
                 call.wcu, call.rcu = returned
                 call.capacity_source = "returned"
             else:

@@ -313,6 +313,7 @@ class WarmBench:
             s.idempotency_table: "idempotency",
             os.environ.get("WEBHOOKS_TABLE", "webhooks"): "webhooks",
         }
+        self.recorder.learn_tables(aws.client("dynamodb"), list(self.tables))
         self._create_app()
 
     def _create_app(self) -> None:
