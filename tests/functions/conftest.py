@@ -224,17 +224,8 @@ def sandbox_webhook(
     sandbox_url: str, merchant: Merchant, transaction_type: str, transaction_id: str, timeout_s: float = 5.0
 ) -> dict[str, Any]:
     """The signed webhook body BeeCloud (the sandbox) tried to deliver for this order."""
-    import time
-
     ref = f"{merchant.beecloud_app_id}/{transaction_type}/{transaction_id}"
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        attempts = httpx.get(f"{sandbox_url}/_sandbox/notifications", params={"ref": ref}).json()["attempts"]
-        if attempts:
-            body: dict[str, Any] = attempts[0]["body"]
-            return body
-        time.sleep(0.02)
-    raise AssertionError(f"the sandbox sent no webhook for {ref}")
+    return first_notification(sandbox_url, ref, timeout_s)
 
 
 def pay_in_sandbox(sandbox_url: str, merchant: Merchant, bill_no: str) -> dict[str, Any]:
