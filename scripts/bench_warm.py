@@ -496,12 +496,7 @@ class WarmBench:
         return self.measure("poll_pending", events, warmup, check=lambda r: r.get("outcome") == "pending")
 
     def _op_payout_callback(self, n: int, warmup: int) -> OperationRun:
-        url = self.targets.beilypay_url
-        order_nos = [self._beilypay_order_no(o) for o in self.payouts[:n]]
-        for order_no in order_nos:
-            _ok(httpx.post(f"{url}/_sandbox/payouts/{order_no}/complete", json={"status": 2}))
-        events = [self._callback_event("beilypay_notify", "beilypay", self._notification(url, o)) for o in order_nos]
-        return self.measure("callback", events, warmup, check=lambda r: "SUCC" in r["body"])
+        return self._notify_callback("payouts", self.payouts[:n], warmup)
 
     def _op_collect(self, n: int, warmup: int) -> OperationRun:
         events = []
@@ -514,10 +509,14 @@ class WarmBench:
         return self.measure("collect", events, warmup, check=lambda r: r["statusCode"] == 201)
 
     def _op_collect_callback(self, n: int, warmup: int) -> OperationRun:
+        return self._notify_callback("collections", self.collections[:n], warmup)
+
+    def _notify_callback(self, sandbox_kind: str, out_order_nos: list[str], warmup: int) -> OperationRun:
+        """Complete each order in the BeilyPay sandbox (status 2), then feed its signed notify to Callback."""
         url = self.targets.beilypay_url
-        order_nos = [self._beilypay_order_no(o) for o in self.collections[:n]]
+        order_nos = [self._beilypay_order_no(o) for o in out_order_nos]
         for order_no in order_nos:
-            _ok(httpx.post(f"{url}/_sandbox/collections/{order_no}/complete", json={"status": 2}))
+            _ok(httpx.post(f"{url}/_sandbox/{sandbox_kind}/{order_no}/complete", json={"status": 2}))
         events = [self._callback_event("beilypay_notify", "beilypay", self._notification(url, o)) for o in order_nos]
         return self.measure("callback", events, warmup, check=lambda r: "SUCC" in r["body"])
 
