@@ -49,20 +49,30 @@ FUNCTION_OF = {
     "reconcile": "reconcile",  # the daily schedule's input; driven by tests/functions/reconcile/
 }
 NOT_API_EVENTS = {"poll_pending", "webhook_dispatcher_sqs", "reconcile"}
+# The refund_no in the catalogue: written on 2026-11-25, so it needs today's date to be accepted.
+CATALOGUE_REFUND_NO = "20261125001"
 
 
 def _as_user(merchant, name):
+    """The catalogue's event as a merchant would send it today: their key, today's refund_no.
+
+    Only refund_no carries a date BeeCloud checks (China time), so only it is rewritten, in every
+    place it appears; everything else (bill_no, out_order_no) is read back from the same event.
+    """
     event = load_event(name)
     if "Authorization" in event["headers"]:
         event["headers"]["Authorization"] = merchant.auth
         event["multiValueHeaders"]["Authorization"] = [merchant.auth]
-    # The catalogue's refund_no starts with the day it was written; BeeCloud wants today's.
-    today = china_date(now_ms())
-    for field in ("path", "body"):
-        if event.get(field):
-            event[field] = event[field].replace("20261125001", f"{today}001")
-    if event.get("pathParameters") and "refund_no" in event["pathParameters"]:
-        event["pathParameters"]["refund_no"] = f"{today}001"
+    todays_refund_no = f"{china_date(now_ms())}{CATALOGUE_REFUND_NO[8:]}"
+    if event.get("body"):
+        body = json.loads(event["body"])
+        if body.get("refund_no") == CATALOGUE_REFUND_NO:
+            body["refund_no"] = todays_refund_no
+            event["body"] = json.dumps(body, ensure_ascii=False)
+    if (event.get("pathParameters") or {}).get("refund_no") == CATALOGUE_REFUND_NO:
+        event["pathParameters"]["refund_no"] = todays_refund_no
+        event["path"] = event["path"].replace(CATALOGUE_REFUND_NO, todays_refund_no)
+        event["requestContext"]["path"] = event["requestContext"]["path"].replace(CATALOGUE_REFUND_NO, todays_refund_no)
     return event
 
 
@@ -86,7 +96,7 @@ def test_the_catalogue_drives_a_whole_bill_and_refund(merchant, aws, beecloud_sa
         statuses[name] = invoke(FUNCTION_OF[name], _as_user(merchant, name))["statusCode"]
     assert statuses == {"create_bill": 201, "get_bill": 200, "list_bills": 200}
 
-    bill_no = json.loads(load_event("create_bill")["body"])["bill_no"]
+    bill_no = json.loads(_as_user(merchant, "create_bill")["body"])["bill_no"]
     signed = pay_in_sandbox(beecloud_sandbox.url, merchant, bill_no)
     # The catalogue's webhook carries a placeholder sign: as-is it must be refused...
     webhook = _as_user(merchant, "beecloud_webhook")
@@ -116,7 +126,7 @@ def test_the_catalogue_drives_a_payout_a_collection_and_the_balance(beilypay, aw
         "get_balance": 200,
     }
 
-    out_order_no = json.loads(load_event("create_payout")["body"])["out_order_no"]
+    out_order_no = json.loads(_as_user(beilypay, "create_payout")["body"])["out_order_no"]
     order_no = beilypay.sandbox_order(out_order_no)["orderNo"]
     # The catalogue's notify carries a placeholder sign and other ids: as-is it must be refused...
     notify = _as_user(beilypay, "beilypay_notify")
