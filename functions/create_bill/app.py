@@ -1,4 +1,8 @@
-"""POST /bills: validate, record the bill, get the channel's payment parameters from BeeCloud."""
+"""POST /bills and POST /bills/{bill_no}/refresh: bills over BeeCloud.
+
+A bill BeeCloud created gets one delayed follow-up on BillFollowUpQueue, so that a lost webhook
+is settled within minutes (paygate.bill_refresh).
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,20 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from paygate.api.http import build_resolver, current_app, error_responses, handle
+from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
 from paygate.api.idempotency import respond
 from paygate.api.models import BillView, CreateBillRequest
 from paygate.api.views import bill_view
 from paygate.app_secrets import require_beecloud
+from paygate.bill_refresh import BillRefresher, needs_follow_up
 from paygate.bills import BillService
-from paygate.deps import beecloud_client, event_publisher, orders_store
+from paygate.clock import now_ms
+from paygate.deps import beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
 from paygate.settings import get_settings
 from paygate.tracing import traced
 
@@ -47,13 +53,37 @@ def create_bill(
         service = BillService(
             orders_store(), beecloud_client(), event_publisher(), lease_ms=get_settings().provider_lease_ms
         )
+        started_ms = now_ms()
         outcome = service.create(caller, require_beecloud(caller), request)
         logger.info("bill created" if outcome.created else "bill repeated", extra={"bill_no": request.bill_no})
+        scheduler = bill_follow_up_scheduler()
+        if scheduler is not None and needs_follow_up(outcome.bill, started_ms):
+            scheduler.start(outcome.bill)
         return (201 if outcome.created else 200), bill_view(outcome.bill)
 
     return respond(
         app, operation="create_bill", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
     )
+
+
+@app.post(
+    "/bills/<bill_no>/refresh",
+    summary="Ask BeeCloud whether a pending bill was paid",
+    description="For a bill whose webhook was lost: asks BeeCloud's bill query and, if it reports the bill "
+    "paid with the same amount and channel, settles it exactly as the webhook would (bill.succeeded). "
+    "A final bill is returned unchanged; an unpaid one stays pending. A record that differs from the "
+    "ledger is not settled: 409 provider_mismatch, and a reconciliation.mismatch event.",
+    responses={
+        200: {"description": "The bill", "content": {"application/json": {"model": BillView}}},
+        **error_responses(400, 404, 409, 413, 415, 429, 502, 504),
+    },
+    tags=["bills"],
+)
+def refresh_bill(bill_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) -> Response[str]:
+    caller = current_app(app)
+    refresher = BillRefresher(orders_store(), beecloud_client(), event_publisher())
+    bill = refresher.refresh(caller.app_id, bill_no, lambda: require_beecloud(caller))
+    return json_response(200, bill_view(bill))
 
 
 @traced

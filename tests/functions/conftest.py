@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -371,3 +372,46 @@ def beilypay_notify_event(merchant: BeilyPayMerchant, payload: dict[str, Any] | 
         body=payload if isinstance(payload, str) else json.dumps(payload),
     )
     return event
+
+
+# ---------------------------------------------------------------- bill follow-ups (BillFollowUpQueue)
+@dataclass
+class FollowUpQueue:
+    url: str
+
+    def attributes(self) -> dict[str, int]:
+        """Visible and delayed message counts."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"]
+        attrs = boto3.client("sqs", region_name=REGION).get_queue_attributes(QueueUrl=self.url, AttributeNames=names)
+        return {name: int(value) for name, value in attrs["Attributes"].items()}
+
+    def receive(self, timeout_s: float = 10.0) -> list[dict[str, Any]]:
+        """The next messages once their delay is over (a bounded long poll), removed from the queue."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            messages = sqs.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, WaitTimeSeconds=1, MessageSystemAttributeNames=["All"]
+            ).get("Messages", [])
+            if messages:
+                for message in messages:
+                    sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+                return messages
+        raise AssertionError(f"no follow-up within {timeout_s} s")
+
+    def sqs_event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        """Lambda's SQS event for these messages, as the event source mapping would send it."""
+        from paygate_local.sqs_source import sqs_record
+
+        arn = f"arn:aws:sqs:{REGION}:123456789012:{self.url.rsplit('/', 1)[-1]}"
+        return {"Records": [sqs_record(m, arn) for m in messages]}
+
+
+@pytest.fixture
+def follow_up_queue(aws: AwsAccount, monkeypatch: pytest.MonkeyPatch) -> FollowUpQueue:
+    """BillFollowUpQueue in moto, wired to CreateBill and BillFollowUp with a 1 s first delay."""
+    url = boto3.client("sqs", region_name=REGION).create_queue(QueueName="bill-follow-ups")["QueueUrl"]
+    monkeypatch.setenv("BILL_FOLLOW_UP_QUEUE_URL", url)
+    monkeypatch.setenv("BILL_FOLLOW_UP_S", "1")
+    _clear_container_caches()
+    return FollowUpQueue(url)

@@ -21,6 +21,7 @@ from tests.support.template import template
 
 FUNCTION_OF = {
     "create_bill": "create_bill",
+    "refresh_bill": "create_bill",
     "get_bill": "query",
     "list_bills": "query",
     "create_refund": "refund",
@@ -37,6 +38,7 @@ FUNCTION_OF = {
     "get_balance": "query",
     "beilypay_notify": "callback",
     "poll_pending": "poll_pending",  # the state machine's task input, not an API event
+    "bill_follow_up_sqs": "bill_follow_up",  # a BillFollowUpQueue batch, not an API event
     # Webhooks: driven by tests/functions/webhook_endpoints/test_events.py
     "create_webhook_endpoint": "webhook_endpoints",
     "list_webhook_endpoints": "webhook_endpoints",
@@ -48,7 +50,7 @@ FUNCTION_OF = {
     "webhook_dispatcher_sqs": "webhook_dispatcher",  # an SQS batch (fan-out + delivery), not an API event
     "reconcile": "reconcile",  # the daily schedule's input; driven by tests/functions/reconcile/
 }
-NOT_API_EVENTS = {"poll_pending", "webhook_dispatcher_sqs", "reconcile"}
+NOT_API_EVENTS = {"poll_pending", "bill_follow_up_sqs", "webhook_dispatcher_sqs", "reconcile"}
 # The refund_no in the catalogue: written on 2026-11-25, so it needs today's date to be accepted.
 CATALOGUE_REFUND_NO = "20261125001"
 
@@ -90,11 +92,11 @@ def test_every_events_file_has_a_function_and_a_route_in_the_template():
         assert (event["httpMethod"], event["resource"]) in routes, name
 
 
-def test_the_catalogue_drives_a_whole_bill_and_refund(merchant, aws, beecloud_sandbox):
+def test_the_catalogue_drives_a_whole_bill_and_refund(merchant, aws, beecloud_sandbox, follow_up_queue):
     statuses = {}
-    for name in ("create_bill", "get_bill", "list_bills"):
+    for name in ("create_bill", "get_bill", "list_bills", "refresh_bill"):
         statuses[name] = invoke(FUNCTION_OF[name], _as_user(merchant, name))["statusCode"]
-    assert statuses == {"create_bill": 201, "get_bill": 200, "list_bills": 200}
+    assert statuses == {"create_bill": 201, "get_bill": 200, "list_bills": 200, "refresh_bill": 200}
 
     bill_no = json.loads(_as_user(merchant, "create_bill")["body"])["bill_no"]
     signed = pay_in_sandbox(beecloud_sandbox.url, merchant, bill_no)
@@ -104,6 +106,12 @@ def test_the_catalogue_drives_a_whole_bill_and_refund(merchant, aws, beecloud_sa
     assert invoke("callback", webhook)["statusCode"] == 400
     # ...and with the sandbox's real signature it is accepted.
     assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"
+    # The bill's follow-up, as its queue delivers it (for the merchant's app): final, nothing to do.
+    follow_up = load_event("bill_follow_up_sqs")
+    body = json.loads(follow_up["Records"][0]["body"])
+    assert body["bill_no"] == bill_no
+    follow_up["Records"][0]["body"] = json.dumps({**body, "app_id": merchant.app_id})
+    assert invoke(FUNCTION_OF["bill_follow_up_sqs"], follow_up) == {"batchItemFailures": []}
 
     for name, expected in (("create_refund", 201), ("get_refund", 200), ("refresh_refund", 200), ("list_refunds", 200)):
         result = invoke(FUNCTION_OF[name], _as_user(merchant, name))

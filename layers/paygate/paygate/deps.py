@@ -20,6 +20,7 @@ from paygate.transfers import TransferLedger
 if TYPE_CHECKING:
     import httpx
 
+    from paygate.bill_refresh import FollowUpScheduler
     from paygate.poller import PollerStarter
     from paygate.providers.beecloud import BeeCloudClient
     from paygate.providers.beilypay import BeilyPayClient
@@ -92,3 +93,16 @@ def poller_starter() -> PollerStarter:
         settings.poll_first_wait_s, settings.poll_max_wait_s, settings.poll_deadline_s, settings.poll_growth
     )
     return PollerStarter(client("stepfunctions"), settings.poll_state_machine_arn, schedule)
+
+
+@cache
+def bill_follow_up_scheduler() -> FollowUpScheduler | None:
+    """None when no BillFollowUpQueue is configured: bills then wait for the webhook or reconciliation."""
+    from paygate.bill_refresh import FollowUpSchedule, FollowUpScheduler
+    from paygate.follow_up_queue import FollowUpQueue
+
+    settings = get_settings()
+    if not settings.bill_follow_up_queue_url:
+        return None
+    queue = FollowUpQueue(client("sqs"), settings.bill_follow_up_queue_url)
+    return FollowUpScheduler(queue.send, FollowUpSchedule(settings.bill_follow_up_s, settings.bill_follow_up_attempts))

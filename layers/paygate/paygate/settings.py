@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     poll_max_wait_s: int = Field(default=28_800, ge=1, alias="POLL_MAX_WAIT_S")
     poll_growth: int = Field(default=4, ge=2, le=10, alias="POLL_GROWTH")
     poll_deadline_s: int = Field(default=86_400, ge=1, alias="POLL_DEADLINE_S")
+    # Bill follow-ups (docs/api.md "Lost webhooks"): BillFollowUpQueue's URL (empty: none are
+    # queued), the first delay after BeeCloud created the bill, and how many attempts in all.
+    bill_follow_up_queue_url: str = Field(default="", alias="BILL_FOLLOW_UP_QUEUE_URL")
+    bill_follow_up_s: int = Field(default=300, ge=1, le=900, alias="BILL_FOLLOW_UP_S")
+    bill_follow_up_attempts: int = Field(default=3, ge=1, le=10, alias="BILL_FOLLOW_UP_ATTEMPTS")
 
 
 @lru_cache(maxsize=1)
