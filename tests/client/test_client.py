@@ -190,3 +190,31 @@ def test_an_unknown_route_is_a_not_found_error():
     with _client(script) as paygate, pytest.raises(Missing) as raised:
         paygate.get_balance()
     assert raised.value.code == "route_not_found"
+
+
+def test_refresh_bill_posts_to_the_bills_refresh_route_and_is_retried_as_an_idempotent_call():
+    paid = {**BILL, "status": "succeeded", "paid_at": "2026-11-25T09:05:00.000Z"}
+    script = Script(_error(503, "service_unavailable"), httpx.Response(200, json=paid))
+    with _client(script) as paygate:
+        bill = paygate.refresh_bill("CLIENT000001")
+    assert (bill.status, bill.paid_at) == ("succeeded", "2026-11-25T09:05:00.000Z")
+    assert [(r.method, r.url.path) for r in script.requests] == [("POST", "/dev/bills/CLIENT000001/refresh")] * 2
+    assert "Idempotency-Key" not in script.requests[0].headers  # asking again is harmless
+
+
+def test_refresh_bill_raises_the_provider_mismatch_conflict_sync_and_async():
+    script = Script(_error(409, "provider_mismatch"), _error(409, "provider_mismatch"))
+    with _client(script) as paygate, pytest.raises(ConflictError) as raised:
+        paygate.refresh_bill("CLIENT000001")
+    assert raised.value.code == "provider_mismatch"
+
+    async def run():
+        async with AsyncPaygateClient(
+            "pgk.app_x.secret", "http://paygate.test", retry=NO_WAIT, transport=httpx.MockTransport(script)
+        ) as paygate:
+            return await paygate.refresh_bill("CLIENT000001")
+
+    with pytest.raises(ConflictError) as raised_async:
+        asyncio.run(run())
+    assert raised_async.value.code == "provider_mismatch"
+    assert [r.url.path for r in script.requests] == ["/dev/bills/CLIENT000001/refresh", "/bills/CLIENT000001/refresh"]

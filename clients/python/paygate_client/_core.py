@@ -30,6 +30,7 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "create_bill": ("POST", "/bills"),
     "list_bills": ("GET", "/bills"),
     "get_bill": ("GET", "/bills/{bill_no}"),
+    "refresh_bill": ("POST", "/bills/{bill_no}/refresh"),
     "create_refund": ("POST", "/refunds"),
     "list_refunds": ("GET", "/refunds"),
     "get_refund": ("GET", "/refunds/{refund_no}"),

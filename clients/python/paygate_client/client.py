@@ -184,6 +184,10 @@ class PaygateClient:
     def get_bill(self, bill_no: str) -> Bill:
         return self._send(build_call("get_bill", path_params={"bill_no": bill_no}), Bill)
 
+    def refresh_bill(self, bill_no: str) -> Bill:
+        """Ask BeeCloud now whether a pending bill was paid (settles it if so: its webhook was lost)."""
+        return self._send(build_call("refresh_bill", path_params={"bill_no": bill_no}), Bill)
+
     def list_bills(
         self,
         *,
@@ -400,6 +404,9 @@ class AsyncPaygateClient:
 
     async def get_bill(self, bill_no: str) -> Bill:
         return await self._send(build_call("get_bill", path_params={"bill_no": bill_no}), Bill)
+
+    async def refresh_bill(self, bill_no: str) -> Bill:
+        return await self._send(build_call("refresh_bill", path_params={"bill_no": bill_no}), Bill)
 
     async def list_bills(
         self,
