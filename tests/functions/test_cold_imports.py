@@ -72,3 +72,13 @@ def test_functions_that_rarely_call_out_load_httpx_on_demand(function):
     assert "httpx" not in loaded
     assert "paygate.providers.beecloud" not in loaded
     assert "paygate.providers.beilypay" not in loaded
+
+
+# BeeCloud-only functions: no BeilyPay adapter, no poller, no reconciliation job at cold start.
+BEECLOUD_ONLY = ("create_bill", "refund", "bill_follow_up")
+
+
+@pytest.mark.parametrize("function", BEECLOUD_ONLY)
+def test_beecloud_functions_load_neither_beilypay_nor_reconciliation(function):
+    loaded = _loaded(function)
+    assert not [n for n in loaded if n.startswith(("paygate.reconciliation", "paygate.providers.beilypay"))]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,8 +33,10 @@ from paygate.models import CURRENCY_CNY, Bill, BillStatus
 from paygate.provider_errors import to_api_error
 from paygate.providers.beecloud import BILLS_PATH, BeeCloudBill, BeeCloudClient, BeeCloudCredentials
 from paygate.providers.errors import ProviderError
-from paygate.reconciliation.report import Mismatch, MismatchKind
 from paygate.store.orders import OrdersStore, ProviderState, TransitionRejectedError
+
+if TYPE_CHECKING:
+    from paygate.reconciliation.report import Mismatch
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +124,7 @@ class BillRefresher:
                 _mismatch(
                     current,
                     record,
-                    MismatchKind.PROVIDER_PAID_LEDGER_FAILED,
+                    "provider_paid_ledger_failed",
                     "the ledger refused the pending -> succeeded transition",
                 )
             ) from None
@@ -147,21 +149,28 @@ class BillRefresher:
 def _difference(bill: Bill, record: BeeCloudBill) -> Mismatch | None:
     """What the PAY webhook's checks would refuse: another amount or another channel."""
     if record.total_fee != bill.total_fee:
-        return _mismatch(bill, record, MismatchKind.AMOUNT_DIFFERS, "total_fee differs")
+        return _mismatch(bill, record, "amount_differs", "total_fee differs")
     family = record.channel.split("_", 1)[0]
     if family != bill.channel.family or ("_" in record.channel and record.channel != bill.channel.value):
         detail = f"channel {record.channel} at BeeCloud, {bill.channel.value} in the ledger"
-        return _mismatch(bill, record, MismatchKind.DETAILS_DIFFER, detail)
+        return _mismatch(bill, record, "details_differ", detail)
     return None
 
 
-def _mismatch(bill: Bill, record: BeeCloudBill, kind: MismatchKind, detail: str) -> Mismatch:
+def _mismatch(bill: Bill, record: BeeCloudBill, kind: str, detail: str) -> Mismatch:
+    """Reconciliation's finding, so both report one difference under one event id.
+
+    Imported here: the reconciliation package loads BeilyPay and the poller, which CreateBill's
+    cold start does not need (tests/functions/test_cold_imports.py).
+    """
+    from paygate.reconciliation.report import Mismatch, MismatchKind
+
     return Mismatch(
         app_id=bill.app_id,
         provider="beecloud",
         order_kind="bill",
         order_no=bill.bill_no,
-        kind=kind,
+        kind=MismatchKind(kind),
         ledger_status=bill.status.value,
         provider_status="paid" if record.spay_result else "unpaid",
         ledger_amount=bill.total_fee,
