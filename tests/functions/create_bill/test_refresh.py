@@ -138,3 +138,24 @@ def test_a_final_bill_is_answered_from_the_ledger_without_asking_beecloud(
     (fault,) = httpx.get(f"{clean_faults}/_sandbox/faults").json()["faults"]
     assert fault["count"] == 10  # untouched
     assert aws.published_events() == []  # the webhook published it; nothing to repeat
+
+
+def test_a_refresh_whose_publish_failed_publishes_again_when_asked_again(merchant, aws, beecloud_sandbox, monkeypatch):
+    from tests.functions.conftest import BUS, _clear_container_caches
+
+    _create(merchant, "REFRESH00006")
+    _pay_at_beecloud(beecloud_sandbox.url, merchant, "REFRESH00006")
+    aws.published_events()
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")  # EventBridge refuses after the write
+    _clear_container_caches()
+
+    failed = _refresh(merchant, "REFRESH00006")
+
+    assert failed["statusCode"] >= 500
+    assert _stored(merchant, "REFRESH00006")["status"]["S"] == "succeeded"
+    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    _clear_container_caches()
+    again = _refresh(merchant, "REFRESH00006")
+    assert (again["statusCode"], body_of(again)["status"]) == (200, "succeeded")
+    (event,) = _of_type(aws.published_events(), "bill.succeeded")
+    assert event["detail"]["data"]["bill_no"] == "REFRESH00006"
