@@ -63,6 +63,9 @@ PARAMETER_OVERRIDES = {
     "WebhookRetryBaseSeconds": "1",
     "WebhookRetryMaxSeconds": "1",
     "WebhookAllowInsecureUrls": "true",
+    # The throughput phase's bills are never paid: their follow-ups must not fire during the run
+    # (SQS's longest delay); the mixed phase sends BillFollowUp one follow-up itself.
+    "BillFollowUpSeconds": "900",
 }
 
 
@@ -487,6 +490,13 @@ def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[st
             poll_pool = stack.functions.pools["PollPendingFunction"]
             if eventually(poll_pool.worker_pids, timeout=30) is None:
                 mixed.notes.append("the poller's state machine never ran PollPending")
+            # A bill follow-up, as CreateBill queues it but without its delay (the bill is paid).
+            sqs = stack.moto.client("sqs")
+            queue_url = sqs.get_queue_url(QueueName=tpl.resources["BillFollowUpQueue"].name)["QueueUrl"]
+            follow_up = {"kind": "bill_follow_up", "app_id": info.app_id, "bill_no": f"MX{tag}0000", "attempt": 1}
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(follow_up))
+            if eventually(stack.functions.pools["BillFollowUpFunction"].worker_pids, timeout=30) is None:
+                mixed.notes.append("the follow-up queue never ran BillFollowUp")
             now = now_ms()
             lam = stack.moto.client("lambda")
             window = {"app_id": info.app_id, "from": iso_from_ms(now - 3_600_000), "to": iso_from_ms(now + 60_000)}
