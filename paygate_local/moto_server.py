@@ -26,8 +26,9 @@ from urllib.parse import unquote
 
 import boto3
 import httpx
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
+from paygate_local.requestlog import PathOnlyRequestHandler
 from paygate_local.template import REGION
 from paygate_local.workers import FunctionPool
 
@@ -122,9 +123,9 @@ def _respond(
     return [data]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("invoke %s %s %s", self.command, self.path, code)
+class _QuietHandler(PathOnlyRequestHandler):
+    request_logger = log
+    request_level = logging.DEBUG
 
 
 class MotoServer:
