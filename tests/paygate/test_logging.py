@@ -103,8 +103,8 @@ def test_a_payout_logs_no_account_number_contact_data_or_secret(
 # logger, then logs once at INFO through every logger a module holds, inside an invocation.
 _EVERY_MODULE = """
 import json, logging, pkgutil, sys, importlib
-from tests.support.lambda_container import configure_runtime_root_logger
-configure_runtime_root_logger(sys.stdout)
+from paygate_local._bootstrap import configure_runtime_logging
+configure_runtime_logging(sys.stdout)
 import paygate
 modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(paygate.__path__, "paygate.")]
 from aws_lambda_powertools import Logger

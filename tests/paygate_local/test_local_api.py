@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.paygate_local.helpers import FIXTURES
+from tests.paygate_local.helpers import FIXTURES, eventually
 
 
 def echo(stack, path: str, **kwargs) -> dict:
@@ -218,3 +219,19 @@ def test_request_lines_are_logged_without_their_query_strings(fixture_stack, cap
     assert "GET /echo 200" in logged
     assert "GET /nowhere 403" in logged
     assert [line for line in logged if "Bad request syntax ('GET /echo junk HTTP/1.1')" in line]
+
+
+def test_workers_have_the_lambda_runtimes_root_logger(fixture_stack, caplog):
+    caplog.set_level(logging.INFO, logger="paygate_local.fn")
+    marker = uuid.uuid4().hex
+
+    request_id = echo(fixture_stack, f"/echo?log={marker}")["context"]["aws_request_id"]
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if marker in r.getMessage()]
+
+    warning = eventually(lines)
+    assert len(warning) == 1  # INFO is below the runtime's WARNING
+    level, at, logged_id, message = warning[0].split("\t")
+    assert (level, logged_id, message) == ("[WARNING]", request_id, f"plain warning {marker}")
+    assert at.endswith("Z")

@@ -5,51 +5,29 @@ imported, and the Python runtime's root logger: one handler (plain text with the
 level WARNING. A pytest process imports every function with whatever environment the first import
 saw, and pytest's own handlers sit on the root logger, so what reaches CloudWatch can only be seen
 here. `run_in_container` starts `python -m tests.support.lambda_container` with a spec on stdin;
-that process sets the runtime's root logger, provisions a moto account (the template's tables,
-bus and poller state machine, one app with a BeilyPay account), imports the function and invokes
-it once. Its stdout is the function's log stream.
+that process sets up the runtime's root logger (the local stack's workers do the same), provisions
+a moto account (the template's tables, bus and poller state machine, one app with a BeilyPay
+account), imports the function and invokes it once. Its stdout is the function's log stream.
 """
 
 from __future__ import annotations
 
-import contextvars
 import importlib.util
 import json
-import logging
 import os
 import subprocess
 import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
+
+from paygate_local._bootstrap import configure_runtime_logging, set_request_id
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 STAGE = "test"
 RESULT_MARK = "@@result "
-
-# The Python runtime's text format (awslambdaric): level, UTC time, request id, message.
-RUNTIME_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
-_request_id: contextvars.ContextVar[str] = contextvars.ContextVar("aws_request_id", default="")
-
-
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _request_id.get()
-        return True
-
-
-def configure_runtime_root_logger(stream: TextIO) -> None:
-    """The root logger as Lambda's Python runtime leaves it (text log format, no log level set)."""
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(RUNTIME_FORMAT, "%Y-%m-%dT%H:%M:%S"))
-    handler.addFilter(_RequestIdFilter())
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -194,7 +172,7 @@ def _invoke(spec: dict[str, Any], api_key: str) -> Any:
         event["headers"]["Authorization"] = f"Bearer {api_key}"
         event["multiValueHeaders"]["Authorization"] = [f"Bearer {api_key}"]
     context = FakeLambdaContext(function_name=os.environ["AWS_LAMBDA_FUNCTION_NAME"], aws_request_id=spec["request_id"])
-    _request_id.set(spec["request_id"])
+    set_request_id(spec["request_id"])
     return module.lambda_handler(event, context)
 
 
@@ -216,7 +194,7 @@ def main() -> None:
             **spec["env"],
         }
     )
-    configure_runtime_root_logger(sys.stdout)  # before any import, as the runtime does
+    configure_runtime_logging(sys.stdout)  # before any import, as the runtime does
     from moto import mock_aws
 
     with mock_aws():
