@@ -160,7 +160,49 @@ def test_no_module_of_the_layer_creates_a_plain_logging_logger() -> None:
     offenders = [
         str(path.relative_to(LAYER))
         for path in sorted((LAYER / "paygate").rglob("*.py"))
-        if re.search(r"\blogging\.getLogger\(|\bgetLogger\(", path.read_text(encoding="utf-8"))
+        if re.search(r"\bgetLogger\((?!_library\))", path.read_text(encoding="utf-8"))
     ]
 
     assert offenders == []
+
+
+# The runtime's root logger at DEBUG (Lambda's advanced logging controls can set it), then one
+# request through httpx, as a provider client sends BeeCloud's signed queries, and one secret read.
+_LIBRARIES_AT_DEBUG = """
+import logging, os, sys
+from paygate_local._bootstrap import configure_runtime_logging
+configure_runtime_logging(sys.stdout)
+logging.getLogger().setLevel(logging.DEBUG)
+import paygate.providers.http
+import boto3, httpx
+from moto import mock_aws
+httpx.get(sys.argv[1] + "/_sandbox/health", params={"para": '{"app_sign":"query-signature"}'})
+with mock_aws():
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    sm.create_secret(Name="paygate/test/apps/a", SecretString="secret-value")
+    assert sm.get_secret_value(SecretId="paygate/test/apps/a")["SecretString"] == "secret-value"
+"""
+
+
+def test_no_request_url_or_secret_value_is_logged_even_with_the_root_logger_at_debug(
+    beilypay_sandbox: RunningServer,
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(LAYER), str(ROOT)]),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+    done = subprocess.run(
+        [sys.executable, "-c", _LIBRARIES_AT_DEBUG, beilypay_sandbox.url],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "query-signature" not in done.stdout + done.stderr
+    assert "secret-value" not in done.stdout + done.stderr
