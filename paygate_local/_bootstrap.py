@@ -7,11 +7,45 @@ in, one response out, strictly one at a time (a Lambda container is single-concu
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
 import traceback
-from typing import Any
+from typing import Any, TextIO
+
+# The Python runtime's text log format: level, UTC time, request id, message.
+RUNTIME_LOG_FORMAT = "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"
+_request_id = ""
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.aws_request_id = _request_id
+        return True
+
+
+def configure_runtime_logging(stream: TextIO) -> None:
+    """The root logger as Lambda's Python runtime leaves it: one text handler, level WARNING.
+
+    So a plain `logging` logger behaves as in Lambda (INFO dropped, text lines), and Powertools'
+    Logger finds the handler it keeps its own records away from."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    handler = logging.StreamHandler(stream)
+    formatter = logging.Formatter(RUNTIME_LOG_FORMAT, "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.addFilter(_RequestIdFilter())
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
+def set_request_id(request_id: str) -> None:
+    """The id the runtime's log lines carry, per invocation."""
+    global _request_id
+    _request_id = request_id
 
 
 class LambdaContext:
@@ -56,6 +90,7 @@ def main() -> None:
         responses.write(json.dumps(message) + "\n")
         responses.flush()
 
+    configure_runtime_logging(sys.stdout)
     started = time.monotonic()
     try:
         handler = _load_handler()
@@ -68,6 +103,7 @@ def main() -> None:
     for line in requests:
         request = json.loads(line)
         os.environ["_X_AMZN_TRACE_ID"] = request.get("trace_id", "")
+        set_request_id(request["request_id"])
         try:
             result = handler(request["event"], LambdaContext(request))
             try:

@@ -81,7 +81,11 @@ class Seam:
 
 
 class QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: Any = "-", size: Any = "-") -> None:
+    """No request lines, and no bad-request messages (they quote the request line, query and all).
+
+    Exceptions in moto still reach werkzeug's logger through the server."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
         pass
 
 

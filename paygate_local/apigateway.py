@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 
+from paygate_local.requestlog import PathOnlyRequestHandler
 from paygate_local.template import ACCOUNT_ID, ApiRoute
 from paygate_local.workers import FunctionPool
 
@@ -82,16 +83,15 @@ class _Route:
         return tuple(score), params
 
 
-class _Handler(WSGIRequestHandler):
+class _Handler(PathOnlyRequestHandler):
     """Keeps the client's header names as sent (WSGI upper-cases them; API Gateway does not)."""
+
+    request_logger = log
 
     def make_environ(self) -> Any:
         environ = super().make_environ()
         environ[_RAW_HEADERS] = list(self.headers.items())
         return environ
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.info("%s %s %s", self.command, self.path, code)
 
 
 class ApiGateway:

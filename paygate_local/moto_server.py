@@ -26,8 +26,10 @@ from urllib.parse import unquote
 
 import boto3
 import httpx
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from botocore.exceptions import ClientError
+from werkzeug.serving import BaseWSGIServer, make_server
 
+from paygate_local.requestlog import PathOnlyRequestHandler
 from paygate_local.template import REGION
 from paygate_local.workers import FunctionPool
 
@@ -122,9 +124,9 @@ def _respond(
     return [data]
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        log.debug("invoke %s %s %s", self.command, self.path, code)
+class _QuietHandler(PathOnlyRequestHandler):
+    request_logger = log
+    request_level = logging.DEBUG
 
 
 class MotoServer:
@@ -212,6 +214,11 @@ class MotoServer:
         self._thread.join(timeout=10)
 
 
+# get_secret_value's answers for a secret deleted after list_secrets saw it.
+GONE = frozenset({"ResourceNotFoundException", "InvalidRequestException"})
+RETRY_S = 1.0
+
+
 class SecretsSnapshot:
     """moto keeps no state across restarts; `make run` keeps secrets and parameters in a file.
 
@@ -247,10 +254,16 @@ class SecretsSnapshot:
         self._thread.start()
 
     def _loop(self) -> None:
+        """One snapshot per burst of writes; a failed round is retried, the thread never dies."""
         while not self._stop.is_set():
             if self._dirty.wait(timeout=0.5):
                 self._dirty.clear()
-                self.save()
+                try:
+                    self.save()
+                except Exception:
+                    log.exception("secrets snapshot failed; retrying in %.0f s", RETRY_S)
+                    self._dirty.set()
+                    self._stop.wait(RETRY_S)
 
     def save(self) -> None:
         """Write every secret's current value and every parameter to the snapshot file."""
@@ -258,7 +271,12 @@ class SecretsSnapshot:
         secrets = []
         for page in sm.get_paginator("list_secrets").paginate():
             for entry in page["SecretList"]:
-                value = sm.get_secret_value(SecretId=entry["ARN"])
+                try:
+                    value = sm.get_secret_value(SecretId=entry["ARN"])
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") in GONE:
+                        continue  # deleted (or scheduled for deletion) since the list: not worth keeping
+                    raise
                 item = {"Name": entry["Name"], "Description": entry.get("Description", "")}
                 if "SecretString" in value:
                     item["SecretString"] = value["SecretString"]
@@ -280,6 +298,7 @@ class SecretsSnapshot:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
         if self._dirty.is_set():
             self.save()

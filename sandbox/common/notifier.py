@@ -26,6 +26,12 @@ from sandbox.common.faults import FaultPlan, FaultRule
 
 logger = logging.getLogger("sandbox.notifier")
 
+
+def _without_query(url: str) -> str:
+    """For logs: a notify URL's query may carry the receiver's token."""
+    return url.split("?", 1)[0]
+
+
 RESPONSE_BODY_LIMIT = 2000
 ATTEMPTS_KEPT = 10_000  # a long-running local stack must not grow without bound
 
@@ -108,7 +114,9 @@ class Notifier:
         task = loop.create_task(self._run(delivery), name=f"notify-{delivery.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        logger.info("notify %s for %s to %s scheduled (fault=%s)", delivery.id, ref, url, rule and rule.kind)
+        logger.info(
+            "notify %s for %s to %s scheduled (fault=%s)", delivery.id, ref, _without_query(url), rule and rule.kind
+        )
         return delivery.id
 
     def attempts(self, ref: str | None = None) -> list[Attempt]:
@@ -231,7 +239,7 @@ class Notifier:
             delivery.id,
             number,
             delivery.ref,
-            delivery.url,
+            _without_query(delivery.url),
             status_code,
             acked,
             error,

@@ -13,9 +13,28 @@ from starlette.types import ASGIApp
 
 logger = logging.getLogger("sandbox.server")
 
+ACCESS_LOGGER = "uvicorn.access"
 STARTUP_TIMEOUT_S = 10.0
 # A hanging request (fault "hang") must not keep a stopping server alive for its full delay.
 GRACEFUL_SHUTDOWN_S = 1
+
+
+class PathOnlyAccessFilter(logging.Filter):
+    """uvicorn's access lines with the request's path only: a query may carry a key or a signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs (client, method, path with query, HTTP version, status).
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
+        return True
+
+
+def _filter_access_log() -> None:
+    """On the logger, not a handler: it holds for any handler, and uvicorn's config keeps it."""
+    access = logging.getLogger(ACCESS_LOGGER)
+    if not any(isinstance(existing, PathOnlyAccessFilter) for existing in access.filters):
+        access.addFilter(PathOnlyAccessFilter())
 
 
 @dataclass
@@ -34,8 +53,12 @@ class RunningServer:
             self._thread.join(timeout=STARTUP_TIMEOUT_S)
 
 
-def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Start uvicorn in a daemon thread; returns once it accepts connections (port 0 = any free)."""
+def serve_in_thread(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 0, *, log_level: str = "warning"
+) -> RunningServer:
+    """Start uvicorn in a daemon thread; returns once it accepts connections (port 0 = any free).
+
+    `log_level` "info" turns on uvicorn's access log (paths without their query)."""
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose proto says TCP,
     # and without it every response pays Nagle + delayed ACK (~40 ms).
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -46,10 +69,11 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Run
     url_host = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
     config = uvicorn.Config(
         app,
-        log_level="warning",
+        log_level=log_level,
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
+    _filter_access_log()
     server = uvicorn.Server(config)
 
     def run() -> None:
@@ -73,4 +97,5 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Run
 
 def run_forever(app: ASGIApp, host: str, port: int) -> None:
     """Serve in the foreground until Ctrl-C (``python -m sandbox.<provider>``)."""
+    _filter_access_log()
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
-from tests.paygate_local.helpers import FIXTURES
+from tests.paygate_local.helpers import FIXTURES, eventually
 
 
 def echo(stack, path: str, **kwargs) -> dict:
@@ -191,3 +194,44 @@ def test_a_worker_killed_while_idle_is_replaced_transparently(fixture_stack):
         worker.proc.wait(timeout=10)
 
     assert httpx.get(fixture_stack.info.api_url + "/other", timeout=30).status_code == 200
+
+
+def _socket_request(url: str, raw: bytes) -> bytes:
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(raw)
+        return conn.recv(65536)
+
+
+def test_request_lines_are_logged_without_their_query_strings(fixture_stack, caplog):
+    caplog.set_level(logging.DEBUG)
+    secret = "pgk.app_0123456789abcdef.query-secret"
+
+    ok = httpx.get(fixture_stack.info.api_url + "/echo", params={"api_key": secret, "a": "1"})
+    missing = httpx.get(fixture_stack.info.api_url + "/nowhere", params={"api_key": secret})
+    bad = _socket_request(fixture_stack.info.api_url, f"GET /echo?api_key={secret} junk HTTP/1.1\r\n\r\n".encode())
+
+    servers = ("paygate_local", "werkzeug")
+    logged = [record.getMessage() for record in caplog.records if record.name.startswith(servers)]
+    assert not [line for line in logged if "query-secret" in line]
+    assert (ok.status_code, missing.status_code) == (200, 403)
+    assert bad.startswith((b"HTTP/1.1 400", b"HTTP/1.0 400"))  # answered, not dropped
+    assert "GET /echo 200" in logged
+    assert "GET /nowhere 403" in logged
+    assert [line for line in logged if "Bad request syntax ('GET /echo junk HTTP/1.1')" in line]
+
+
+def test_workers_have_the_lambda_runtimes_root_logger(fixture_stack, caplog):
+    caplog.set_level(logging.INFO, logger="paygate_local.fn")
+    marker = uuid.uuid4().hex
+
+    request_id = echo(fixture_stack, f"/echo?log={marker}")["context"]["aws_request_id"]
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if marker in r.getMessage()]
+
+    warning = eventually(lines)
+    assert len(warning) == 1  # INFO is below the runtime's WARNING
+    level, at, logged_id, message = warning[0].split("\t")
+    assert (level, logged_id, message) == ("[WARNING]", request_id, f"plain warning {marker}")
+    assert at.endswith("Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import httpx
@@ -187,3 +188,15 @@ def test_mock_aws_in_the_test_process_leaves_the_stack_alone(fixture_stack):
     )
     sqs = aws_client("sqs", fixture_stack.info.moto_url)
     assert sqs.get_queue_url(QueueName="plt-fixture-AuditQueue")["QueueUrl"]
+
+
+def test_lambda_invoke_requests_are_logged_without_their_query_strings(fixture_stack, caplog):
+    caplog.set_level(logging.DEBUG, logger="paygate_local")
+    url = f"{fixture_stack.info.moto_url}/2015-03-31/functions/plt-fixture-TaskFunction/invocations"
+
+    response = httpx.post(url, params={"token": "query-secret"}, content=b'{"n": 1}', timeout=30)
+
+    assert response.json()["n"] == 2
+    logged = [record.getMessage() for record in caplog.records if record.name.startswith("paygate_local")]
+    assert "POST /2015-03-31/functions/plt-fixture-TaskFunction/invocations 200" in logged
+    assert not [line for line in logged if "query-secret" in line]

@@ -10,12 +10,12 @@ to an hour until a 24 h deadline (arithmetic in docs/events.md).
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,7 +27,8 @@ from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer, TransfersStore
 from paygate.transfers import SettlementConflictError, TransferLedger
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: JSON, its service, correlation id and keys, its level.
+logger = Logger(child=True)
 
 PAYOUT_SUCCESS, PAYOUT_FAILED = 2, 3
 COLLECTION_CREATE_FAILED, COLLECTION_PAID, COLLECTION_FAILED = 0, 2, 3

@@ -9,11 +9,12 @@ again only if it may not have gone out yet (same deterministic id either way).
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+from aws_lambda_powertools import Logger
 
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
@@ -25,7 +26,8 @@ from paygate.providers.errors import ProviderError, ProviderRejectedError, Provi
 from paygate.store.orders import AlreadyExistsError, ProviderState, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, UnknownFrom, transfer_from
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: JSON, its service, correlation id and keys, its level.
+logger = Logger(child=True)
 
 
 class SettlementConflictError(Exception):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import time
 from typing import Any
@@ -237,3 +238,21 @@ def test_bad_signature_corrupts_every_named_signature_field(receiver: Receiver) 
     assert sent["v"] == 1
     assert sent["signature"] != body["signature"]
     assert sent["sign"] != body["sign"]
+
+
+def test_log_lines_name_the_receiver_without_its_query(
+    mini: Running, receiver: Receiver, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="sandbox.notifier")
+    _recording, url = receiver
+
+    mini.notify("o-log", f"{url}/notify?token=query-secret", BODY)
+
+    def lines() -> list[str]:
+        return [r.getMessage() for r in caplog.records if r.name == "sandbox.notifier"]
+
+    deadline = time.monotonic() + 5.0
+    while not [line for line in lines() if "attempt 1 for o-log" in line] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [line for line in lines() if f"attempt 1 for o-log -> {url}/notify " in line]
+    assert not [line for line in lines() if "query-secret" in line]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import quote_plus
 
 import httpx
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from paygate.providers._wire import (
@@ -41,7 +41,8 @@ from paygate.providers.errors import (
 )
 from paygate.providers.http import json_object, send, with_retries
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: JSON, its service, correlation id and keys, its level.
+logger = Logger(child=True)
 
 PROVIDER: Literal["beecloud"] = "beecloud"
 

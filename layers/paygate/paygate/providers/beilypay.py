@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar
 
 import httpx
+from aws_lambda_powertools import Logger
 from pydantic import AliasGenerator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
@@ -37,7 +37,8 @@ from paygate.providers.errors import (
 )
 from paygate.providers.http import json_object, send, with_retries
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: JSON, its service, correlation id and keys, its level.
+logger = Logger(child=True)
 
 PROVIDER: Literal["beilypay"] = "beilypay"
 

@@ -7,13 +7,13 @@ The classification is what makes retries safe: a failure before the request was 
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
+from aws_lambda_powertools import Logger
 
 from paygate.providers.errors import (
     ProviderName,
@@ -22,7 +22,8 @@ from paygate.providers.errors import (
     ProviderUnavailableError,
 )
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: JSON, its service, correlation id and keys, its level.
+logger = Logger(child=True)
 
 T = TypeVar("T")
 

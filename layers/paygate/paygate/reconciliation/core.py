@@ -13,11 +13,12 @@ webhook or the poller would do, and the same event), and it carries the provider
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
 
 from paygate.bus import DomainEvent, EventPublisher, PublishError
 from paygate.clock import iso_from_ms, now_ms
@@ -48,7 +49,8 @@ from paygate.store.orders import ProviderState, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, transfer_from
 from paygate.transfers import SettlementConflictError, TransferLedger
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: JSON, its service, correlation id and keys, its level.
+logger = Logger(child=True)
 
 FAMILIES = ("WX", "ALI", "UN")  # the seed makes `channel` required on queries; families cover all channels
 MAX_PAGES = 2000  # per family and period: 100 000 records; beyond that, ask for a shorter period
