@@ -57,14 +57,14 @@ def _request(**overrides: object) -> CreateBillRequest:
     return CreateBillRequest.model_validate(body)
 
 
-def _boom(*args: object, **kwargs: object) -> bytes:
-    raise RuntimeError("unexpected")
+def _boom(*args: object, **kwargs: object) -> str:
+    raise RuntimeError("signing failed unexpectedly")
 
 
 def test_a_failure_before_sending_fails_the_bill_and_a_retry_gets_the_same_answer(
     service, orders, upstream, publisher, monkeypatch
 ):
-    monkeypatch.setattr(beecloud, "encode_json", _boom)
+    monkeypatch.setattr(beecloud, "app_sign", _boom)
 
     with pytest.raises(PaygateError) as first:
         service.create(APP, BEECLOUD_CREDS, _request())

@@ -67,8 +67,8 @@ def create(store, upstream, publisher, starter):
     return lambda: service.create(APP, BEILYPAY_CREDS, client, request, notify_url=NOTIFY_URL)
 
 
-def _boom(*args: object, **kwargs: object) -> bytes:
-    raise RuntimeError("unexpected")
+def _boom(*args: object, **kwargs: object) -> str:
+    raise RuntimeError("signing failed unexpectedly")
 
 
 def _stored(store: TransfersStore):
@@ -78,7 +78,7 @@ def _stored(store: TransfersStore):
 def test_a_failure_before_sending_fails_the_payout_and_a_retry_gets_the_same_answer(
     create, store, upstream, monkeypatch
 ):
-    monkeypatch.setattr(beilypay, "encode_json", _boom)
+    monkeypatch.setattr(beilypay, "sign", _boom)
     with pytest.raises(PaygateError) as first:
         create()
     monkeypatch.undo()

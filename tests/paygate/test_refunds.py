@@ -72,12 +72,12 @@ def _request(serial: str = "001", fee: int = 40) -> CreateRefundRequest:
     return CreateRefundRequest(refund_no=f"{TODAY}{serial}", bill_no=BILL_NO, refund_fee=fee)
 
 
-def _boom(*args: object, **kwargs: object) -> bytes:
-    raise RuntimeError("unexpected")
+def _boom(*args: object, **kwargs: object) -> str:
+    raise RuntimeError("signing failed unexpectedly")
 
 
 def test_a_failure_before_sending_fails_the_refund_and_frees_the_bill(service, orders, upstream, monkeypatch):
-    monkeypatch.setattr(beecloud, "encode_json", _boom)
+    monkeypatch.setattr(beecloud, "app_sign", _boom)
     with pytest.raises(PaygateError) as first:
         service.create(APP, BEECLOUD_CREDS, _request())
     monkeypatch.undo()
