@@ -115,3 +115,23 @@ def test_a_failure_after_sending_leaves_the_refund_pending_and_a_refresh_settles
         beecloud.REFUND_STATUS_PATH,
     ]
     assert orders.get_bill(APP.app_id, BILL_NO).refunded_fee == 40
+
+
+def test_a_pending_refund_that_can_no_longer_be_built_fails_on_refresh_and_frees_the_bill(
+    service, orders, upstream, monkeypatch
+):
+    upstream.break_next = RuntimeError("the transport broke in an unforeseen way")
+    with pytest.raises(ProviderFailedError):
+        service.create(APP, BEECLOUD_CREDS, _request())
+
+    def refused(value: str) -> str:
+        raise ValueError("refund_no must be yyyyMMdd (a real date) + 3-24 letters or digits")
+
+    monkeypatch.setattr(beecloud, "check_refund_no", refused)
+    failed = service.refresh(APP, BEECLOUD_CREDS, _request().refund_no)
+    monkeypatch.undo()
+    another = service.create(APP, BEECLOUD_CREDS, _request(serial="002"))
+
+    assert (failed.status, failed.failure_code) == (RefundStatus.FAILED, "provider_request_invalid")
+    assert another.refund.status is RefundStatus.PENDING
+    assert upstream.paths() == [beecloud.REFUND_PATH, beecloud.REFUND_STATUS_PATH, beecloud.REFUND_PATH]
