@@ -222,11 +222,11 @@ def _require_channel(channel: str, allowed: frozenset[str], what: str) -> str:
 
 
 def _with_name(name: str, check: Callable[[Any], Any], value: Any) -> None:
+    """Run a shared check whose message does not name the field (amounts are fees or refunds)."""
     try:
         check(value)
     except ValueError as exc:
-        message = str(exc)
-        raise ValueError(message if message.startswith(name) else f"{name} {message}") from None
+        raise ValueError(f"{name} {exc}") from None
 
 
 def _bill_fields(channel: str, bill_no: str, total_fee: int, title: str) -> dict[str, Any]:
