@@ -18,11 +18,11 @@ provider call. A record that disagrees with the ledger moves nothing: it is repo
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Literal
 
+from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
 
 from paygate.bus import EventPublisher
@@ -38,7 +38,8 @@ from paygate.store.orders import OrdersStore, ProviderState, TransitionRejectedE
 if TYPE_CHECKING:
     from paygate.reconciliation.report import Mismatch
 
-logger = logging.getLogger(__name__)
+# A child of the function's Logger: JSON, its service, correlation id and keys, its level.
+logger = Logger(child=True)
 
 # SQS's longest per-message delay.
 MAX_DELAY_S = 900

@@ -4,10 +4,16 @@ A bill is written (pending, lease held) before the provider is called. The lease
 concurrent repeats of the same request wait for the first call instead of calling BeeCloud
 again; a call that timed out releases it (provider_state=unknown) so a retry may ask again —
 BeeCloud answers a repeated unpaid bill_no with fresh payment parameters.
+
+No exception leaves a bill holding its lease: a request the adapter refused to build (nothing
+sent) fails the bill with that reason; anything else between the lease and the stored answer
+releases it as unknown, so the merchant's retry asks BeeCloud again instead of waiting on a
+lease (409 request_in_progress) or an operator.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -138,6 +144,9 @@ class BillService:
                 )
                 self._publisher.publish(bill_failed(failed))
             raise api_error from error
+        except Exception:
+            self._release_unknown(bill)  # the adapter raised outside its contract: maybe sent
+            raise
         try:
             return self._orders.record_bill_created(bill.app_id, bill.bill_no, params, now_ms=self._clock())
         except TransitionRejectedError:
@@ -145,6 +154,14 @@ class BillService:
             current = self._orders.get_bill(bill.app_id, bill.bill_no)
             assert current is not None
             return current
+        except Exception:
+            self._release_unknown(bill)  # BeeCloud's answer is lost; a retry gets a fresh one
+            raise
+
+    def _release_unknown(self, bill: Bill) -> None:
+        """Best effort (the store may be what failed): otherwise the lease expires by itself."""
+        with contextlib.suppress(Exception):
+            self._orders.record_bill_unknown(bill.app_id, bill.bill_no, now_ms=self._clock())
 
 
 def _stored_failure(bill: Bill) -> PaygateError:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from paygate.errors import ConflictError, PaygateError, ProviderFailedError, ProviderTimedOutError
+from paygate.errors import (
+    ConflictError,
+    InvalidRequestError,
+    PaygateError,
+    ProviderFailedError,
+    ProviderTimedOutError,
+)
 from paygate.providers.errors import (
     ProviderError,
     ProviderRejectedError,
+    ProviderRequestError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     RejectReason,
@@ -20,6 +27,20 @@ class ProviderRateLimitedError(PaygateError):
 class ProviderBalanceError(PaygateError):
     status = 409
     code = "insufficient_provider_balance"
+
+
+class RequestNotSentError(PaygateError):
+    """Building the provider request failed unexpectedly: a paygate bug, and nothing was sent."""
+
+    status = 500
+    code = "provider_request_not_sent"
+
+
+# The adapter refused to build the request (nothing was sent). The API models apply the
+# adapters' own field rules, so the first is not expected to happen; the second is a bug.
+REQUEST_INVALID = "provider_request_invalid"
+REQUEST_NOT_SENT = RequestNotSentError.code
+_NOT_SENT: dict[str, type[PaygateError]] = {REQUEST_INVALID: InvalidRequestError, REQUEST_NOT_SENT: RequestNotSentError}
 
 
 _REJECTIONS: dict[RejectReason, tuple[type[PaygateError], str, str]] = {
@@ -74,6 +95,8 @@ _REJECTIONS: dict[RejectReason, tuple[type[PaygateError], str, str]] = {
 
 def failure_code(error: ProviderError) -> str:
     """The stable code recorded on a failed order."""
+    if isinstance(error, ProviderRequestError):
+        return REQUEST_NOT_SENT if error.unexpected else REQUEST_INVALID
     if isinstance(error, ProviderRejectedError):
         return _REJECTIONS[error.reason][1]
     if isinstance(error, ProviderTimeoutError):
@@ -84,6 +107,18 @@ def failure_code(error: ProviderError) -> str:
 
 
 def to_api_error(error: ProviderError) -> PaygateError:
+    if isinstance(error, ProviderRequestError):
+        if error.unexpected:
+            return RequestNotSentError(
+                "paygate failed to build the provider request; nothing was sent to the provider",
+                details={"provider": error.provider},
+            )
+        # The adapter's message names the rule and never echoes the value.
+        return InvalidRequestError(
+            f"the provider would refuse this request ({error.rule}); nothing was sent to the provider",
+            code=REQUEST_INVALID,
+            details={"provider": error.provider},
+        )
     if isinstance(error, ProviderRejectedError):
         cls, code, message = _REJECTIONS[error.reason]
         return cls(message, code=code, details={"provider": error.provider, "provider_code": error.code})
@@ -105,6 +140,8 @@ def to_api_error(error: ProviderError) -> PaygateError:
 
 def stored_failure(code: str, message: str) -> PaygateError:
     """Rebuild the error an order failed with, so a repeat gets the first request's answer."""
+    if code in _NOT_SENT:
+        return _NOT_SENT[code](message, code=code)
     for cls, known_code, _ in _REJECTIONS.values():
         if known_code == code:
             return cls(message, code=code)

@@ -8,7 +8,8 @@ reconciliation settles it; it is never failed on a guess.
 A refresh that finds BeeCloud has no record of the refund (our create never reached it: a 5xx
 or a hang before BeeCloud's logic) sends it again under the same refund_no. BeeCloud refuses a
 second refund with a refund_no it already has, so a re-send can never refund twice; without it
-such a refund would stay pending, and hold its bill, forever.
+such a refund would stay pending, and hold its bill, forever. For the same reason a refund whose
+request cannot even be built fails, on create or on a re-send, and frees its bill.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from paygate.events import refund_finished
 from paygate.models import App, BillStatus, Refund, RefundStatus
 from paygate.provider_errors import failure_code, to_api_error
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, RefundAccepted
-from paygate.providers.errors import ProviderError, ProviderRejectedError, RejectReason
+from paygate.providers.errors import ProviderError, ProviderRejectedError, ProviderRequestError, RejectReason
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
 
 # Answers to a re-send that the first refund may have caused, had it reached BeeCloud after all
@@ -164,6 +165,9 @@ class RefundService:
         except ProviderRejectedError as error:
             if error.outcome_unknown or error.code in _MAYBE_ALREADY_THERE:
                 return refund  # it may have arrived after all: stays pending, the next refresh asks again
+            return self.settle(refund, succeeded=False, failure=failure_code(error))
+        except ProviderRequestError as error:
+            # It can never be sent, and BeeCloud has no record of it: waiting would hold the bill forever.
             return self.settle(refund, succeeded=False, failure=failure_code(error))
         except ProviderError:
             return refund  # no answer this time either; nothing changed

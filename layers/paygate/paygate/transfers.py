@@ -21,7 +21,7 @@ from paygate.clock import now_ms
 from paygate.errors import ConflictError
 from paygate.events import transfer_detail_type, transfer_event
 from paygate.models import OrderKind, TransferStatus
-from paygate.provider_errors import failure_code, stored_failure, to_api_error
+from paygate.provider_errors import REQUEST_NOT_SENT, failure_code, stored_failure, to_api_error
 from paygate.providers.errors import ProviderError, ProviderRejectedError, ProviderTimeoutError
 from paygate.store.orders import AlreadyExistsError, ProviderState, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, UnknownFrom, transfer_from
@@ -161,6 +161,10 @@ class CreateFlow:
     an order that ends up reported (`unknown`, reason create_interrupted) instead of silently
     pending. BeilyPay can only be queried by its own orderNo, so an order whose create answer
     was lost becomes `unknown` and is never re-sent: re-sending would pay twice.
+
+    No exception leaves an order `calling`: one before the create was sent (the poller would
+    not start, the adapter refused to build the request) fails it with a code that says nothing
+    was sent; one after it may have been sent makes it `unknown`, reported like a lost answer.
     """
 
     kind: OrderKind
@@ -193,7 +197,20 @@ class CreateFlow:
                     "out_order_no was already used with different parameters", code="out_order_no_conflict"
                 ) from None
             return Created(self._repeat(existing), created=False)
-        self._starter.start(self.kind, transfer)
+        try:
+            self._starter.start(self.kind, transfer)
+        except Exception:
+            # Without its poller the order must not be sent; nothing was, so it fails for good.
+            with contextlib.suppress(Exception):
+                self._store.record_rejected(
+                    self.kind,
+                    transfer.app_id,
+                    transfer.out_order_no,
+                    code=REQUEST_NOT_SENT,
+                    message=f"the {self.kind.value} could not be started; nothing was sent to BeilyPay",
+                    now_ms=self._clock(),
+                )
+            raise
         return None
 
     def _repeat(self, transfer: Transfer) -> Transfer:
@@ -251,6 +268,13 @@ class CreateFlow:
                     now_ms=self._clock(),
                 )
             raise api_error from error
+        except Exception:
+            # Outside the adapter's contract (or storing its answer failed): it may have been sent.
+            with contextlib.suppress(Exception):
+                self._ledger.mark_unknown(
+                    self.kind, transfer.app_id, transfer.out_order_no, expected="calling", reason="create_interrupted"
+                )
+            raise
 
     def _created(self, transfer: Transfer, record: Callable[[], Transfer]) -> Transfer:
         try:

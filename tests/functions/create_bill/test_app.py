@@ -82,6 +82,12 @@ def test_same_bill_no_with_another_body_is_a_conflict(merchant):
         ({"title": "一二三四五六七八九十一二三四五六七"}, "title"),  # 17 CJK = 34 GBK bytes
         ({"title": "coffee ☕"}, "title"),  # not encodable in GBK
         ({"title": ""}, "title"),
+        ({"title": " "}, "title"),  # only whitespace: BeeCloud's adapter refuses it
+        ({"title": "\u3000"}, "title"),  # an ideographic space is whitespace too
+        ({"title": " \u3000 "}, "title"),
+        ({"channel": "WX_JSAPI", "openid": " "}, "openid"),
+        ({"channel": "ALI_WEB", "return_url": "https://shop.example/return\n"}, "return_url"),
+        ({"optional": {"k": float("nan")}}, "optional"),  # not JSON, cannot be sent
         ({"channel": "WX"}, "channel"),
         ({"channel": "ALI_WEB"}, None),  # return_url missing
         ({"channel": "WX_JSAPI"}, None),  # openid missing
@@ -104,6 +110,24 @@ def test_invalid_bills_are_rejected_before_anything_is_written(merchant, change,
 def test_sixteen_chinese_characters_fit_the_title(merchant):
     result = _post(merchant, _bill(title="一二三四五六七八九十一二三四五六"))
     assert result["statusCode"] == 201, result["body"]
+
+
+@pytest.mark.parametrize("title", [" ", "\u3000", "\u3000\u3000"])
+def test_a_whitespace_only_title_is_a_422_and_a_fixed_retry_creates_the_bill(merchant, title):
+    refused = _post(merchant, _bill("BLANKTITLE01", title=title))
+    fixed = _post(merchant, _bill("BLANKTITLE01", title="白开水"))
+
+    assert refused["statusCode"] == 422, refused["body"]
+    assert body_of(refused)["error"]["code"] == "invalid_request"
+    assert [d["field"] for d in body_of(refused)["error"]["details"]] == ["title"]
+    assert fixed["statusCode"] == 201, fixed["body"]
+    assert "code_url" in body_of(fixed)["payment"]
+
+
+def test_spaces_inside_a_title_are_kept(merchant):
+    result = _post(merchant, _bill("SPACEDTITLE1", title="白 开\u3000水 500ml"))
+    assert result["statusCode"] == 201, result["body"]
+    assert body_of(result)["title"] == "白 开\u3000水 500ml"
 
 
 def test_malformed_json_and_wrong_content_type_and_oversized_bodies(merchant):

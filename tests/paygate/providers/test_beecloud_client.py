@@ -13,6 +13,7 @@ from paygate.providers.beecloud import BeeCloudBill, BeeCloudClient, BeeCloudRef
 from paygate.providers.errors import (
     ProviderProtocolError,
     ProviderRejectedError,
+    ProviderRequestError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     RejectReason,
@@ -130,6 +131,13 @@ def test_create_bill_channel_fields() -> None:
         {"title": "   "},
         {"title": "白" * 17},  # 34 GBK bytes
         {"title": "😀"},  # not GBK
+        {"title": "\u3000"},  # only (ideographic) whitespace
+        {"total_fee": 2**31},
+        {"channel": "ALI_WEB", "return_url": "https://r/\n"},  # not a URL: trailing newline
+        {"channel": "ALI_WEB", "return_url": "shop/return"},
+        {"channel": "WX_JSAPI", "openid": "o" * 129},
+        {"optional": {"k": float("nan")}},  # not JSON
+        {"optional": {"k": "v" * 2048}},
         {"channel": "ALI_WEB"},  # return_url missing
         {"channel": "WX_JSAPI"},  # openid missing
         {"openid": "o-1"},  # WX_JSAPI only
@@ -222,6 +230,8 @@ def test_result_code_as_digit_string_is_tolerated() -> None:
         {"result_code": 0.0},
         (400, "<html>bad request</html>"),
         (400, {"result_code": 0, "result_msg": "OK", "code_url": "x"}),  # 4xx claiming success
+        (200, '{"result_code": 0, "code_url": "x", "prepay": NaN}'),  # NaN is not JSON
+        RuntimeError("a transport failing in a way nobody classified"),
     ],
 )
 def test_broken_answers_are_protocol_errors_with_unknown_outcome(reply: Any) -> None:
@@ -229,6 +239,34 @@ def test_broken_answers_are_protocol_errors_with_unknown_outcome(reply: Any) -> 
     with pytest.raises(ProviderProtocolError) as info:
         create_native(client_for(provider))
     assert info.value.outcome_unknown
+
+
+def test_a_refused_input_is_a_request_error_with_a_known_outcome() -> None:
+    provider = ScriptedProvider([{**OK, "code_url": "weixin://x"}])
+
+    with pytest.raises(ProviderRequestError) as info:
+        create_native(client_for(provider), title=" ")
+
+    assert isinstance(info.value, ValueError)
+    assert (info.value.outcome_unknown, info.value.unexpected) == (False, False)
+    assert info.value.rule.startswith("title")
+    assert provider.requests == []
+
+
+def test_an_unforeseen_failure_while_building_is_an_unexpected_request_error(monkeypatch) -> None:
+    from paygate.providers import beecloud
+
+    def broken_sign(*args: object) -> str:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(beecloud, "app_sign", broken_sign)
+    provider = ScriptedProvider([{**OK, "code_url": "weixin://x"}])
+
+    with pytest.raises(ProviderRequestError) as info:
+        create_native(client_for(provider))
+
+    assert (info.value.outcome_unknown, info.value.unexpected) == (False, True)
+    assert provider.requests == []
 
 
 def test_a_4xx_with_a_business_envelope_is_a_rejection() -> None:

@@ -152,6 +152,9 @@ def test_blank_soft_fields_are_omitted() -> None:
         {"out_order_no": ""},
         {"notify_url": ""},
         {"email": " a@b.c "},
+        {"account_owner": "owner\x01"},  # BeilyPay's Java verifier would trim it off
+        {"account_owner": "\u3000"},
+        {"account_owner": "own\ud800er"},  # cannot be sent as UTF-8
     ],
 )
 def test_create_payout_refuses_malformed_input(overrides: dict[str, Any]) -> None:
@@ -159,6 +162,27 @@ def test_create_payout_refuses_malformed_input(overrides: dict[str, Any]) -> Non
     with pytest.raises(ValueError, match=REFUSED):
         client_for(provider).create_payout(BEILYPAY_CREDS, **(PAYOUT_ARGS | overrides))
     assert provider.requests == []
+
+
+def test_an_answer_that_breaks_signature_checking_is_a_protocol_error_not_a_crash() -> None:
+    # A nested decimal in data: rendering it for the signature check must not raise TypeError.
+    data = json.dumps({**TRANS_VO, "extra": [1.5], "sign": "0" * 32})
+    provider = ScriptedProvider([(200, f'{{"code": 200, "msg": "SUCC", "data": {data}}}')])
+
+    with pytest.raises(ProviderProtocolError) as info:
+        client_for(provider).create_payout(BEILYPAY_CREDS, **PAYOUT_ARGS)
+
+    assert info.value.outcome_unknown
+
+
+def test_an_unforeseen_transport_failure_leaves_a_create_unknown() -> None:
+    provider = ScriptedProvider([RuntimeError("a transport failing in a way nobody classified")])
+
+    with pytest.raises(ProviderProtocolError) as info:
+        client_for(provider).create_collection(BEILYPAY_CREDS, **COLLECTION_ARGS)
+
+    assert info.value.outcome_unknown
+    assert len(provider.requests) == 1
 
 
 @pytest.mark.parametrize("case", [str.upper, str.lower])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -19,18 +19,17 @@ from pydantic import (
 
 from paygate.clock import china_date
 from paygate.models import BillStatus, Channel, RefundStatus
+from paygate.providers import limits
+from paygate.providers.limits import MAX_FEE, MAX_OPENID_LENGTH, MAX_OPTIONAL_BYTES
 
-# BeeCloud's total_fee / refund_fee are Java Integers (fen): positive and within int32.
-MAX_FEE = 2_147_483_647
-MAX_OPTIONAL_BYTES = 2048
-MAX_URL_LENGTH = 1024
-
-BillNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{8,32}$")]
-RefundNo = Annotated[str, StringConstraints(pattern=r"^[0-9]{8}[0-9A-Za-z]{3,24}$")]
-Fee = Annotated[StrictInt, Field(gt=0, le=MAX_FEE)]
-_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-
-CHANNELS_NEEDING_RETURN_URL = {Channel.ALI_WEB, Channel.ALI_QRCODE, Channel.UN_WEB}
+# The field limits are BeeCloud's, from paygate.providers.limits: the adapter checks a request
+# with the same functions, so whatever it would refuse is a 422 here.
+BillNo = Annotated[str, StringConstraints(pattern=f"^{limits.BILL_NO}$"), AfterValidator(limits.check_bill_no)]
+RefundNo = Annotated[str, StringConstraints(pattern=f"^{limits.REFUND_NO}$"), AfterValidator(limits.check_refund_no)]
+Fee = Annotated[StrictInt, Field(gt=0, le=MAX_FEE), AfterValidator(limits.check_fee)]
+OpenId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_OPENID_LENGTH), AfterValidator(limits.check_openid)
+]
 
 
 def _fingerprint(model: BaseModel) -> str:
@@ -48,8 +47,11 @@ def _check_optional(value: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _check_url(value: str | None) -> str | None:
-    if value is not None and (len(value) > MAX_URL_LENGTH or not _URL.match(value)):
-        raise ValueError("must be an http(s) URL")
+    return None if value is None else limits.check_url(value)
+
+
+def _check_optional_sendable(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    limits.check_optional(value)
     return value
 
 
@@ -61,12 +63,10 @@ class CreateBillRequest(BaseModel):
     bill_no: BillNo = Field(description="Merchant order number: 8-32 letters/digits, unique per app")
     channel: Channel
     total_fee: Fee = Field(description="Amount in fen (CNY minor units), positive integer")
-    title: str = Field(min_length=1, description="At most 32 GBK bytes (16 Chinese characters)")
+    title: str = Field(min_length=1, description="At most 32 GBK bytes (16 Chinese characters), not only whitespace")
     optional: dict[str, Any] | None = Field(default=None, description="Echoed back in events")
     return_url: str | None = Field(default=None, description="Required for ALI_WEB, ALI_QRCODE, UN_WEB")
-    openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
-        default=None, description="Required for WX_JSAPI"
-    )
+    openid: OpenId | None = Field(default=None, description="Required for WX_JSAPI; not only whitespace")
     show_url: str | None = Field(default=None, description="ALI_WEB only")
     qr_pay_mode: Literal["0", "1", "3"] | None = Field(default=None, description="ALI_QRCODE only")
 
@@ -75,29 +75,21 @@ class CreateBillRequest(BaseModel):
     def _title_fits_gbk_32(cls, value: str) -> str:
         if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
             raise ValueError("title must not contain control characters")
-        try:
-            size = len(value.encode("gbk"))
-        except UnicodeEncodeError as error:
-            raise ValueError("title must use characters BeeCloud accepts (GBK)") from error
-        if size > 32:
-            raise ValueError("title must be at most 32 bytes in GBK (16 Chinese characters)")
-        return value
+        return limits.check_title(value)
 
     _optional = field_validator("optional")(_check_optional)
+    _optional_sendable = field_validator("optional")(_check_optional_sendable)
     _urls = field_validator("return_url", "show_url")(_check_url)
 
     @model_validator(mode="after")
     def _channel_rules(self) -> Self:
-        if self.channel in CHANNELS_NEEDING_RETURN_URL and not self.return_url:
-            raise ValueError(f"return_url is required for {self.channel.value}")
-        if self.channel is Channel.WX_JSAPI and not self.openid:
-            raise ValueError("openid is required for WX_JSAPI")
-        if self.show_url is not None and self.channel is not Channel.ALI_WEB:
-            raise ValueError("show_url applies to ALI_WEB only")
-        if self.qr_pay_mode is not None and self.channel is not Channel.ALI_QRCODE:
-            raise ValueError("qr_pay_mode applies to ALI_QRCODE only")
-        if self.openid is not None and self.channel is not Channel.WX_JSAPI:
-            raise ValueError("openid applies to WX_JSAPI only")
+        limits.check_channel_extras(
+            self.channel.value,
+            return_url=self.return_url,
+            openid=self.openid,
+            show_url=self.show_url,
+            qr_pay_mode=self.qr_pay_mode,
+        )
         return self
 
     def fingerprint(self) -> str:
@@ -115,13 +107,7 @@ class CreateRefundRequest(BaseModel):
     optional: dict[str, Any] | None = None
 
     _optional = field_validator("optional")(_check_optional)
-
-    @field_validator("refund_no")
-    @classmethod
-    def _serial_not_000(cls, value: str) -> str:
-        if value[8:] == "000":
-            raise ValueError("the refund_no serial must not be '000'")
-        return value
+    _optional_sendable = field_validator("optional")(_check_optional_sendable)
 
     def check_date(self, now_ms: int) -> None:
         """Checked at request time, not parse time: 'today' moves."""

@@ -16,15 +16,15 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, St
 
 from paygate.api.models import Failure
 from paygate.models import TransferStatus
+from paygate.providers import limits
+from paygate.providers.limits import MAX_AMOUNT
 
-# BeilyPay's payAmount is a Java int32 of paise.
-MAX_AMOUNT = 2_147_483_647
 MAX_URL_LENGTH = 512  # the BeilyPay emulator's (and a sensible) notifyUrl/frontCallback limit
 
 # Merchant order numbers double as part of the Step Functions execution name (<= 80 characters:
 # "payout-" + app id (20) + "-" + 32), so only characters execution names allow.
-OutOrderNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
-Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
+OutOrderNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$"), AfterValidator(limits.check_text)]
+Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT), AfterValidator(limits.check_amount)]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -50,22 +50,36 @@ def _email(value: str) -> str:
     return value
 
 
-# Required text: surrounding whitespace is trimmed (BeilyPay's Java verifier trims too), then it
-# must be non-empty.
+# Every string BeilyPay receives ends with the adapter's own check (paygate.providers.limits
+# .check_text: non-empty, nothing BeilyPay's verifier would trim, valid Unicode), so whatever the
+# adapter would refuse is a 422 here. Surrounding whitespace is trimmed first, then checked.
+_Sendable = AfterValidator(limits.check_text)
+
+# Required text: trimmed, then non-empty.
 Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_control_characters)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_no_control_characters),
+    _Sendable,
 ]
 LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(_no_control_characters)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
+    AfterValidator(_no_control_characters),
+    _Sendable,
 ]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_email)]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_email), _Sendable
+]
 # Indian mobile numbers: 10 digits starting 6-9 (no +91, no leading 0).
-Mobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[6-9][0-9]{9}$")]
-Ifsc = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{4}0[A-Z0-9]{6}$")]
+Mobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[6-9][0-9]{9}$"), _Sendable]
+Ifsc = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Z]{4}0[A-Z0-9]{6}$"), _Sendable]
 # Indian bank account numbers are 9-18 digits in practice; 6-20 leaves room for small banks.
-AccountNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6,20}$")]
-BankCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z_-]{1,32}$")]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_URL_LENGTH), AfterValidator(_url)]
+AccountNumber = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{6,20}$"), _Sendable]
+BankCode = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z_-]{1,32}$"), _Sendable]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_URL_LENGTH), AfterValidator(_url), _Sendable
+]
 
 
 def fingerprint(model: BaseModel) -> str:

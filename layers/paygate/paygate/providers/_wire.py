@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError
 
-from paygate.providers.errors import WebhookVerificationError
+from paygate.providers.errors import (
+    ProviderError,
+    ProviderName,
+    ProviderProtocolError,
+    ProviderRequestError,
+    WebhookVerificationError,
+)
 
 
 def int_from_wire(value: Any) -> int:
@@ -74,3 +82,37 @@ def parse_callback_body(raw: bytes | str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise WebhookVerificationError("callback body is not a JSON object")
     return body
+
+
+@contextmanager
+def building(provider: ProviderName, path: str) -> Iterator[None]:
+    """Checking, signing and encoding a request: whatever fails here, nothing was sent.
+
+    A broken rule (ValueError) becomes ProviderRequestError with its message; anything else is
+    a bug, reported as unexpected with the exception's type only (its text may hold input).
+    """
+    try:
+        yield
+    except ProviderError:
+        raise
+    except ValueError as exc:
+        raise ProviderRequestError(provider, f"{path}: {exc}", rule=str(exc)) from exc
+    except Exception as exc:
+        raise ProviderRequestError(
+            provider, f"{path}: could not build the request ({type(exc).__name__})", unexpected=True
+        ) from exc
+
+
+@contextmanager
+def exchanging(provider: ProviderName, path: str) -> Iterator[None]:
+    """Sending a request and reading its answer: a failure nobody classified leaves the outcome unknown.
+
+    The typed provider errors pass through; any other exception (a transport that breaks in an
+    unforeseen way, an answer shaped so that reading it raises) becomes ProviderProtocolError.
+    """
+    try:
+        yield
+    except ProviderError:
+        raise
+    except Exception as exc:
+        raise ProviderProtocolError(provider, f"{path}: unreadable exchange ({type(exc).__name__})") from exc

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Literal, TypeVar
 from urllib.parse import quote_plus
 
@@ -27,7 +25,9 @@ from paygate.providers._wire import (
     WireInt,
     WireStr,
     bool_from_wire,
+    building,
     describe_validation_error,
+    exchanging,
     hex_equal,
     int_from_wire,
 )
@@ -39,7 +39,21 @@ from paygate.providers.errors import (
     beecloud_reason,
     is_indeterminate,
 )
-from paygate.providers.http import json_object, send, with_retries
+from paygate.providers.http import encode_json, json_object, send, with_retries
+from paygate.providers.limits import BILL_CHANNELS as BILL_CHANNELS
+from paygate.providers.limits import QR_PAY_MODES as QR_PAY_MODES
+from paygate.providers.limits import RETURN_URL_REQUIRED as RETURN_URL_REQUIRED
+from paygate.providers.limits import (
+    check_bill_no,
+    check_bill_no_reference,
+    check_channel_extras,
+    check_fee,
+    check_optional,
+    check_refund_no,
+    check_title,
+)
+from paygate.providers.limits import refund_no_date as refund_no_date
+from paygate.providers.limits import title_length as title_length
 
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)
@@ -52,20 +66,10 @@ BILLS_PATH = "/1/rest/bills"
 REFUNDS_PATH = "/1/rest/refunds"
 REFUND_STATUS_PATH = "/1/rest/refund/status"
 
-BILL_CHANNELS: frozenset[str] = frozenset(
-    {"WX_APP", "WX_NATIVE", "WX_JSAPI", "ALI_APP", "ALI_WEB", "ALI_QRCODE", "UN_APP", "UN_WEB"}
-)
 CHANNEL_FAMILIES: frozenset[str] = frozenset({"WX", "ALI", "UN"})
 QUERY_CHANNELS: frozenset[str] = BILL_CHANNELS | CHANNEL_FAMILIES
-RETURN_URL_REQUIRED: frozenset[str] = frozenset({"ALI_WEB", "ALI_QRCODE", "UN_WEB"})
-QR_PAY_MODES: frozenset[str] = frozenset({"0", "1", "3"})
 MAX_QUERY_LIMIT = 50
 ENVELOPE_KEYS: frozenset[str] = frozenset({"result_code", "result_msg", "err_detail"})
-_CHANNEL_ONLY: dict[str, frozenset[str]] = {
-    "openid": frozenset({"WX_JSAPI"}),
-    "show_url": frozenset({"ALI_WEB"}),
-    "qr_pay_mode": frozenset({"ALI_QRCODE"}),
-}
 
 # What a successful /bill answer must carry per channel (seed §2); any one key of a set suffices.
 _PAYMENT_PARAMS: dict[str, tuple[frozenset[str], ...]] = {
@@ -80,11 +84,6 @@ _PAYMENT_PARAMS: dict[str, tuple[frozenset[str], ...]] = {
     "UN_APP": (frozenset({"tn"}),),
     "UN_WEB": (frozenset({"html"}),),
 }
-
-_BILL_NO = re.compile(r"[0-9A-Za-z]{8,32}")
-_BILL_NO_REFERENCE = re.compile(r"[0-9A-Za-z]{1,32}")
-_REFUND_NO = re.compile(r"(\d{8})([0-9A-Za-z]{3,24})")
-_TITLE_MAX_GBK_BYTES = 32
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -162,22 +161,6 @@ def webhook_signature(
     return hashlib.md5(text.encode()).hexdigest()
 
 
-def title_length(title: str) -> int:
-    """The title's length as BeeCloud counts it: GBK bytes (a CJK character is 2)."""
-    return len(title.encode("gbk"))
-
-
-def refund_no_date(refund_no: str) -> date | None:
-    """The yyyyMMdd date a refund_no starts with, or None if it is not a valid BeeCloud refund_no."""
-    match = _REFUND_NO.fullmatch(refund_no)
-    if match is None or match.group(2) == "000":
-        return None
-    try:
-        return date(int(refund_no[0:4]), int(refund_no[4:6]), int(refund_no[6:8]))
-    except ValueError:
-        return None
-
-
 class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
@@ -233,55 +216,39 @@ def _optional_text(value: str | None) -> str | None:
     return value
 
 
-def _require_amount(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer number of fen")
-    return value
-
-
 def _require_channel(channel: str, allowed: frozenset[str], what: str) -> str:
     if channel not in allowed:
         raise ValueError(f"{what} channel must be one of {sorted(allowed)}")
     return channel
 
 
+def _with_name(name: str, check: Callable[[Any], Any], value: Any) -> None:
+    """Run a shared check whose message does not name the field (amounts are fees or refunds)."""
+    try:
+        check(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} {exc}") from None
+
+
 def _bill_fields(channel: str, bill_no: str, total_fee: int, title: str) -> dict[str, Any]:
     _require_channel(channel, BILL_CHANNELS, "bill")
-    if not isinstance(bill_no, str) or not _BILL_NO.fullmatch(bill_no):
-        raise ValueError("bill_no must be 8-32 ASCII letters or digits")
-    _require_amount("total_fee", total_fee)
-    if not isinstance(title, str) or not title.strip():
-        raise ValueError("title must be a non-empty string")
-    try:
-        too_long = title_length(title) > _TITLE_MAX_GBK_BYTES
-    except UnicodeEncodeError as exc:
-        raise ValueError("title has characters BeeCloud cannot encode (GBK)") from exc
-    if too_long:
-        raise ValueError("title must fit in 32 GBK bytes (16 Chinese characters)")
+    check_bill_no(bill_no)
+    _with_name("total_fee", check_fee, total_fee)
+    check_title(title)
     return {"channel": channel, "total_fee": total_fee, "bill_no": bill_no, "title": title}
 
 
 def _channel_fields(
     channel: str, *, return_url: str | None, openid: str | None, show_url: str | None, qr_pay_mode: str | None
 ) -> dict[str, str]:
-    """The channel-specific fields: only those given, only where the seed defines them."""
-    given = {
-        "return_url": _optional_text(return_url),
-        "openid": _optional_text(openid),
-        "show_url": _optional_text(show_url),
-        "qr_pay_mode": _optional_text(qr_pay_mode),
-    }
-    fields = {name: value for name, value in given.items() if value is not None}
-    for name, channels in _CHANNEL_ONLY.items():
-        if name in fields and channel not in channels:
-            raise ValueError(f"{name} only applies to channel {sorted(channels)}")
-    if channel in RETURN_URL_REQUIRED and "return_url" not in fields:
-        raise ValueError(f"return_url is required for {channel}")
-    if channel == "WX_JSAPI" and "openid" not in fields:
-        raise ValueError("openid is required for WX_JSAPI")
-    if fields.get("qr_pay_mode", "0") not in QR_PAY_MODES:
-        raise ValueError("qr_pay_mode must be '0', '1' or '3'")
-    return fields
+    """The channel-specific fields: only those given (blank = not given), only where the seed defines them."""
+    return check_channel_extras(
+        channel,
+        return_url=_optional_text(return_url),
+        openid=_optional_text(openid),
+        show_url=_optional_text(show_url),
+        qr_pay_mode=_optional_text(qr_pay_mode),
+    )
 
 
 class BeeCloudClient:
@@ -324,22 +291,27 @@ class BeeCloudClient:
 
         Sent exactly once: a lost answer surfaces as an outcome-unknown error, never a resend.
         """
-        body: dict[str, Any] = {
-            **_bill_fields(channel, bill_no, total_fee, title),
-            **_channel_fields(
-                channel, return_url=return_url, openid=openid, show_url=show_url, qr_pay_mode=qr_pay_mode
-            ),
-        }
-        if optional:
-            body["optional"] = dict(optional)
-        body = {**self._auth(creds), **body}
+        with building(PROVIDER, BILL_PATH):
+            body: dict[str, Any] = {
+                **_bill_fields(channel, bill_no, total_fee, title),
+                **_channel_fields(
+                    channel, return_url=return_url, openid=openid, show_url=show_url, qr_pay_mode=qr_pay_mode
+                ),
+            }
+            if optional:
+                body["optional"] = dict(optional)
+                check_optional(body["optional"])
+            content = encode_json({**self._auth(creds), **body})
 
-        answer = self._post(BILL_PATH, body)
-        params = {k: v for k, v in answer.items() if k not in ENVELOPE_KEYS}
-        for keys in _PAYMENT_PARAMS[channel]:
-            if not any(isinstance(params.get(k), str | int) and params.get(k) != "" for k in keys):
-                raise ProviderProtocolError(PROVIDER, f"{BILL_PATH}: {channel} answer lacks {'/'.join(sorted(keys))}")
-        return params
+        with exchanging(PROVIDER, BILL_PATH):
+            answer = self._post(BILL_PATH, content)
+            params = {k: v for k, v in answer.items() if k not in ENVELOPE_KEYS}
+            for keys in _PAYMENT_PARAMS[channel]:
+                if not any(isinstance(params.get(k), str | int) and params.get(k) != "" for k in keys):
+                    raise ProviderProtocolError(
+                        PROVIDER, f"{BILL_PATH}: {channel} answer lacks {'/'.join(sorted(keys))}"
+                    )
+            return params
 
     def refund(
         self,
@@ -355,27 +327,29 @@ class BeeCloudClient:
 
         Sent exactly once. Signed with app_secret, as v1 specifies (master_secret is a v2 rule).
         """
-        family = channel.split("_", 1)[0] if isinstance(channel, str) else ""
-        _require_channel(family, CHANNEL_FAMILIES, "refund")
-        if channel != family:
-            _require_channel(channel, BILL_CHANNELS, "refund")
-        if not isinstance(refund_no, str) or refund_no_date(refund_no) is None:
-            raise ValueError("refund_no must be yyyyMMdd + 3-24 letters or digits (not '000')")
-        if not isinstance(bill_no, str) or not _BILL_NO_REFERENCE.fullmatch(bill_no):
-            raise ValueError("bill_no must be 1-32 ASCII letters or digits")
-        _require_amount("refund_fee", refund_fee)
-        body: dict[str, Any] = {
-            **self._auth(creds),
-            "channel": family,
-            "refund_no": refund_no,
-            "bill_no": bill_no,
-            "refund_fee": refund_fee,
-        }
-        if optional:
-            body["optional"] = dict(optional)
-        answer = self._post(REFUND_PATH, body)
-        parsed = self._parse(_RefundAnswer, answer, REFUND_PATH)
-        return RefundAccepted(url=_optional_text(parsed.url), id=_optional_text(parsed.id))
+        with building(PROVIDER, REFUND_PATH):
+            family = channel.split("_", 1)[0] if isinstance(channel, str) else ""
+            _require_channel(family, CHANNEL_FAMILIES, "refund")
+            if channel != family:
+                _require_channel(channel, BILL_CHANNELS, "refund")
+            check_refund_no(refund_no)
+            check_bill_no_reference(bill_no)
+            _with_name("refund_fee", check_fee, refund_fee)
+            body: dict[str, Any] = {
+                **self._auth(creds),
+                "channel": family,
+                "refund_no": refund_no,
+                "bill_no": bill_no,
+                "refund_fee": refund_fee,
+            }
+            if optional:
+                body["optional"] = dict(optional)
+                check_optional(body["optional"])
+            content = encode_json(body)
+        with exchanging(PROVIDER, REFUND_PATH):
+            answer = self._post(REFUND_PATH, content)
+            parsed = self._parse(_RefundAnswer, answer, REFUND_PATH)
+            return RefundAccepted(url=_optional_text(parsed.url), id=_optional_text(parsed.id))
 
     # -- queries (idempotent, retried) ----------------------------------------------------------
 
@@ -391,17 +365,19 @@ class BeeCloudClient:
         limit: int = 10,
     ) -> list[BeeCloudBill]:
         """Bills matching all given filters (times are creation times, ms)."""
-        filters = self._filters(
-            channel=channel,
-            bill_no=bill_no,
-            start_time_ms=start_time_ms,
-            end_time_ms=end_time_ms,
-            skip=skip,
-            limit=limit,
-        )
-        answer = self._get(BILLS_PATH, creds, filters)
-        parsed = self._parse(_BillsAnswer, answer, BILLS_PATH)
-        return [BeeCloudBill(**item.model_dump()) for item in parsed.bills]
+        with building(PROVIDER, BILLS_PATH):
+            filters = self._filters(
+                channel=channel,
+                bill_no=bill_no,
+                start_time_ms=start_time_ms,
+                end_time_ms=end_time_ms,
+                skip=skip,
+                limit=limit,
+            )
+        with exchanging(PROVIDER, BILLS_PATH):
+            answer = self._get(BILLS_PATH, creds, filters)
+            parsed = self._parse(_BillsAnswer, answer, BILLS_PATH)
+            return [BeeCloudBill(**item.model_dump()) for item in parsed.bills]
 
     def query_refunds(
         self,
@@ -416,30 +392,34 @@ class BeeCloudClient:
         limit: int = 10,
     ) -> list[BeeCloudRefund]:
         """Refunds matching all given filters (times are creation times, ms)."""
-        filters = self._filters(
-            channel=channel,
-            bill_no=bill_no,
-            start_time_ms=start_time_ms,
-            end_time_ms=end_time_ms,
-            skip=skip,
-            limit=limit,
-        )
-        refund_no = _optional_text(refund_no)
-        if refund_no is not None:
-            filters["refund_no"] = refund_no
-        answer = self._get(REFUNDS_PATH, creds, filters)
-        parsed = self._parse(_RefundsAnswer, answer, REFUNDS_PATH)
-        return [BeeCloudRefund(**item.model_dump()) for item in parsed.refunds]
+        with building(PROVIDER, REFUNDS_PATH):
+            filters = self._filters(
+                channel=channel,
+                bill_no=bill_no,
+                start_time_ms=start_time_ms,
+                end_time_ms=end_time_ms,
+                skip=skip,
+                limit=limit,
+            )
+            refund_no = _optional_text(refund_no)
+            if refund_no is not None:
+                filters["refund_no"] = refund_no
+        with exchanging(PROVIDER, REFUNDS_PATH):
+            answer = self._get(REFUNDS_PATH, creds, filters)
+            parsed = self._parse(_RefundsAnswer, answer, REFUNDS_PATH)
+            return [BeeCloudRefund(**item.model_dump()) for item in parsed.refunds]
 
     def refund_status(self, creds: BeeCloudCredentials, *, refund_no: str, channel: str = "WX") -> str:
         """Refresh a (WeChat) refund's status; the provider's string as returned, e.g. SUCCESS."""
-        _require_text("refund_no", refund_no)
-        _require_text("channel", channel)
-        answer = self._get(REFUND_STATUS_PATH, creds, {"channel": channel, "refund_no": refund_no})
-        parsed = self._parse(_RefundStatusAnswer, answer, REFUND_STATUS_PATH)
-        if not parsed.refund_status.strip():
-            raise ProviderProtocolError(PROVIDER, f"{REFUND_STATUS_PATH}: empty refund_status")
-        return parsed.refund_status
+        with building(PROVIDER, REFUND_STATUS_PATH):
+            _require_text("refund_no", refund_no)
+            _require_text("channel", channel)
+        with exchanging(PROVIDER, REFUND_STATUS_PATH):
+            answer = self._get(REFUND_STATUS_PATH, creds, {"channel": channel, "refund_no": refund_no})
+            parsed = self._parse(_RefundStatusAnswer, answer, REFUND_STATUS_PATH)
+            if not parsed.refund_status.strip():
+                raise ProviderProtocolError(PROVIDER, f"{REFUND_STATUS_PATH}: empty refund_status")
+            return parsed.refund_status
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -481,8 +461,8 @@ class BeeCloudClient:
         filters["limit"] = limit
         return filters
 
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        response = send(self._http, PROVIDER, "POST", self._base_url + path, json_body=body)
+    def _post(self, path: str, content: bytes) -> dict[str, Any]:
+        response = send(self._http, PROVIDER, "POST", self._base_url + path, content=content)
         return _envelope(response, path, write=True)
 
     def _get(self, path: str, creds: BeeCloudCredentials, filters: dict[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,9 @@ from pydantic.alias_generators import to_camel
 from paygate.providers._wire import (
     WireInt,
     WireStr,
+    building,
     describe_validation_error,
+    exchanging,
     hex_equal,
     int_from_wire,
 )
@@ -35,7 +37,9 @@ from paygate.providers.errors import (
     beilypay_reason,
     is_indeterminate,
 )
-from paygate.providers.http import json_object, send, with_retries
+from paygate.providers.http import encode_json, json_object, send, with_retries
+from paygate.providers.limits import INT32_MAX as INT32_MAX
+from paygate.providers.limits import check_amount, check_text
 
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)
@@ -49,7 +53,6 @@ PAYMENT_QUERY_PATH = "/v2/payment/query"
 ACCOUNT_INFO_PATH = "/merchant/accountInfo"
 
 SUCCESS_CODE = 200
-INT32_MAX = 2_147_483_647
 
 # The documented field sets of each signed object (the fallback when "all received fields"
 # does not verify, e.g. a server that adds a field but signs only the documented ones).
@@ -133,7 +136,9 @@ def _render(value: Any) -> str:
         return value
     if isinstance(value, int | Decimal | float):
         return str(value)
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    # Nested values are undocumented; decimals inside them (parse_float=Decimal) render as their
+    # text rather than raising, so a strange answer or notify fails verification, not the code.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _sign_fields(params: Mapping[str, Any], secret: str, *, include_empty: bool = False) -> str:
@@ -266,22 +271,24 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 def _require_text(name: str, value: str) -> str:
-    if not isinstance(value, str) or not value or value != value.strip():
-        raise ValueError(f"{name} must be a non-empty string without surrounding whitespace")
-    return value
+    try:
+        return check_text(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} {exc}") from None
 
 
 def _optional_text(name: str, value: str | None) -> str | None:
     """Fields the SDKs treat as optional: blank means 'not given' and is never sent."""
-    if value is None or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return _require_text(name, value)
 
 
 def _require_amount(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= INT32_MAX:
-        raise ValueError("amount must be a positive int32 number of paise")
-    return value
+    try:
+        return check_amount(value)
+    except ValueError as exc:
+        raise ValueError(f"amount {exc}") from None
 
 
 class BeilyPayClient:
@@ -322,42 +329,47 @@ class BeilyPayClient:
 
         Persist the returned `order_no`: BeilyPay can only be queried by it.
         """
-        fields: dict[str, Any] = {
-            "outOrderNo": _require_text("out_order_no", out_order_no),
-            "payAmount": _require_amount(amount),
-            "accountType": _require_text("account_type", account_type),
-            "account": _require_text("account", account),
-            "accountOwner": _require_text("account_owner", account_owner),
-            "bankCode": _require_text("bank_code", bank_code),
-            "ifsc": _require_text("ifsc", ifsc),
-            "notifyUrl": _require_text("notify_url", notify_url),
-        }
-        for name, key, value in (
-            ("address", "address", address),
-            ("email", "email", email),
-            ("mobile", "mobile", mobile),
-        ):
-            text = _optional_text(name, value)
-            if text is not None:
-                fields[key] = text
+        with building(PROVIDER, TRANS_CREATE_PATH):
+            fields: dict[str, Any] = {
+                "outOrderNo": _require_text("out_order_no", out_order_no),
+                "payAmount": _require_amount(amount),
+                "accountType": _require_text("account_type", account_type),
+                "account": _require_text("account", account),
+                "accountOwner": _require_text("account_owner", account_owner),
+                "bankCode": _require_text("bank_code", bank_code),
+                "ifsc": _require_text("ifsc", ifsc),
+                "notifyUrl": _require_text("notify_url", notify_url),
+            }
+            for name, key, value in (
+                ("address", "address", address),
+                ("email", "email", email),
+                ("mobile", "mobile", mobile),
+            ):
+                text = _optional_text(name, value)
+                if text is not None:
+                    fields[key] = text
+            content = self._signed_body(creds, fields)
         logger.info(
             "beilypay payout create",
             extra={"out_order_no": out_order_no, "account": mask(account), "amount": amount},
         )
-        data = self._call(creds, TRANS_CREATE_PATH, fields, write=True, signed_fields=TRANS_CREATE_FIELDS)
-        vo = _parse(_TransVO, data, TRANS_CREATE_PATH)
-        if vo.out_order_no != out_order_no or vo.pay_amount != amount:
-            raise ProviderProtocolError(PROVIDER, f"{TRANS_CREATE_PATH}: answer is for another order or amount")
-        return _payout_state(vo, TRANS_CREATE_PATH)
+        with exchanging(PROVIDER, TRANS_CREATE_PATH):
+            data = self._exchange(creds, TRANS_CREATE_PATH, content, write=True, signed_fields=TRANS_CREATE_FIELDS)
+            vo = _parse(_TransVO, data, TRANS_CREATE_PATH)
+            if vo.out_order_no != out_order_no or vo.pay_amount != amount:
+                raise ProviderProtocolError(PROVIDER, f"{TRANS_CREATE_PATH}: answer is for another order or amount")
+            return _payout_state(vo, TRANS_CREATE_PATH)
 
     def query_payout(self, creds: BeilyPayCredentials, *, order_no: str) -> PayoutState:
         """A payout's state, by BeilyPay's `order_no` (the only key BeilyPay can query by)."""
-        fields = {"orderNo": _require_text("order_no", order_no)}
+        with building(PROVIDER, TRANS_QUERY_PATH):
+            fields = {"orderNo": _require_text("order_no", order_no)}
         data = self._query(creds, TRANS_QUERY_PATH, fields, signed_fields=TRANS_QUERY_FIELDS)
-        vo = _parse(_TransVO, data, TRANS_QUERY_PATH)
-        if vo.order_no != order_no:
-            raise ProviderProtocolError(PROVIDER, f"{TRANS_QUERY_PATH}: answer is for another order")
-        return _payout_state(vo, TRANS_QUERY_PATH)
+        with exchanging(PROVIDER, TRANS_QUERY_PATH):
+            vo = _parse(_TransVO, data, TRANS_QUERY_PATH)
+            if vo.order_no != order_no:
+                raise ProviderProtocolError(PROVIDER, f"{TRANS_QUERY_PATH}: answer is for another order")
+            return _payout_state(vo, TRANS_QUERY_PATH)
 
     def create_collection(
         self,
@@ -373,103 +385,114 @@ class BeilyPayClient:
         front_callback: str,
     ) -> CollectionCreated:
         """Create a collection (paise); the payer pays at `pay_url`. Sent once."""
-        fields: dict[str, Any] = {
-            "outOrderNo": _require_text("out_order_no", out_order_no),
-            "payAmount": _require_amount(amount),
-            "userId": _require_text("user_id", user_id),
-            "userName": _require_text("user_name", user_name),
-            "notifyUrl": _require_text("notify_url", notify_url),
-            "frontCallback": _require_text("front_callback", front_callback),
-        }
-        for name, key, value in (("email", "email", email), ("mobile", "mobile", mobile)):
-            text = _optional_text(name, value)
-            if text is not None:
-                fields[key] = text
-        data = self._call(creds, PAYMENT_CREATE_PATH, fields, write=True, signed_fields=PAYMENT_CREATE_FIELDS)
-        vo = _parse(_PayVO, data, PAYMENT_CREATE_PATH)
-        if vo.out_order_no != out_order_no or vo.pay_amount != amount:
-            raise ProviderProtocolError(PROVIDER, f"{PAYMENT_CREATE_PATH}: answer is for another order or amount")
-        if not vo.pay_url.strip() or not vo.order_no:
-            raise ProviderProtocolError(PROVIDER, f"{PAYMENT_CREATE_PATH}: answer lacks payUrl or orderNo")
-        return CollectionCreated(
-            order_no=vo.order_no, out_order_no=vo.out_order_no, amount=vo.pay_amount, pay_url=vo.pay_url
-        )
+        with building(PROVIDER, PAYMENT_CREATE_PATH):
+            fields: dict[str, Any] = {
+                "outOrderNo": _require_text("out_order_no", out_order_no),
+                "payAmount": _require_amount(amount),
+                "userId": _require_text("user_id", user_id),
+                "userName": _require_text("user_name", user_name),
+                "notifyUrl": _require_text("notify_url", notify_url),
+                "frontCallback": _require_text("front_callback", front_callback),
+            }
+            for name, key, value in (("email", "email", email), ("mobile", "mobile", mobile)):
+                text = _optional_text(name, value)
+                if text is not None:
+                    fields[key] = text
+            content = self._signed_body(creds, fields)
+        with exchanging(PROVIDER, PAYMENT_CREATE_PATH):
+            data = self._exchange(creds, PAYMENT_CREATE_PATH, content, write=True, signed_fields=PAYMENT_CREATE_FIELDS)
+            vo = _parse(_PayVO, data, PAYMENT_CREATE_PATH)
+            if vo.out_order_no != out_order_no or vo.pay_amount != amount:
+                raise ProviderProtocolError(PROVIDER, f"{PAYMENT_CREATE_PATH}: answer is for another order or amount")
+            if not vo.pay_url.strip() or not vo.order_no:
+                raise ProviderProtocolError(PROVIDER, f"{PAYMENT_CREATE_PATH}: answer lacks payUrl or orderNo")
+            return CollectionCreated(
+                order_no=vo.order_no, out_order_no=vo.out_order_no, amount=vo.pay_amount, pay_url=vo.pay_url
+            )
 
     def query_collection(self, creds: BeilyPayCredentials, *, order_no: str) -> CollectionState:
         """A collection's state, by BeilyPay's `order_no`."""
-        fields = {"orderNo": _require_text("order_no", order_no)}
+        with building(PROVIDER, PAYMENT_QUERY_PATH):
+            fields = {"orderNo": _require_text("order_no", order_no)}
         data = self._query(creds, PAYMENT_QUERY_PATH, fields, signed_fields=PAYMENT_QUERY_FIELDS)
-        vo = _parse(_PaymentOrderVO, data, PAYMENT_QUERY_PATH)
-        if vo.order_no != order_no:
-            raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: answer is for another order")
-        if vo.status not in COLLECTION_STATUSES or vo.pay_amount < 0 or (vo.paid is not None and vo.paid < 0):
-            raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: unknown status or negative amount")
-        return CollectionState(
-            order_no=vo.order_no,
-            out_order_no=vo.out_order_no,
-            amount=vo.pay_amount,
-            paid=vo.paid,
-            status=vo.status,
-            trans_time=vo.trans_time,
-        )
+        with exchanging(PROVIDER, PAYMENT_QUERY_PATH):
+            vo = _parse(_PaymentOrderVO, data, PAYMENT_QUERY_PATH)
+            if vo.order_no != order_no:
+                raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: answer is for another order")
+            if vo.status not in COLLECTION_STATUSES or vo.pay_amount < 0 or (vo.paid is not None and vo.paid < 0):
+                raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: unknown status or negative amount")
+            return CollectionState(
+                order_no=vo.order_no,
+                out_order_no=vo.out_order_no,
+                amount=vo.pay_amount,
+                paid=vo.paid,
+                status=vo.status,
+                trans_time=vo.trans_time,
+            )
 
     def balance(self, creds: BeilyPayCredentials) -> Decimal:
         """The merchant's available balance (`settlementAmount`) in INR, exact (not paise)."""
         data = self._query(creds, ACCOUNT_INFO_PATH, {}, signed_fields=ACCOUNT_INFO_FIELDS)
-        vo = _parse(_MerchantAccountVO, data, ACCOUNT_INFO_PATH)
-        if vo.merchant_id is not None and vo.merchant_id != creds.merchant_id:
-            raise ProviderProtocolError(PROVIDER, f"{ACCOUNT_INFO_PATH}: answer is for another merchant")
-        return vo.settlement_amount
+        with exchanging(PROVIDER, ACCOUNT_INFO_PATH):
+            vo = _parse(_MerchantAccountVO, data, ACCOUNT_INFO_PATH)
+            if vo.merchant_id is not None and vo.merchant_id != creds.merchant_id:
+                raise ProviderProtocolError(PROVIDER, f"{ACCOUNT_INFO_PATH}: answer is for another merchant")
+            return vo.settlement_amount
 
     # -- plumbing -------------------------------------------------------------------------------
 
     def _query(
         self, creds: BeilyPayCredentials, path: str, fields: dict[str, Any], *, signed_fields: Sequence[str]
     ) -> dict[str, Any]:
+        with building(PROVIDER, path):
+            content = self._signed_body(creds, fields)
         return with_retries(
-            lambda: self._call(creds, path, fields, write=False, signed_fields=signed_fields),
+            lambda: self._exchange(creds, path, content, write=False, signed_fields=signed_fields),
             retries=self._query_retries,
             backoff_s=self._retry_backoff_s,
             sleep=self._sleep,
         )
 
-    def _call(
-        self,
-        creds: BeilyPayCredentials,
-        path: str,
-        fields: dict[str, Any],
-        *,
-        write: bool,
-        signed_fields: Sequence[str],
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _signed_body(creds: BeilyPayCredentials, fields: dict[str, Any]) -> bytes:
+        """The request body as sent (built before sending, so a failure here sent nothing)."""
         body: dict[str, Any] = {"appId": creds.app_id, "merchantId": creds.merchant_id, **fields}
         body["sign"] = sign(body, creds.secret)
-        response = send(self._http, PROVIDER, "POST", self._base_url + path, json_body=body)
-        answer = json_object(response, PROVIDER)
-        try:
-            code = int_from_wire(answer.get("code"))
-        except ValueError as exc:
-            raise ProviderProtocolError(
-                PROVIDER, f"{path}: HTTP {response.status_code} without an integer code"
-            ) from exc
-        if code != SUCCESS_CODE:
-            raise ProviderRejectedError(
-                PROVIDER,
-                code,
-                str(answer.get("msg") or ""),
-                beilypay_reason(code),
-                outcome_unknown=write and is_indeterminate(PROVIDER, code),
-            )
-        if response.status_code != 200:
-            raise ProviderProtocolError(PROVIDER, f"{path}: HTTP {response.status_code} claiming success")
-        data = answer.get("data")
-        if not isinstance(data, dict):
-            raise ProviderProtocolError(PROVIDER, f"{path}: success without a data object")
-        if data.get("sign") not in (None, "") and not verify_signature(
-            data, creds.secret, fallback_fields=signed_fields
-        ):
-            raise ProviderProtocolError(PROVIDER, f"{path}: data.sign does not verify")
-        return data
+        return encode_json(body)
+
+    def _exchange(
+        self, creds: BeilyPayCredentials, path: str, content: bytes, *, write: bool, signed_fields: Sequence[str]
+    ) -> dict[str, Any]:
+        """Send one signed request; the verified `data` of a successful answer, or a ProviderError."""
+        with exchanging(PROVIDER, path):
+            response = send(self._http, PROVIDER, "POST", self._base_url + path, content=content)
+            return _answer(creds, path, response, write=write, signed_fields=signed_fields)
+
+
+def _answer(
+    creds: BeilyPayCredentials, path: str, response: httpx.Response, *, write: bool, signed_fields: Sequence[str]
+) -> dict[str, Any]:
+    answer = json_object(response, PROVIDER)
+    try:
+        code = int_from_wire(answer.get("code"))
+    except ValueError as exc:
+        raise ProviderProtocolError(PROVIDER, f"{path}: HTTP {response.status_code} without an integer code") from exc
+    if code != SUCCESS_CODE:
+        raise ProviderRejectedError(
+            PROVIDER,
+            code,
+            str(answer.get("msg") or ""),
+            beilypay_reason(code),
+            outcome_unknown=write and is_indeterminate(PROVIDER, code),
+        )
+    if response.status_code != 200:
+        raise ProviderProtocolError(PROVIDER, f"{path}: HTTP {response.status_code} claiming success")
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        raise ProviderProtocolError(PROVIDER, f"{path}: success without a data object")
+    if data.get("sign") not in (None, "") and not verify_signature(data, creds.secret, fallback_fields=signed_fields):
+        raise ProviderProtocolError(PROVIDER, f"{path}: data.sign does not verify")
+    return data
 
 
 def _parse(model: type[_M], data: Mapping[str, Any], path: str) -> _M:

@@ -123,6 +123,23 @@ class ProviderProtocolError(ProviderError):
     outcome_unknown = True
 
 
+class ProviderRequestError(ProviderError, ValueError):
+    """The request was never sent: its input breaks a provider rule (`unexpected` False), or
+    building it failed in a way paygate did not foresee (`unexpected` True, a bug).
+
+    A ValueError too, so callers that validate input catch it as one.
+    """
+
+    outcome_unknown = False
+
+    def __init__(
+        self, provider: ProviderName, detail: str, *, rule: str | None = None, unexpected: bool = False
+    ) -> None:
+        super().__init__(provider, detail, outcome_unknown=False)
+        self.rule = rule or detail  # the broken rule alone, fit for an API answer (never the value)
+        self.unexpected = unexpected
+
+
 class ProviderRejectedError(ProviderError):
     """The provider answered with a business error code.
 

@@ -57,6 +57,15 @@ class TransientProtocolError(ProviderProtocolError):
     """A protocol failure worth retrying for an idempotent call (HTTP 5xx, a dropped connection)."""
 
 
+def encode_json(body: dict[str, Any]) -> bytes:
+    """A request body as sent: compact UTF-8 JSON, numbers as JSON numbers, never NaN.
+
+    Raises ValueError (or TypeError) for what cannot be sent; call it while building the
+    request, so such a failure is known to have sent nothing.
+    """
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
 def send(
     http: httpx.Client,
     provider: ProviderName,
@@ -64,13 +73,16 @@ def send(
     url: str,
     *,
     json_body: dict[str, Any] | None = None,
+    content: bytes | None = None,
 ) -> httpx.Response:
-    """Send one request and turn transport failures into provider errors (no retry here)."""
-    content = None
+    """Send one request and turn transport failures into provider errors (no retry here).
+
+    `content` is a body already encoded with `encode_json`; `json_body` is encoded here.
+    """
     headers = None
     if json_body is not None:
-        # Compact, UTF-8, numbers as JSON numbers; the body bytes are exactly what we signed.
-        content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+        content = encode_json(json_body)
+    if content is not None:
         headers = {"Content-Type": "application/json"}
     path = httpx.URL(url).path
     started = time.monotonic()
@@ -99,13 +111,18 @@ def send(
     return response
 
 
+def _not_json(constant: str) -> Any:
+    """NaN and Infinity are not JSON (Python's parser accepts them by default)."""
+    raise ValueError(f"{constant} is not JSON")
+
+
 def json_object(response: httpx.Response, provider: ProviderName) -> dict[str, Any]:
     """The response body as a JSON object (floats kept exact), or ProviderProtocolError."""
     path = response.request.url.path
     if response.status_code >= 500:
         raise TransientProtocolError(provider, f"{path}: HTTP {response.status_code}")
     try:
-        body = json.loads(response.content, parse_float=Decimal)
+        body = json.loads(response.content, parse_float=Decimal, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderProtocolError(
             provider, f"{path}: HTTP {response.status_code} with a body that is not JSON"

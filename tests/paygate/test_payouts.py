@@ -1,0 +1,134 @@
+"""PayoutService: whatever fails between recording a payout and BeilyPay's answer, no payout stays `calling`.
+
+Unit level: the real store on moto, the real BeilyPay adapter over a scripted MockTransport, and
+failures injected inside the adapter (before the request is sent and after it was), in the
+poller's start and in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from paygate.api.transfer_models import CreatePayoutRequest
+from paygate.errors import PaygateError
+from paygate.models import OrderKind, TransferStatus
+from paygate.payouts import PayoutService
+from paygate.providers import beilypay
+from paygate.store.orders import ProviderState
+from paygate.store.transfers import TransfersStore
+from paygate.transfers import TransferLedger
+from tests.support.requests import payout_body
+from tests.support.services import (
+    APP,
+    BEILYPAY_CREDS,
+    LEASE_MS,
+    NOW_MS,
+    RecordingPublisher,
+    RecordingStarter,
+    Upstream,
+    beilypay_trans_answer,
+    no_sleep,
+    orders_table,
+)
+
+NO = "PO-0001"
+NOTIFY_URL = "https://api.example.com/callbacks/beilypay/app_0123456789abcdef/payout"
+
+
+@pytest.fixture
+def store() -> Iterator[TransfersStore]:
+    with orders_table() as client:
+        yield TransfersStore(client, "orders")
+
+
+@pytest.fixture
+def upstream() -> Upstream:
+    return Upstream({beilypay.TRANS_CREATE_PATH: beilypay_trans_answer})
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def starter() -> RecordingStarter:
+    return RecordingStarter()
+
+
+@pytest.fixture
+def create(store, upstream, publisher, starter):
+    ledger = TransferLedger(store, publisher, clock=lambda: NOW_MS)
+    service = PayoutService(store, ledger, starter, lease_ms=LEASE_MS, clock=lambda: NOW_MS, sleep=no_sleep)
+    client = upstream.beilypay()
+    request = CreatePayoutRequest.model_validate(payout_body(NO))
+    return lambda: service.create(APP, BEILYPAY_CREDS, client, request, notify_url=NOTIFY_URL)
+
+
+def _boom(*args: object, **kwargs: object) -> str:
+    raise RuntimeError("signing failed unexpectedly")
+
+
+def _stored(store: TransfersStore):
+    return store.get_transfer(OrderKind.PAYOUT, APP.app_id, NO)
+
+
+def test_a_failure_before_sending_fails_the_payout_and_a_retry_gets_the_same_answer(
+    create, store, upstream, monkeypatch
+):
+    monkeypatch.setattr(beilypay, "sign", _boom)
+    with pytest.raises(PaygateError) as first:
+        create()
+    monkeypatch.undo()
+    with pytest.raises(PaygateError) as retry:
+        create()
+
+    assert (first.value.status, first.value.code) == (500, "provider_request_not_sent")
+    assert (retry.value.status, retry.value.code) == (500, "provider_request_not_sent")
+    assert upstream.requests == []
+    stored = _stored(store)
+    assert (stored.status, stored.provider_state) == (TransferStatus.FAILED, ProviderState.REJECTED.value)
+
+
+def test_a_failure_after_sending_makes_the_payout_unknown_reported_and_never_resent(create, store, upstream, publisher):
+    upstream.break_next = RuntimeError("the transport broke in an unforeseen way")
+
+    first = create()
+    retry = create()
+
+    assert first.transfer.status is TransferStatus.UNKNOWN
+    assert first.transfer.unknown_reason == "create_response_lost"
+    assert (retry.created, retry.transfer.status) == (False, TransferStatus.UNKNOWN)
+    assert publisher.detail_types == ["payout.unknown"]
+    assert len(upstream.requests) == 1  # a payout whose answer was lost is never sent again
+
+
+def test_a_poller_that_cannot_start_fails_the_payout_before_anything_is_sent(create, store, upstream, starter):
+    starter.fail = ConnectionError("Step Functions unreachable")
+    with pytest.raises(ConnectionError):
+        create()
+    starter.fail = None
+    with pytest.raises(PaygateError) as retry:
+        create()
+
+    assert retry.value.code == "provider_request_not_sent"
+    assert _stored(store).status is TransferStatus.FAILED
+    assert upstream.requests == []
+
+
+def test_a_lost_store_write_after_sending_makes_the_payout_unknown(create, store, upstream, publisher, monkeypatch):
+    def store_down(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("DynamoDB went away")
+
+    monkeypatch.setattr(store, "record_created", store_down)
+    with pytest.raises(ConnectionError):
+        create()
+    monkeypatch.undo()
+    retry = create()
+
+    assert (retry.created, retry.transfer.status) == (False, TransferStatus.UNKNOWN)
+    assert retry.transfer.unknown_reason == "create_interrupted"
+    assert publisher.detail_types == ["payout.unknown"]
+    assert len(upstream.requests) == 1

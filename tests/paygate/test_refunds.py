@@ -1,0 +1,137 @@
+"""RefundService: whatever fails between reserving a refund and BeeCloud's answer, the refund is resolvable.
+
+Unit level: the real store on moto, the real BeeCloud adapter over a scripted MockTransport, and
+failures injected inside the adapter, before the request is sent and after it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from paygate.api.models import CreateBillRequest, CreateRefundRequest
+from paygate.bills import BillService
+from paygate.clock import china_date
+from paygate.errors import PaygateError, ProviderFailedError
+from paygate.models import RefundStatus
+from paygate.providers import beecloud
+from paygate.refunds import RefundService
+from paygate.store.orders import OrdersStore
+from tests.support.services import (
+    APP,
+    BEECLOUD_CREDS,
+    BEECLOUD_OK,
+    LEASE_MS,
+    NOW_MS,
+    RecordingPublisher,
+    Upstream,
+    beecloud_bill_answer,
+    orders_table,
+)
+
+BILL_NO = "BILL00000001"
+TODAY = china_date(NOW_MS)
+
+
+@pytest.fixture
+def orders() -> Iterator[OrdersStore]:
+    with orders_table() as client:
+        yield OrdersStore(client, "orders")
+
+
+@pytest.fixture
+def upstream() -> Upstream:
+    return Upstream(
+        {
+            beecloud.BILL_PATH: beecloud_bill_answer,
+            beecloud.REFUND_PATH: {**BEECLOUD_OK, "id": "bc-refund"},
+            # WeChat refunds are refreshed through refund/status; 13 is NO_SUCH_REFUND.
+            beecloud.REFUND_STATUS_PATH: {"result_code": 13, "result_msg": "NO_SUCH_REFUND", "err_detail": ""},
+        }
+    )
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def service(orders: OrdersStore, upstream: Upstream, publisher: RecordingPublisher) -> RefundService:
+    """A refund service for a paid ¥1.00 WX_NATIVE bill."""
+    client = upstream.beecloud()
+    bill = CreateBillRequest(bill_no=BILL_NO, channel="WX_NATIVE", total_fee=100, title="白开水")  # type: ignore[arg-type]
+    BillService(orders, client, publisher, lease_ms=LEASE_MS, clock=lambda: NOW_MS).create(APP, BEECLOUD_CREDS, bill)  # type: ignore[arg-type]
+    orders.mark_bill_paid(APP.app_id, BILL_NO, total_fee=100, now_ms=NOW_MS)
+    upstream.requests.clear()
+    return RefundService(orders, client, publisher, clock=lambda: NOW_MS)  # type: ignore[arg-type]
+
+
+def _request(serial: str = "001", fee: int = 40) -> CreateRefundRequest:
+    return CreateRefundRequest(refund_no=f"{TODAY}{serial}", bill_no=BILL_NO, refund_fee=fee)
+
+
+def _boom(*args: object, **kwargs: object) -> str:
+    raise RuntimeError("signing failed unexpectedly")
+
+
+def test_a_failure_before_sending_fails_the_refund_and_frees_the_bill(service, orders, upstream, monkeypatch):
+    monkeypatch.setattr(beecloud, "app_sign", _boom)
+    with pytest.raises(PaygateError) as first:
+        service.create(APP, BEECLOUD_CREDS, _request())
+    monkeypatch.undo()
+
+    repeat = service.create(APP, BEECLOUD_CREDS, _request())
+    another = service.create(APP, BEECLOUD_CREDS, _request(serial="002"))
+
+    assert (first.value.status, first.value.code) == (500, "provider_request_not_sent")
+    assert (repeat.created, repeat.refund.status) == (False, RefundStatus.FAILED)
+    assert repeat.refund.failure_code == "provider_request_not_sent"
+    assert (another.created, another.refund.status) == (True, RefundStatus.PENDING)
+    assert upstream.paths() == [beecloud.REFUND_PATH]  # only the second refund was sent
+    assert orders.get_bill(APP.app_id, BILL_NO).active_refund == f"{TODAY}002"
+
+
+def test_a_failure_after_sending_leaves_the_refund_pending_and_a_refresh_settles_it(service, orders, upstream):
+    upstream.break_next = RuntimeError("the transport broke in an unforeseen way")
+    with pytest.raises(ProviderFailedError) as first:
+        service.create(APP, BEECLOUD_CREDS, _request())
+
+    repeat = service.create(APP, BEECLOUD_CREDS, _request())
+    resent = service.refresh(APP, BEECLOUD_CREDS, _request().refund_no)
+    upstream.answers[beecloud.REFUND_STATUS_PATH] = {**BEECLOUD_OK, "refund_status": "SUCCESS"}
+    settled = service.refresh(APP, BEECLOUD_CREDS, _request().refund_no)
+
+    assert (first.value.status, first.value.code) == (502, "provider_error")
+    assert (repeat.created, repeat.refund.status) == (False, RefundStatus.PENDING)
+    assert resent.status is RefundStatus.PENDING
+    assert settled.status is RefundStatus.SUCCEEDED
+    # BeeCloud had no record of the first send, so the refresh sent it again, under the same number.
+    assert upstream.paths() == [
+        beecloud.REFUND_PATH,
+        beecloud.REFUND_STATUS_PATH,
+        beecloud.REFUND_PATH,
+        beecloud.REFUND_STATUS_PATH,
+    ]
+    assert orders.get_bill(APP.app_id, BILL_NO).refunded_fee == 40
+
+
+def test_a_pending_refund_that_can_no_longer_be_built_fails_on_refresh_and_frees_the_bill(
+    service, orders, upstream, monkeypatch
+):
+    upstream.break_next = RuntimeError("the transport broke in an unforeseen way")
+    with pytest.raises(ProviderFailedError):
+        service.create(APP, BEECLOUD_CREDS, _request())
+
+    def refused(value: str) -> str:
+        raise ValueError("refund_no must be yyyyMMdd (a real date) + 3-24 letters or digits")
+
+    monkeypatch.setattr(beecloud, "check_refund_no", refused)
+    failed = service.refresh(APP, BEECLOUD_CREDS, _request().refund_no)
+    monkeypatch.undo()
+    another = service.create(APP, BEECLOUD_CREDS, _request(serial="002"))
+
+    assert (failed.status, failed.failure_code) == (RefundStatus.FAILED, "provider_request_invalid")
+    assert another.refund.status is RefundStatus.PENDING
+    assert upstream.paths() == [beecloud.REFUND_PATH, beecloud.REFUND_STATUS_PATH, beecloud.REFUND_PATH]
