@@ -163,3 +163,16 @@ def test_tls_to_the_bare_address_fails_verification(trusting_test_ca: TlsReceive
 
     assert result.error == "connect_error"
     assert trusting_test_ca.requests == []
+
+
+def test_a_redirect_is_an_answer_not_a_second_request(dns: FakeDns, dials, receiver: Receiver):
+    # A redirect could point anywhere; it is a failed attempt (http_3xx), never followed.
+    port = int(receiver.url.rsplit(":", 1)[1])
+    dns.answer("hooks.test", ["127.0.0.1"])
+    receiver.script("/hook", 307)
+
+    result = _post(f"http://hooks.test:{port}/hook", allow_insecure=True)
+
+    assert result.error == "http_307"
+    assert len(receiver.requests) == 1
+    assert dials == [("127.0.0.1", port)]

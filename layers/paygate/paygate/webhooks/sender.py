@@ -22,6 +22,10 @@ from paygate.webhooks.urls import UnsafeUrlError, host_address, is_public_addres
 USER_AGENT = "paygate-webhooks/1"
 
 
+class _DestinationError(Exception):
+    """No address may be connected to; the argument is the attempt's error (`dns_error`, ...)."""
+
+
 @cache
 def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
@@ -33,27 +37,27 @@ async def _resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
-async def _checked_addresses(url: httpx.URL, *, allow_insecure: bool) -> list[str] | str:
-    """The addresses a delivery may connect to, or why there are none.
+async def _checked_addresses(url: httpx.URL, *, allow_insecure: bool) -> list[str]:
+    """The addresses a delivery may connect to (at least one), else _DestinationError.
 
     Every address is checked, not only the one used: a name with one private address is refused.
     """
     host = url.raw_host.decode("ascii")  # IDNA-encoded, exactly what the client would resolve
     try:
         literal = host_address(host)
-    except UnsafeUrlError:
-        return "blocked_destination"
+    except UnsafeUrlError as error:
+        raise _DestinationError("blocked_destination") from error
     if literal is not None:
         addresses = [str(literal)]
     else:
         try:
             addresses = await _resolve(host, url.port or (443 if url.scheme == "https" else 80))
-        except OSError:
-            return "dns_error"
+        except OSError as error:
+            raise _DestinationError("dns_error") from error
         if not addresses:
-            return "dns_error"
+            raise _DestinationError("dns_error")
     if not allow_insecure and not all(is_public_address(a) for a in addresses):
-        return "blocked_destination"
+        raise _DestinationError("blocked_destination")
     return addresses
 
 
@@ -96,8 +100,6 @@ async def post(url: str, body: bytes, headers: dict[str, str], *, timeout_s: flo
         target = httpx.URL(url)
         async with asyncio.timeout(timeout_s):  # a whole-attempt bound: DNS, connect, slow drips
             addresses = await _checked_addresses(target, allow_insecure=allow_insecure)
-            if isinstance(addresses, str):
-                return result(None, addresses)
             async with httpx.AsyncClient(
                 timeout=httpx.Timeout(timeout_s, connect=min(3.0, timeout_s)),
                 follow_redirects=False,
@@ -105,6 +107,8 @@ async def post(url: str, body: bytes, headers: dict[str, str], *, timeout_s: flo
                 trust_env=False,
             ) as client:
                 status = await _post_pinned(client, target, addresses, body, headers)
+    except _DestinationError as error:
+        return result(None, str(error))
     except (TimeoutError, httpx.TimeoutException):
         return result(None, "timeout")
     except httpx.ConnectError:
