@@ -9,6 +9,7 @@ import pytest
 
 from tests.functions._webhooks import SECRETS_PREFIX
 from tests.functions.conftest import REGION, api_event, body_of, invoke
+from tests.support.ssrf import NON_PUBLIC_URLS
 
 EVENT_ID = "0b7e5a4c-2f1d-5e8a-9c3b-1a2b3c4d5e6f"
 
@@ -90,6 +91,25 @@ def test_production_settings_refuse_unsafe_urls_and_unknown_types(
     result = _call(merchant, "POST", "/webhook-endpoints", body={"url": url, "event_types": event_types})
     assert result["statusCode"] == 422, result["body"]
     assert body_of(result)["error"]["code"] == code
+
+
+def test_production_settings_refuse_every_non_public_destination(merchant, webhooks, monkeypatch):
+    # Loopback, private, link-local, CGNAT, multicast, reserved, IPv6 forms embedding them, numeric
+    # IPv4 spellings (2130706433, 0x7f.1, 0177.0.0.1) and trailing dots: 422, nothing stored.
+    # One table through the handler (the unit tests check each form alone), one moto setup.
+    monkeypatch.setenv("WEBHOOK_ALLOW_INSECURE_URLS", "false")
+    from paygate.webhooks import deps
+
+    deps.clear_caches()
+    answers = {
+        url: _call(merchant, "POST", "/webhook-endpoints", body={"url": url, "event_types": ["*"]})
+        for url in NON_PUBLIC_URLS
+    }
+
+    not_refused = {url: a["body"] for url, a in answers.items() if a["statusCode"] != 422}
+    assert not_refused == {}
+    assert {body_of(a)["error"]["code"] for a in answers.values()} == {"invalid_url"}
+    assert body_of(_call(merchant, "GET", "/webhook-endpoints"))["data"] == []
 
 
 def test_another_apps_endpoint_is_a_404_everywhere(merchant, webhooks):
