@@ -63,12 +63,14 @@ def test_refund_signed_with_master_secret(sandbox: Sandbox) -> None:
 
 
 def test_wx_refund_processing_until_the_delay_then_success(make_sandbox: Any) -> None:
-    box = make_sandbox(wx_refund_processing_s=20.0)  # 0.2 s scaled
+    # 2 s scaled: long enough that the first status query lands inside it on a loaded machine
+    # (the timing-free rule is pinned by test_settle_if_due_needs_no_timer below).
+    box = make_sandbox(wx_refund_processing_s=200.0)
     box.paid_bill("WX_APP", bill_no="wxrf0001")
     refund_no = today_refund_prefix() + "001"
     assert box.refund("wxrf0001", channel="WX")["result_code"] == 0
     assert _status(box, refund_no)["refund_status"] == "PROCESSING"
-    wait_until(lambda: _status(box, refund_no)["refund_status"] == "SUCCESS", what="WX refund success")
+    wait_until(lambda: _status(box, refund_no)["refund_status"] == "SUCCESS", timeout_s=15.0, what="WX refund success")
     bodies = box.webhooks(2)
     assert bodies[1]["transaction_id"] == refund_no
     assert bodies[1]["message_detail"]["refund_status"] == "SUCCESS"
