@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from paygate_local.files import write_private
 from paygate_local.stack import DemoApp, LocalStack, StackConfig, StackInfo
 
 log = logging.getLogger("paygate_local")
@@ -117,9 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:  # typically a port already in use: say which, without a traceback
             log.error("could not start the local stack: %s (see --help for the port flags)", exc)
             return 1
-        data_dir.mkdir(parents=True, exist_ok=True)
-        stack_json.write_text(json.dumps(info.to_json(), indent=2) + "\n", encoding="utf-8")
-        stack_json.chmod(0o600)
+        write_private(stack_json, json.dumps(info.to_json(), indent=2) + "\n")
         print(_banner(info) + f"  written to   {stack_json}\n", flush=True)
         stopping.wait()
         log.info("stopping")

@@ -29,6 +29,7 @@ import httpx
 from botocore.exceptions import ClientError
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from paygate_local.files import write_private
 from paygate_local.requestlog import PathOnlyRequestHandler
 from paygate_local.template import REGION
 from paygate_local.workers import FunctionPool
@@ -290,11 +291,7 @@ class SecretsSnapshot:
             )
             for p in page["Parameters"]
         ]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"secrets": secrets, "parameters": parameters}, indent=1), encoding="utf-8")
-        os.chmod(tmp, 0o600)
-        tmp.replace(self.path)
+        write_private(self.path, json.dumps({"secrets": secrets, "parameters": parameters}, indent=1))
 
     def stop(self) -> None:
         self._stop.set()
