@@ -100,11 +100,16 @@ class RefundService:
         return RefundOutcome(self._call_provider(creds, refund), created=True)
 
     def refresh(self, app: App, creds: BeeCloudCredentials, refund_no: str) -> Refund:
-        """Ask BeeCloud where a pending refund stands and settle it if the answer is final."""
+        """Ask BeeCloud where a pending refund stands and settle it if the answer is final.
+
+        A final refund's event is published again (same id): when the publish after a settle by
+        refresh or by a failed create was lost, no webhook retry would ever repeat it.
+        """
         refund = self._orders.get_refund(app.app_id, refund_no)
         if refund is None:
             raise NotFoundError("no refund with this refund_no", code="refund_not_found")
         if refund.status is not RefundStatus.PENDING:
+            self._publisher.publish(refund_finished(refund))
             return refund
         try:
             if refund.channel.family == "WX":

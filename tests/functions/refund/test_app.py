@@ -189,3 +189,36 @@ def test_refresh_resends_a_refund_beecloud_never_received_and_it_settles_once(
     assert int(_bill(merchant)["refunded_fee"]["N"]) == 400
     state = httpx.get(f"{beecloud_sandbox.url}/_sandbox/bills/{merchant.beecloud_app_id}/REFUNDBILL01").json()
     assert [r["refund_no"] for r in state["refunds"]] == [f"{TODAY}050"]  # sent again, refunded once
+
+
+def test_a_refresh_whose_publish_failed_publishes_again_when_asked_again(merchant, aws, beecloud_sandbox, monkeypatch):
+    from tests.functions.conftest import BUS, _clear_container_caches
+
+    _paid_bill(merchant, beecloud_sandbox.url)
+    refund_no = f"{china_date(now_ms())}060"
+    assert _refund(merchant, refund_no)["statusCode"] == 201
+    aws.published_events()
+    event = api_event(
+        "POST",
+        f"/refunds/{refund_no}/refresh",
+        resource="/refunds/{refund_no}/refresh",
+        path_params={"refund_no": refund_no},
+        headers={"Authorization": merchant.auth},
+    )
+    monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")  # EventBridge refuses after the settle
+    _clear_container_caches()
+    for _ in range(50):  # WX refunds stay processing a moment in the sandbox
+        result = invoke("refund", event)
+        if result["statusCode"] != 200:
+            break
+    assert result["statusCode"] >= 500
+    key = {"pk": {"S": f"REFUND#{merchant.app_id}#{refund_no}"}}
+    assert boto3.client("dynamodb").get_item(TableName="orders", Key=key)["Item"]["status"]["S"] == "succeeded"
+
+    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    _clear_container_caches()
+    again = invoke("refund", event)
+
+    assert (again["statusCode"], body_of(again)["status"]) == (200, "succeeded")
+    (published,) = [e for e in aws.published_events() if e["detail-type"] == "refund.succeeded"]
+    assert published["detail"]["data"]["refund_no"] == refund_no
