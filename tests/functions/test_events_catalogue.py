@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-from paygate.clock import china_date, now_ms
 from tests.functions.conftest import (
     EVENTS_DIR,
     beilypay_notify_event,
@@ -17,6 +16,7 @@ from tests.functions.conftest import (
     pay_in_sandbox,
     webhook_event,
 )
+from tests.support.clock import refund_no
 from tests.support.template import template
 
 FUNCTION_OF = {
@@ -53,17 +53,20 @@ NOT_API_EVENTS = {"poll_pending", "webhook_dispatcher_sqs", "reconcile"}
 CATALOGUE_REFUND_NO = "20261125001"
 
 
-def _as_user(merchant, name):
+def _as_user(merchant, name, todays_refund_no=None):
     """The catalogue's event as a merchant would send it today: their key, today's refund_no.
 
     Only refund_no carries a date BeeCloud checks (China time), so only it is rewritten, in every
-    place it appears; everything else (bill_no, out_order_no) is read back from the same event.
+    place it appears, to the one number the caller chose for the whole refund (a date computed
+    per event would move at midnight between creating the refund and reading it back);
+    everything else (bill_no, out_order_no) is read back from the same event.
     """
     event = load_event(name)
     if "Authorization" in event["headers"]:
         event["headers"]["Authorization"] = merchant.auth
         event["multiValueHeaders"]["Authorization"] = [merchant.auth]
-    todays_refund_no = f"{china_date(now_ms())}{CATALOGUE_REFUND_NO[8:]}"
+    if todays_refund_no is None:
+        return event
     if event.get("body"):
         body = json.loads(event["body"])
         if body.get("refund_no") == CATALOGUE_REFUND_NO:
@@ -105,8 +108,9 @@ def test_the_catalogue_drives_a_whole_bill_and_refund(merchant, aws, beecloud_sa
     # ...and with the sandbox's real signature it is accepted.
     assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"
 
+    number = refund_no(CATALOGUE_REFUND_NO[8:])
     for name, expected in (("create_refund", 201), ("get_refund", 200), ("refresh_refund", 200), ("list_refunds", 200)):
-        result = invoke(FUNCTION_OF[name], _as_user(merchant, name))
+        result = invoke(FUNCTION_OF[name], _as_user(merchant, name, number))
         assert result["statusCode"] == expected, (name, result["body"])
 
 
