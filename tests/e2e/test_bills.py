@@ -6,9 +6,12 @@ from __future__ import annotations
 import concurrent.futures
 
 import httpx
+import pytest
 
 from tests.e2e.conftest import eventually
 from tests.support.clock import refund_no, today_in_china
+
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 
 
 def _bill(bill_no, channel="WX_NATIVE", total_fee=100, **extra):

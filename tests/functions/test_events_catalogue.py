@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.functions.conftest import (
     EVENTS_DIR,
     beilypay_notify_event,
@@ -18,6 +20,8 @@ from tests.functions.conftest import (
 )
 from tests.support.clock import refund_no
 from tests.support.template import template
+
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 
 FUNCTION_OF = {
     "create_bill": "create_bill",

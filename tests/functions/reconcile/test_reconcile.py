@@ -7,6 +7,7 @@ import time
 
 import boto3
 import httpx
+import pytest
 
 from paygate.clock import iso_from_ms, now_ms
 from paygate.models import OrderKind
@@ -22,6 +23,8 @@ from tests.functions.conftest import (
 )
 from tests.support.clock import refund_no as todays_refund_no
 from tests.support.requests import collection_body, payout_body
+
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 
 
 def _window():

@@ -21,6 +21,8 @@ from tests.functions.conftest import (
 )
 from tests.support.clock import DAY_MS, next_china_midnight_ms, refund_no, today_in_china
 
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
+
 
 def _paid_bill(merchant, sandbox_url, bill_no="REFUNDBILL01", channel="WX_NATIVE", total_fee=1000, **extra):
     body = {"bill_no": bill_no, "channel": channel, "total_fee": total_fee, "title": "白开水", **extra}
@@ -195,7 +197,6 @@ def test_refresh_resends_a_refund_beecloud_never_received_and_it_settles_once(
     assert [r["refund_no"] for r in state["refunds"]] == [number]  # sent again, refunded once
 
 
-@pytest.mark.clock
 def test_a_refund_no_is_checked_at_the_instant_the_request_arrives_and_a_repeat_after_midnight_is_the_same_refund(
     merchant, aws, beecloud_sandbox, monkeypatch
 ):

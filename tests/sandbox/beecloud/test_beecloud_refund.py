@@ -22,6 +22,8 @@ from tests.sandbox.beecloud.beecloud_support import (
     wait_until,
 )
 
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
+
 SLOW = {"refund_delay_s": 1000.0, "wx_refund_processing_s": 1000.0}  # 10 s scaled: stays PROCESSING
 
 

@@ -29,6 +29,8 @@ PAY_VO = {"outOrderNo", "payAmount", "payUrl", "orderNo", "sign"}
 PAYMENT_ORDER_VO = {"outOrderNo", "paid", "payAmount", "status", "orderNo", "transTime", "sign"}
 IST = timezone(timedelta(hours=5, minutes=30))
 
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
+
 
 def error_of(answer: dict[str, Any]) -> tuple[int, str]:
     assert answer["data"] is None
