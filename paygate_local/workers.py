@@ -331,6 +331,19 @@ def lambda_environment(spec: FunctionSpec, base: Mapping[str, str], *, region: s
         "AWS_LAMBDA_LOG_STREAM_NAME": f"local/[$LATEST]{uuid.uuid4().hex}",
         "AWS_SAM_LOCAL": "true",  # what `sam local` sets; Powertools Tracer stays quiet
     }
+    env.update(_shifted_clock())
     env.update(base)
     env.update(spec.environment)
     return env
+
+
+def _shifted_clock() -> dict[str, str]:
+    """libfaketime's settings when the stack runs under a shifted clock (`make test-clock`).
+
+    Lambda's containers share the host's clock; the local ones must share a shifted one too, or
+    the product would date refunds by another clock than the sandboxes and the tests.
+    """
+    preload = os.environ.get("LD_PRELOAD", "")
+    if "faketime" not in preload:
+        return {}
+    return {"LD_PRELOAD": preload} | {k: v for k, v in os.environ.items() if k.startswith("FAKETIME")}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import concurrent.futures
 
 import httpx
+import pytest
 
-from paygate.clock import china_date, now_ms
 from tests.e2e.conftest import eventually
+from tests.support.clock import refund_no, today_in_china
 
-TODAY = china_date(now_ms())
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 
 
 def _bill(bill_no, channel="WX_NATIVE", total_fee=100, **extra):
@@ -40,13 +41,14 @@ def test_refund_a_paid_bill_and_see_one_refund_event(gateway):
     eventually(lambda: shop.http.get("/bills/E2EREF000001").json()["status"] == "succeeded")
     assert created.status_code == 201
 
-    refund = shop.http.post("/refunds", json={"refund_no": f"{TODAY}001", "bill_no": "E2EREF000001", "refund_fee": 300})
+    number = refund_no("001")
+    refund = shop.http.post("/refunds", json={"refund_no": number, "bill_no": "E2EREF000001", "refund_fee": 300})
     assert refund.status_code == 201, refund.text
-    settled = eventually(lambda: (r := shop.http.get(f"/refunds/{TODAY}001").json())["status"] == "succeeded" and r)
+    settled = eventually(lambda: (r := shop.http.get(f"/refunds/{number}").json())["status"] == "succeeded" and r)
     assert settled["refund_fee"] == 300
     assert shop.http.get("/bills/E2EREF000001").json()["refunded_fee"] == 300
     events = eventually(lambda: gateway.events("refund.succeeded", shop.app_id))
-    assert [e["detail"]["data"]["refund_no"] for e in events] == [f"{TODAY}001"]
+    assert [e["detail"]["data"]["refund_no"] for e in events] == [number]
 
 
 def test_bad_input_gets_a_clear_4xx_and_writes_nothing(gateway):
@@ -79,9 +81,11 @@ def test_concurrent_refunds_never_exceed_the_bill(gateway):
     httpx.get(f"{gateway.info.beecloud_url}/pay/{shop.beecloud_app_id}/E2ECREF00001")
     eventually(lambda: shop.http.get("/bills/E2ECREF00001").json()["status"] == "succeeded")
 
+    day = today_in_china()
+
     def refund(i):
         return shop.http.post(
-            "/refunds", json={"refund_no": f"{TODAY}{i:03d}", "bill_no": "E2ECREF00001", "refund_fee": 600}
+            "/refunds", json={"refund_no": f"{day}{i:03d}", "bill_no": "E2ECREF00001", "refund_fee": 600}
         )
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
@@ -98,7 +102,7 @@ def test_one_tenant_never_sees_another(gateway):
     assert bob.http.get("/bills").json()["data"] == []
     assert (
         bob.http.post(
-            "/refunds", json={"refund_no": f"{TODAY}001", "bill_no": "E2ETENANT001", "refund_fee": 1}
+            "/refunds", json={"refund_no": refund_no("001"), "bill_no": "E2ETENANT001", "refund_fee": 1}
         ).status_code
         == 404
     )

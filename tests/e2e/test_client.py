@@ -7,7 +7,6 @@ import asyncio
 import httpx
 import pytest
 
-from paygate.clock import china_date, now_ms
 from paygate_client import (
     AsyncPaygateClient,
     AuthenticationError,
@@ -18,8 +17,7 @@ from paygate_client import (
     RefundStatus,
 )
 from tests.e2e.conftest import eventually
-
-TODAY = china_date(now_ms())
+from tests.support.clock import refund_no
 
 
 @pytest.fixture
@@ -45,14 +43,15 @@ def test_the_client_drives_the_readme_walk_through(gateway, paygate):
     assert eventually(lambda: gateway.events("bill.succeeded", paygate.app["app_id"]))
 
     # 4. Refund ¥0.40; settled by BeeCloud's webhook or by asking BeeCloud now.
-    refund = paygate.create_refund(f"{TODAY}001", "DEMO00000001", 40)
+    number = refund_no("001")
+    refund = paygate.create_refund(number, "DEMO00000001", 40)
     assert refund.status is RefundStatus.PENDING
     settled = eventually(
-        lambda: (r := paygate.refresh_refund(f"{TODAY}001")).status is RefundStatus.SUCCEEDED and r, timeout=20
+        lambda: (r := paygate.refresh_refund(number)).status is RefundStatus.SUCCEEDED and r, timeout=20
     )
     assert settled.refund_fee == 40
     assert paygate.get_bill("DEMO00000001").refunded_fee == 40
-    assert [r.refund_no for r in paygate.list_refunds(bill_no="DEMO00000001").data] == [f"{TODAY}001"]
+    assert [r.refund_no for r in paygate.list_refunds(bill_no="DEMO00000001").data] == [number]
     assert eventually(lambda: gateway.events("refund.succeeded", paygate.app["app_id"]))
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from paygate.clock import china_date, now_ms
+import pytest
+
 from tests.functions.conftest import (
     EVENTS_DIR,
     beilypay_notify_event,
@@ -17,7 +18,10 @@ from tests.functions.conftest import (
     pay_in_sandbox,
     webhook_event,
 )
+from tests.support.clock import refund_no
 from tests.support.template import template
+
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 
 FUNCTION_OF = {
     "create_bill": "create_bill",
@@ -55,17 +59,20 @@ NOT_API_EVENTS = {"poll_pending", "bill_follow_up_sqs", "webhook_dispatcher_sqs"
 CATALOGUE_REFUND_NO = "20261125001"
 
 
-def _as_user(merchant, name):
+def _as_user(merchant, name, todays_refund_no=None):
     """The catalogue's event as a merchant would send it today: their key, today's refund_no.
 
     Only refund_no carries a date BeeCloud checks (China time), so only it is rewritten, in every
-    place it appears; everything else (bill_no, out_order_no) is read back from the same event.
+    place it appears, to the one number the caller chose for the whole refund (a date computed
+    per event would move at midnight between creating the refund and reading it back);
+    everything else (bill_no, out_order_no) is read back from the same event.
     """
     event = load_event(name)
     if "Authorization" in event["headers"]:
         event["headers"]["Authorization"] = merchant.auth
         event["multiValueHeaders"]["Authorization"] = [merchant.auth]
-    todays_refund_no = f"{china_date(now_ms())}{CATALOGUE_REFUND_NO[8:]}"
+    if todays_refund_no is None:
+        return event
     if event.get("body"):
         body = json.loads(event["body"])
         if body.get("refund_no") == CATALOGUE_REFUND_NO:
@@ -113,8 +120,9 @@ def test_the_catalogue_drives_a_whole_bill_and_refund(merchant, aws, beecloud_sa
     follow_up["Records"][0]["body"] = json.dumps({**body, "app_id": merchant.app_id})
     assert invoke(FUNCTION_OF["bill_follow_up_sqs"], follow_up) == {"batchItemFailures": []}
 
+    number = refund_no(CATALOGUE_REFUND_NO[8:])
     for name, expected in (("create_refund", 201), ("get_refund", 200), ("refresh_refund", 200), ("list_refunds", 200)):
-        result = invoke(FUNCTION_OF[name], _as_user(merchant, name))
+        result = invoke(FUNCTION_OF[name], _as_user(merchant, name, number))
         assert result["statusCode"] == expected, (name, result["body"])
 
 

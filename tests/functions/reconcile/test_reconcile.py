@@ -7,8 +7,9 @@ import time
 
 import boto3
 import httpx
+import pytest
 
-from paygate.clock import china_date, iso_from_ms, now_ms
+from paygate.clock import iso_from_ms, now_ms
 from paygate.models import OrderKind
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
 from paygate.store.orders import order_pk
@@ -20,9 +21,10 @@ from tests.functions.conftest import (
     pay_in_sandbox,
     webhook_event,
 )
+from tests.support.clock import refund_no as todays_refund_no
 from tests.support.requests import collection_body, payout_body
 
-TODAY = china_date(now_ms())
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 
 
 def _window():
@@ -214,23 +216,23 @@ def test_a_refund_settled_at_beecloud_whose_webhook_was_dropped_is_settled(
     signed = pay_in_sandbox(beecloud_sandbox.url, merchant, "RECREF000001")
     assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"
     add_fault(beecloud_sandbox.url, scope="callback", kind="drop", path=f"{merchant.beecloud_app_id}/REFUND/")
-    refund_no = f"{TODAY}042"
-    body = {"refund_no": refund_no, "bill_no": "RECREF000001", "refund_fee": 300}
+    number = todays_refund_no("042")
+    body = {"refund_no": number, "bill_no": "RECREF000001", "refund_fee": 300}
     created = invoke("refund", api_event("POST", "/refunds", body=body, headers={"Authorization": merchant.auth}))
     assert created.get("statusCode") == 201, created["body"]
-    _until_refund_final(beecloud_sandbox.url, merchant.beecloud_app_id, refund_no)
+    _until_refund_final(beecloud_sandbox.url, merchant.beecloud_app_id, number)
     aws.published_events()
 
     report = _reconcile(merchant.app_id)
 
     assert [(f["order_kind"], f["order_no"], f["to_status"]) for f in report["fixes"]] == [
-        ("refund", refund_no, "succeeded")
+        ("refund", number, "succeeded")
     ]
     assert report["mismatches"] == []
-    refund = _get(merchant, "refund", refund_no)
+    refund = _get(merchant, "refund", number)
     assert refund["status"] == "succeeded"
     assert _get(merchant, "bill", "RECREF000001")["refunded_fee"] == 300
-    evidence = _item(merchant.app_id, OrderKind.REFUND, refund_no)["reconciled_by"]["M"]
+    evidence = _item(merchant.app_id, OrderKind.REFUND, number)["reconciled_by"]["M"]
     assert evidence["source"]["S"] == "beecloud /1/rest/refunds"
     assert evidence["record"]["M"]["result"] == {"BOOL": True}
     assert _types(aws.published_events()) == ["refund.succeeded"]

@@ -7,7 +7,6 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -15,6 +14,7 @@ import httpx
 from sandbox.beecloud.service import BeeCloudEmulator
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import RunningServer
+from tests.support.clock import today_in_china
 
 APP_ID = "0950c062-5e41-44e3-8f52-f89d8cf2b6eb"
 APP_SECRET = "a5571c5a-591e-4fb9-bd92-0283782af00d"
@@ -45,7 +45,8 @@ def now_ms() -> int:
 
 
 def today_refund_prefix() -> str:
-    return (datetime.now(UTC) + timedelta(hours=8)).strftime("%Y%m%d")
+    """Beijing's today, never within seconds of its midnight: compute once per refund and keep it."""
+    return today_in_china()
 
 
 def wait_until(predicate: Callable[[], Any], timeout_s: float = 5.0, what: str = "condition") -> Any:

@@ -123,9 +123,9 @@ def test_other_apps_bills_are_invisible(three_bills: Sandbox) -> None:
 def test_refunds_query(sandbox: Sandbox) -> None:
     sandbox.paid_bill("ALI_APP", bill_no="qr000001")
     sandbox.paid_bill("UN_WEB", bill_no="qr000002")
-    sandbox.refund("qr000001", refund_fee=30, serial="001")
-    sandbox.refund("qr000002", refund_fee=40, serial="002")
     prefix = today_refund_prefix()
+    sandbox.refund("qr000001", refund_fee=30, refund_no=prefix + "001")
+    sandbox.refund("qr000002", refund_fee=40, refund_no=prefix + "002")
     answer = sandbox.get("/1/rest/refunds", {})
     assert _numbers(answer, "refunds", "refund_no") == [prefix + "002", prefix + "001"]
     item = answer["refunds"][1]

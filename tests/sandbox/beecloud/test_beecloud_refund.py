@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -22,6 +22,8 @@ from tests.sandbox.beecloud.beecloud_support import (
     wait_until,
 )
 
+pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
+
 SLOW = {"refund_delay_s": 1000.0, "wx_refund_processing_s": 1000.0}  # 10 s scaled: stays PROCESSING
 
 
@@ -32,9 +34,9 @@ def _status(box: Sandbox, refund_no: str, channel: str = "WX") -> dict[str, Any]
 def test_ali_refund_returns_url_and_succeeds_after_the_delay(sandbox: Sandbox) -> None:
     sandbox.paid_bill("ALI_WEB", bill_no="rf000001", optional={"a": 1})
     sandbox.webhooks(1)
-    answer = sandbox.refund("rf000001", refund_fee=60, serial="0001", optional={"why": "broken"})
-    assert (answer["result_code"], answer["result_msg"], answer["err_detail"]) == (0, "OK", "")
     refund_no = today_refund_prefix() + "0001"
+    answer = sandbox.refund("rf000001", refund_fee=60, refund_no=refund_no, optional={"why": "broken"})
+    assert (answer["result_code"], answer["result_msg"], answer["err_detail"]) == (0, "OK", "")
     assert answer["url"] == f"{sandbox.url}/refund/{APP_ID}/{refund_no}"
     assert answer["id"]
     _, body = sandbox.webhooks(2)
@@ -68,7 +70,7 @@ def test_wx_refund_processing_until_the_delay_then_success(make_sandbox: Any) ->
     box = make_sandbox(wx_refund_processing_s=200.0)
     box.paid_bill("WX_APP", bill_no="wxrf0001")
     refund_no = today_refund_prefix() + "001"
-    assert box.refund("wxrf0001", channel="WX")["result_code"] == 0
+    assert box.refund("wxrf0001", channel="WX", refund_no=refund_no)["result_code"] == 0
     assert _status(box, refund_no)["refund_status"] == "PROCESSING"
     wait_until(lambda: _status(box, refund_no)["refund_status"] == "SUCCESS", timeout_s=15.0, what="WX refund success")
     bodies = box.webhooks(2)
@@ -102,9 +104,10 @@ def test_control_forces_failure_and_the_bill_is_refundable_again(make_sandbox: A
     box = make_sandbox(**SLOW)
     box.paid_bill("WX_NATIVE", bill_no="fail0001")
     box.webhooks(1)
-    first = today_refund_prefix() + "001"
-    assert box.refund("fail0001")["result_code"] == 0
-    blocked = box.refund("fail0001", serial="002")
+    day = today_refund_prefix()
+    first, third = day + "001", day + "003"
+    assert box.refund("fail0001", refund_no=first)["result_code"] == 0
+    blocked = box.refund("fail0001", refund_no=day + "002")
     assert (blocked["result_code"], blocked["result_msg"]) == (11, "ALREADY_REFUNDING")
     failed = box.client.post(f"/_sandbox/refunds/{APP_ID}/{first}/complete", json={"result": False})
     assert failed.status_code == 200
@@ -114,15 +117,15 @@ def test_control_forces_failure_and_the_bill_is_refundable_again(make_sandbox: A
     assert conflict.status_code == 409
     same = box.client.post(f"/_sandbox/refunds/{APP_ID}/{first}/complete", json={"result": False})
     assert same.status_code == 200
-    assert box.refund("fail0001", serial="003")["result_code"] == 0
-    succeeded = box.client.post(f"/_sandbox/refunds/{APP_ID}/{today_refund_prefix()}003/complete", json={})
+    assert box.refund("fail0001", refund_no=third)["result_code"] == 0
+    succeeded = box.client.post(f"/_sandbox/refunds/{APP_ID}/{third}/complete", json={})
     assert succeeded.json()["status"] == "SUCCESS"
     bodies = box.webhooks(2)
-    assert bodies[1]["transaction_id"] == today_refund_prefix() + "003"
-    box.wait_attempts(f"{APP_ID}/REFUND/{today_refund_prefix()}003", 1)
+    assert bodies[1]["transaction_id"] == third
+    box.wait_attempts(f"{APP_ID}/REFUND/{third}", 1)
     wait_until(lambda: box.emulator.notifier.in_flight() == 0, what="deliveries done")
     assert box.attempts(f"{APP_ID}/REFUND/{first}") == []  # a failed refund sends no webhook
-    again = box.refund("fail0001", serial="004")
+    again = box.refund("fail0001", refund_no=day + "004")
     assert (again["result_code"], again["result_msg"]) == (11, "ALREADY_REFUNDING")
 
 
@@ -131,8 +134,8 @@ def test_control_complete_errors(sandbox: Sandbox) -> None:
     assert missing.status_code == 404
     assert sandbox.client.get(f"/_sandbox/refunds/{APP_ID}/nosuch").status_code == 404
     sandbox.paid_bill(bill_no="ctlrf001")
-    sandbox.refund("ctlrf001")
     refund_no = today_refund_prefix() + "001"
+    sandbox.refund("ctlrf001", refund_no=refund_no)
     bad = sandbox.client.post(f"/_sandbox/refunds/{APP_ID}/{refund_no}/complete", json={"result": "yes"})
     assert bad.status_code == 400
 
@@ -140,11 +143,12 @@ def test_control_complete_errors(sandbox: Sandbox) -> None:
 def test_ali_confirmation_page_confirms_the_refund(make_sandbox: Any) -> None:
     box = make_sandbox(**SLOW)
     box.paid_bill("ALI_QRCODE", bill_no="alirf001")
-    url = box.refund("alirf001")["url"]
+    refund_no = today_refund_prefix() + "001"
+    url = box.refund("alirf001", refund_no=refund_no)["url"]
     page = box.client.get(url)
     assert page.status_code == 200
     assert "Refund confirmed" in page.text
-    assert box.control_refund(today_refund_prefix() + "001")["status"] == "SUCCESS"
+    assert box.control_refund(refund_no)["status"] == "SUCCESS"
     assert "Refund success" in box.client.get(url).text
     assert box.client.get(f"/refund/{APP_ID}/nosuch").status_code == 404
 
@@ -175,13 +179,9 @@ RULE_CASES: list[tuple[str, dict[str, Any], int, str]] = [
 @pytest.mark.parametrize(("change", "code", "msg"), [c[1:] for c in RULE_CASES], ids=[c[0] for c in RULE_CASES])
 def test_refund_rules(sandbox: Sandbox, change: dict[str, Any], code: int, msg: str) -> None:
     sandbox.paid_bill("WX_NATIVE", bill_no="rule0001")
-    body = {"refund_no": today_refund_prefix() + "001", "bill_no": "rule0001", "refund_fee": 50, "channel": "WX"}
-    body.update(
-        {
-            key: value.format(today=today_refund_prefix()) if isinstance(value, str) else value
-            for key, value in change.items()
-        }
-    )
+    day = today_refund_prefix()
+    body = {"refund_no": day + "001", "bill_no": "rule0001", "refund_fee": 50, "channel": "WX"}
+    body.update({key: value.format(today=day) if isinstance(value, str) else value for key, value in change.items()})
     answer = sandbox.post("/1/rest/refund", body)
     assert (answer["result_code"], answer["result_msg"]) == (code, msg), answer
 
@@ -189,7 +189,8 @@ def test_refund_rules(sandbox: Sandbox, change: dict[str, Any], code: int, msg: 
 @pytest.mark.parametrize("days", [-1, 1])
 def test_refund_date_tolerates_one_day_around_beijing_today(sandbox: Sandbox, days: int) -> None:
     sandbox.paid_bill(bill_no="date0001")
-    day = (datetime.now(UTC) + timedelta(hours=8, days=days)).strftime("%Y%m%d")
+    today = datetime.strptime(today_refund_prefix(), "%Y%m%d")
+    day = (today + timedelta(days=days)).strftime("%Y%m%d")
     body = {"refund_no": day + "001", "bill_no": "date0001", "refund_fee": 1}
     assert sandbox.post("/1/rest/refund", body)["result_code"] == 0
 
@@ -211,8 +212,8 @@ def test_duplicate_refund_no(make_sandbox: Any) -> None:
 
 def test_one_successful_refund_per_bill(sandbox: Sandbox) -> None:
     sandbox.paid_bill(bill_no="once0001")
-    assert sandbox.refund("once0001", refund_fee=10)["result_code"] == 0
     refund_no = today_refund_prefix() + "001"
+    assert sandbox.refund("once0001", refund_fee=10, refund_no=refund_no)["result_code"] == 0
     wait_until(lambda: sandbox.control_refund(refund_no)["status"] == "SUCCESS", what="refund success")
     answer = sandbox.refund("once0001", refund_fee=10, serial="002")
     assert (answer["result_code"], answer["result_msg"]) == (11, "ALREADY_REFUNDING")
@@ -240,6 +241,7 @@ def test_refund_status_errors(sandbox: Sandbox, change: dict[str, Any], code: in
 
 def test_refund_status_of_a_non_wx_refund_is_no_such_refund(sandbox: Sandbox) -> None:
     sandbox.paid_bill("UN_WEB", bill_no="unrf0001")
-    sandbox.refund("unrf0001")
-    answer = _status(sandbox, today_refund_prefix() + "001")
+    refund_no = today_refund_prefix() + "001"
+    sandbox.refund("unrf0001", refund_no=refund_no)
+    answer = _status(sandbox, refund_no)
     assert (answer["result_code"], answer["result_msg"]) == (13, "NO_SUCH_REFUND")

@@ -6,12 +6,12 @@ import hashlib
 import json
 import time
 import urllib.parse
-from datetime import datetime
 from typing import Any
 
 import httpx
 
 from tests.sandbox.beecloud.beecloud_support import APP_ID, APP_SECRET, Sandbox
+from tests.support.clock import today_in_china
 
 
 class SeedClient:
@@ -51,7 +51,7 @@ def test_seed_client_full_flow(sandbox: Sandbox) -> None:
     assert bills["count"] == 1
     assert bills["bills"][0]["spay_result"] is True
 
-    refund_no = datetime.now().strftime("%Y%m%d") + "1035040001"
+    refund_no = today_in_china() + "1035040001"
     refund = client.post(
         "/1/rest/refund",
         {"channel": "WX", "refund_no": refund_no, "bill_no": "201506101035040000001", "refund_fee": 1},
@@ -73,6 +73,6 @@ def test_seed_client_sees_the_seed_error_table(sandbox: Sandbox) -> None:
     assert (answer["result_code"], answer["result_msg"]) == (1, "APP_INVALID")
     refund = SeedClient(sandbox.url, APP_ID, APP_SECRET).post(
         "/1/rest/refund",
-        {"channel": "WX", "refund_no": datetime.now().strftime("%Y%m%d") + "001", "bill_no": "none", "refund_fee": 1},
+        {"channel": "WX", "refund_no": today_in_china() + "001", "bill_no": "none", "refund_fee": 1},
     )
     assert (refund["result_code"], refund["result_msg"]) == (8, "NO_SUCH_BILL")
