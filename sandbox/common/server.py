@@ -25,6 +25,20 @@ class RunningServer:
     url: str
     _server: uvicorn.Server
     _thread: threading.Thread
+    app: ASGIApp  # what it serves: a restart after `crash` serves the same app (and state) again
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def crash(self) -> None:
+        """Stop like a killed process: connections cut, no lifespan shutdown, so the app keeps its state.
+
+        Its timers and deliveries die with the event loop; serving the same app again runs its
+        startup, which resumes them (a provider whose database survived the crash).
+        """
+        self._server.force_exit = True
+        self.stop()
 
     def stop(self) -> None:
         self._server.should_exit = True
@@ -68,7 +82,7 @@ def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Run
             sock.close()
             raise RuntimeError(f"server on {bound_host}:{bound_port} did not start")
         time.sleep(0.01)
-    return RunningServer(url=f"http://{url_host}:{bound_port}", _server=server, _thread=thread)
+    return RunningServer(url=f"http://{url_host}:{bound_port}", _server=server, _thread=thread, app=app)
 
 
 def run_forever(app: ASGIApp, host: str, port: int) -> None:
