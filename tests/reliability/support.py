@@ -30,7 +30,7 @@ T = TypeVar("T")
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".local" / "reliability-figures.json"
 
 LEASE_MS = 10_000  # the suite's PROVIDER_LEASE_MS: how long a killed worker's call blocks a retry
-POLL_DEADLINE_S = 45  # the suite's PollDeadlineSeconds: a payout BeilyPay forgot is unknown after it
+POLL_DEADLINE_S = 30  # the suite's PollDeadlineSeconds: a payout BeilyPay forgot is unknown after it
 
 
 @dataclass
