@@ -144,7 +144,7 @@ class FaultPlan:
 def _check_field(kind: str, field: str | None, process: bool | None) -> None:
     """`field` is required by the answer-field kinds and meaningless for every other kind."""
     if kind in FIELD_KINDS:
-        if not isinstance(field, str) or not all(field.split(".")):
+        if not isinstance(field, str) or not all(key.strip() for path in field.split(",") for key in path.split(".")):
             raise ValueError(f"field (a dotted path such as data.orderNo) is required for kind {kind!r}")
         if process is False:
             raise ValueError(f"kind {kind!r} always processes the request")
@@ -246,16 +246,25 @@ def wrong_type(value: Any) -> Any:
 def alter_field(body: bytes, field: str, *, remove: bool) -> bytes:
     """Remove (or retype) `field` in a JSON body; a body or path that does not match is left alone.
 
-    `field` is a dotted path of object keys; `*` stands for every element of a list, so
-    `bills.*.spay_result` alters that key in each bill. The result is always valid JSON when the
-    input was.
+    `field` is a dotted path of object keys, `*` standing for every element of a list (so
+    `bills.*.spay_result` alters that key in each bill); several paths are separated by commas
+    (`data.sign,data.status`: an answer whose signature is gone and whose status is broken). The
+    result is always valid JSON when the input was.
     """
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return body
+    changed = False
+    for path in field.split(","):
+        changed = _alter_path(document, path.strip().split("."), remove=remove) or changed
+    if not changed:
+        return body
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _alter_path(document: Any, keys: list[str], *, remove: bool) -> bool:
     parents: list[Any] = [document]
-    keys = field.split(".")
     for key in keys[:-1]:
         parents = [child for parent in parents for child in _children(parent, key)]
     last = keys[-1]
@@ -267,15 +276,13 @@ def alter_field(body: bytes, field: str, *, remove: bool) -> bytes:
             else:
                 parent[last] = wrong_type(parent[last])
             changed = True
-        elif isinstance(parent, list) and last == "*":
-            for index, item in enumerate(parent):
-                parent[index] = wrong_type(item)
-            changed = changed or bool(parent)
+        elif isinstance(parent, list) and last == "*" and parent:
             if remove:
                 parent.clear()
-    if not changed:
-        return body
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+            else:
+                parent[:] = [wrong_type(item) for item in parent]
+            changed = True
+    return changed
 
 
 def _children(parent: Any, key: str) -> list[Any]:

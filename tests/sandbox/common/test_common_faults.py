@@ -211,6 +211,7 @@ BILLS = {"result_code": 0, "bills": [{"bill_no": "b1", "spay_result": True}, {"b
             {**BILLS, "bills": [{"bill_no": "b1", "spay_result": [True]}, {"bill_no": "b2", "spay_result": [False]}]},
         ),
         (BILLS, "bills.*.bill_no", True, {**BILLS, "bills": [{"spay_result": True}, {"spay_result": False}]}),
+        (ANSWER, "data.sign,data.orderNo", True, {**ANSWER, "data": {"payAmount": 500, "ok": True}}),
     ],
 )
 def test_alter_field_removes_or_retypes_one_field_and_keeps_valid_json(
