@@ -9,9 +9,11 @@ import importlib
 import json
 import logging
 import os
+import signal
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any, TextIO
 
 # The Python runtime's text log format: level, UTC time, request id, message.
@@ -48,6 +50,15 @@ def set_request_id(request_id: str) -> None:
     _request_id = request_id
 
 
+# Test hook (never set by `make run`): a directory of kill points. A kill point is a JSON file
+# {"point": "before_send" | "after_answer", "path": "/1/rest/bill", "method": "POST"}; the first
+# worker whose outgoing httpx request matches takes the file (an atomic rename) and SIGKILLs
+# itself: before the request is sent, or once the answer has been read. This is how a test stops
+# a Lambda container between the ledger write and the provider call, or between the provider's
+# answer and the ledger update. The handler's code knows nothing of it.
+KILL_DIR_ENV = "PAYGATE_LOCAL_KILL_DIR"
+
+
 class LambdaContext:
     """The attributes and method of the Python runtime's context object that handlers use."""
 
@@ -81,8 +92,51 @@ def _load_handler() -> Any:
     return getattr(module, func_name)
 
 
+def _take_kill_point(directory: Path, point: str, method: str, path: str) -> Path | None:
+    for rule_file in sorted(directory.glob("*.json")):
+        try:
+            rule = json.loads(rule_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # taken by another worker meanwhile, or being written
+        if rule.get("point") != point or rule.get("method", "POST") != method:
+            continue
+        if not path.startswith(str(rule.get("path", ""))):
+            continue
+        fired = rule_file.with_suffix(f".fired-{os.getpid()}")
+        try:
+            rule_file.rename(fired)
+        except OSError:
+            continue  # another worker took it first
+        return fired
+    return None
+
+
+def _install_kill_points(directory: Path) -> None:
+    """Wrap httpx.Client.send so that a matching kill point ends this process (SIGKILL)."""
+    import httpx
+
+    original = httpx.Client.send
+
+    def die_if_asked(point: str, request: httpx.Request) -> None:
+        fired = _take_kill_point(directory, point, request.method, request.url.path)
+        if fired is not None:
+            print(f"[KILL] {point} {request.method} {request.url.path} ({fired.name})", file=sys.stderr, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def send(self: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        die_if_asked("before_send", request)
+        response = original(self, request, **kwargs)
+        die_if_asked("after_answer", request)
+        return response
+
+    httpx.Client.send = send  # type: ignore[method-assign]
+
+
 def main() -> None:
     req_fd, resp_fd = (int(fd) for fd in os.environ.pop("_PAYGATE_LOCAL_FDS").split(","))
+    kill_dir = os.environ.pop(KILL_DIR_ENV, "")
+    if kill_dir:
+        _install_kill_points(Path(kill_dir))
     requests = os.fdopen(req_fd, "r", encoding="utf-8")
     responses = os.fdopen(resp_fd, "w", encoding="utf-8")
 

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -65,6 +65,9 @@ class StackConfig:
     name_prefix: str = "paygate-local"
     max_workers: int = 4  # per function
     integration_timeout: float = 29.0  # API Gateway's limit; tests lower it
+    # Extra variables for every function worker, after the template's (tests: a short
+    # PROVIDER_LEASE_MS, the kill-point directory of paygate_local.workers.KILL_DIR_ENV).
+    function_env: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def on_free_ports(cls, **settings: Any) -> StackConfig:
@@ -122,6 +125,7 @@ class LocalStack:
         self._dynamodb_url = ""
         self._stops: list[tuple[str, Callable[[], None]]] = []
         self._pollers: list[threading.Event] = []  # set them all first: each may sit in a 1 s long poll
+        self._provider_apps: dict[str, DemoApp] = {}  # registered in the sandboxes, by paygate app id
 
     # lifecycle
 
@@ -151,11 +155,11 @@ class LocalStack:
         self.beecloud = serve_in_thread(
             create_beecloud(BeeCloudConfig(time_scale=cfg.time_scale)), port=cfg.beecloud_port
         )
-        self._on_stop("beecloud", self.beecloud.stop)
+        self._on_stop("beecloud", lambda: self.beecloud.stop() if self.beecloud else None)
         self.beilypay = serve_in_thread(
             create_beilypay(BeilyPayConfig(time_scale=cfg.time_scale)), port=cfg.beilypay_port
         )
-        self._on_stop("beilypay", self.beilypay.stop)
+        self._on_stop("beilypay", lambda: self.beilypay.stop() if self.beilypay else None)
 
         if cfg.dynamodb_url:
             self._dynamodb_url = cfg.dynamodb_url
@@ -269,7 +273,7 @@ class LocalStack:
         }
 
     def _function_env(self, spec: FunctionSpec) -> dict[str, str]:
-        return lambda_environment(spec, self._base_env(), region=REGION)
+        return {**lambda_environment(spec, self._base_env(), region=REGION), **self.config.function_env}
 
     def admin_env(self) -> dict[str, str]:
         """The environment the operator CLI needs: the functions' Globals, the local endpoints."""
@@ -336,13 +340,44 @@ class LocalStack:
         self._register_provider_apps(app)
         return dataclasses.asdict(app)
 
-    def _register_provider_apps(self, app: DemoApp) -> None:
+    def restart_sandbox(self, name: Literal["beecloud", "beilypay"], *, keep_state: bool) -> None:
+        """Crash a provider sandbox and start it again on the same port (tests: a provider restart).
+
+        keep_state: the same emulator comes back with its orders, balances and work in flight
+        (payouts completing, refunds processing, notifications not yet acknowledged), like a
+        provider whose database survived. Otherwise a fresh emulator with the same accounts
+        (every app registered again, balances as registered) and no order: a provider that lost
+        its data.
+        """
+        running = self.beecloud if name == "beecloud" else self.beilypay
+        assert running is not None, "the stack is not running"
+        if keep_state:
+            app = running.app
+        elif name == "beecloud":
+            app = create_beecloud(BeeCloudConfig(time_scale=self.config.time_scale))
+        else:
+            app = create_beilypay(BeilyPayConfig(time_scale=self.config.time_scale))
+        running.crash()
+        restarted = serve_in_thread(app, port=running.port)
+        if name == "beecloud":
+            self.beecloud = restarted
+        else:
+            self.beilypay = restarted
+        if not keep_state:
+            for provider_app in self._provider_apps.values():
+                self._register_provider_apps(provider_app, only=name)
+        log.info("sandbox %s restarted (%s)", name, "state kept" if keep_state else "state lost")
+
+    def _register_provider_apps(self, app: DemoApp, *, only: str | None = None) -> None:
         assert self.info is not None
+        self._provider_apps[app.app_id] = app
         webhook = f"{self.info.api_url}/callbacks/beecloud/{app.app_id}"
-        for url, body in (
-            (self.info.beecloud_url, {**app.beecloud, "webhook_url": webhook}),
-            (self.info.beilypay_url, {**app.beilypay, "balance": DEMO_BALANCE_PAISE}),
+        for name, url, body in (
+            ("beecloud", self.info.beecloud_url, {**app.beecloud, "webhook_url": webhook}),
+            ("beilypay", self.info.beilypay_url, {**app.beilypay, "balance": DEMO_BALANCE_PAISE}),
         ):
+            if only not in (None, name):
+                continue
             response = httpx.post(f"{url}/_sandbox/apps", json=body, timeout=10)
             if response.status_code not in (200, 201):
                 raise RuntimeError(f"sandbox {url} refused the app: {response.status_code} {response.text}")

@@ -23,13 +23,16 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from paygate_local.template import FunctionSpec
 
 log = logging.getLogger(__name__)
 
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
+# Tests only: the directory of kill points a worker watches (see _bootstrap.py and arm_kill_point).
+KILL_DIR_ENV = "PAYGATE_LOCAL_KILL_DIR"
+KillPoint = Literal["before_send", "after_answer"]
 INIT_TIMEOUT_S = 30.0  # generous: cold imports without .pyc take seconds on a laptop
 
 LogSink = Callable[[str, str], None]  # (function name, line)
@@ -306,6 +309,27 @@ class Functions:
             pool.close()
         if self._log_file is not None:
             self._log_file.close()
+
+
+def arm_kill_point(directory: Path, point: KillPoint, path: str, *, method: str = "POST") -> Path:
+    """Make the next worker request to `path` (a prefix) SIGKILL its worker at `point` (tests only).
+
+    Workers watch `directory` when their environment names it in KILL_DIR_ENV (StackConfig's
+    `function_env`). `before_send`: after the handler wrote its ledger item, before the provider
+    call leaves; `after_answer`: the provider has acted and answered, the ledger has not seen it.
+    Each kill point fires once; `fired_kill_points` lists those that did.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    rule = directory / f"{uuid.uuid4().hex}.json"
+    staging = rule.with_suffix(".tmp")
+    staging.write_text(json.dumps({"point": point, "path": path, "method": method}), encoding="utf-8")
+    staging.rename(rule)  # atomic: a worker never reads half a rule
+    return rule
+
+
+def fired_kill_points(directory: Path) -> list[Path]:
+    """Kill points a worker has taken (and died of)."""
+    return sorted(directory.glob("*.fired-*")) if directory.exists() else []
 
 
 def lambda_environment(spec: FunctionSpec, base: Mapping[str, str], *, region: str = "us-east-1") -> dict[str, str]:

@@ -312,6 +312,7 @@ def create_app(config: BeeCloudConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        emulator.resume()  # nothing to do on a first start; after a crash, the work in flight
         yield
         await emulator.aclose()
 

@@ -129,6 +129,18 @@ class BeeCloudEmulator:
         if now_ms() >= due_ms:
             self.finish_refund(refund, True)
 
+    def resume(self) -> None:
+        """After a crash: re-arm the timers of processing refunds, resend unacknowledged webhooks."""
+        loop = asyncio.get_running_loop()
+        self._refund_timers.clear()  # handles of the dead loop
+        for refund in list(self.store.refunds.values()):
+            if refund.finished:
+                continue
+            due_ms = refund.created_ms + self.processing_delay_s(refund) * self.config.time_scale * 1000
+            delay = max(0.0, (due_ms - now_ms()) / 1000)
+            self._refund_timers[refund.id] = loop.call_later(delay, self.finish_refund, refund, True)
+        self.notifier.resume()
+
     def finish_refund(self, refund: Refund, success: bool) -> bool:
         """Finish a processing refund; only a success sends the REFUND webhook."""
         timer = self._refund_timers.pop(refund.id, None)

@@ -42,6 +42,7 @@ def create_app(config: BeilyPayConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.resume()  # nothing to do on a first start; after a crash, the work in flight
         yield
         service.cancel_timers()
         await notifier.aclose()

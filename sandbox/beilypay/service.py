@@ -66,6 +66,21 @@ class BeilyPayService:
         self._notify_payout(order)
         return order
 
+    def resume(self) -> None:
+        """After a crash: re-arm the completion of every unfinished payout, resend unacked notifies."""
+        loop = asyncio.get_running_loop()
+        self._payout_timers.clear()  # handles of the dead loop
+        for order in self.ledger.orders():
+            outcome = order.details.get("outcome")
+            if order.kind is not OrderKind.PAYOUT or order.finished or outcome in (None, PayoutOutcome.MANUAL.value):
+                continue
+            status = Status.SUCCESS if outcome == PayoutOutcome.SUCCESS.value else Status.FAILED
+            delay = self.config.payout_delay_s * self.config.time_scale
+            self._payout_timers[order.order_no] = loop.call_later(
+                delay, self._finish_payout_on_schedule, order.order_no, status
+            )
+        self.notifier.resume()
+
     def _finish_payout_on_schedule(self, order_no: str, status: Status) -> None:
         self._payout_timers.pop(order_no, None)
         order = self.ledger.order(order_no)

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from sandbox.common.faults import FaultPlan, rule_as_json
 from sandbox.common.notifier import Notifier
 
-FAULT_FIELDS = frozenset({"scope", "kind", "path", "count", "delay_s", "status", "process"})
+FAULT_FIELDS = frozenset({"scope", "kind", "path", "count", "delay_s", "status", "process", "field"})
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:

@@ -24,7 +24,10 @@ logger = logging.getLogger("sandbox.faults")
 
 FaultScope = Literal["request", "callback"]
 
-REQUEST_KINDS: frozenset[str] = frozenset({"latency", "error", "hang", "malformed"})
+# Answer faults: the request is processed and its JSON answer stays valid JSON, but one `field`
+# (a dotted path; `*` stands for every element of a list) is removed or given a wrong JSON type.
+FIELD_KINDS: frozenset[str] = frozenset({"missing_field", "wrong_type"})
+REQUEST_KINDS: frozenset[str] = frozenset({"latency", "error", "hang", "malformed"}) | FIELD_KINDS
 CALLBACK_KINDS: frozenset[str] = frozenset({"drop", "duplicate", "out_of_order", "bad_signature", "delay"})
 
 # Defaults chosen so that an unqualified rule does what its name promises.
@@ -45,6 +48,7 @@ class FaultRule:
     delay_s: float
     status: int
     process: bool
+    field: str | None = None
 
 
 class FaultPlan:
@@ -75,6 +79,7 @@ class FaultPlan:
         delay_s: float | None = None,
         status: int = 500,
         process: bool | None = None,
+        field: str | None = None,
     ) -> FaultRule:
         """Validate and append a rule; raises ValueError with a readable reason on bad input."""
         if scope not in self._kinds:
@@ -93,6 +98,7 @@ class FaultPlan:
             raise ValueError("status must be an HTTP status (100-599)")
         if process is not None and not isinstance(process, bool):
             raise ValueError("process must be a boolean")
+        _check_field(kind, field, process)
         rule = FaultRule(
             id=f"f{next(self._ids)}",
             scope=scope,  # type: ignore[arg-type]  # checked against self._kinds above
@@ -102,6 +108,7 @@ class FaultPlan:
             delay_s=float(DEFAULT_DELAY_S.get(kind, 0.0) if delay_s is None else delay_s),
             status=status,
             process=DEFAULT_PROCESS.get(kind, True) if process is None else process,
+            field=field,
         )
         with self._lock:
             self._rules.append(rule)
@@ -134,6 +141,17 @@ class FaultPlan:
             self._rules.clear()
 
 
+def _check_field(kind: str, field: str | None, process: bool | None) -> None:
+    """`field` is required by the answer-field kinds and meaningless for every other kind."""
+    if kind in FIELD_KINDS:
+        if not isinstance(field, str) or not all(key.strip() for path in field.split(",") for key in path.split(".")):
+            raise ValueError(f"field (a dotted path such as data.orderNo) is required for kind {kind!r}")
+        if process is False:
+            raise ValueError(f"kind {kind!r} always processes the request")
+    elif field is not None:
+        raise ValueError(f"field only applies to kinds {sorted(FIELD_KINDS)}")
+
+
 class FaultMiddleware:
     """Pure ASGI middleware applying ``request`` faults to every path outside ``/_sandbox``."""
 
@@ -164,6 +182,8 @@ class FaultMiddleware:
             await self._hang(rule, scope, receive, delay)
             # Only reached when the hang outlived the client; nobody reads this answer.
             await _send_text(send, rule.status, "injected fault: hang")
+        elif rule.kind in FIELD_KINDS:
+            await self._bad_field(rule, scope, receive, send)
         else:  # malformed
             await self._malformed(rule, scope, receive, send)
 
@@ -197,6 +217,80 @@ class FaultMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": truncate_json(body)})
+
+    async def _bad_field(self, rule: FaultRule, scope: Scope, receive: Receive, send: Send) -> None:
+        """Process the request, then remove or retype one field of its JSON answer."""
+        captured: list[Message] = []
+
+        async def capture(message: Message) -> None:
+            captured.append(message)
+
+        await self.app(scope, receive, capture)
+        start = next(m for m in captured if m["type"] == "http.response.start")
+        body = b"".join(m.get("body", b"") for m in captured if m["type"] == "http.response.body")
+        assert rule.field is not None  # FaultPlan.add requires it for these kinds
+        body = alter_field(body, rule.field, remove=rule.kind == "missing_field")
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": start["status"], "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def wrong_type(value: Any) -> Any:
+    """The same data under another JSON type: a list becomes an object, anything else a list."""
+    if isinstance(value, list):
+        return {"items": value}
+    return [value]
+
+
+def alter_field(body: bytes, field: str, *, remove: bool) -> bytes:
+    """Remove (or retype) `field` in a JSON body; a body or path that does not match is left alone.
+
+    `field` is a dotted path of object keys, `*` standing for every element of a list (so
+    `bills.*.spay_result` alters that key in each bill); several paths are separated by commas
+    (`data.sign,data.status`: an answer whose signature is gone and whose status is broken). The
+    result is always valid JSON when the input was.
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return body
+    changed = False
+    for path in field.split(","):
+        changed = _alter_path(document, path.strip().split("."), remove=remove) or changed
+    if not changed:
+        return body
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _alter_path(document: Any, keys: list[str], *, remove: bool) -> bool:
+    parents: list[Any] = [document]
+    for key in keys[:-1]:
+        parents = [child for parent in parents for child in _children(parent, key)]
+    last = keys[-1]
+    changed = False
+    for parent in parents:
+        if isinstance(parent, dict) and last in parent:
+            if remove:
+                del parent[last]
+            else:
+                parent[last] = wrong_type(parent[last])
+            changed = True
+        elif isinstance(parent, list) and last == "*" and parent:
+            if remove:
+                parent.clear()
+            else:
+                parent[:] = [wrong_type(item) for item in parent]
+            changed = True
+    return changed
+
+
+def _children(parent: Any, key: str) -> list[Any]:
+    if key == "*" and isinstance(parent, list):
+        return list(parent)
+    if isinstance(parent, dict) and key in parent:
+        return [parent[key]]
+    return []
 
 
 def truncate_json(body: bytes) -> bytes:
@@ -240,4 +334,5 @@ def rule_as_json(rule: FaultRule) -> dict[str, Any]:
         "delay_s": rule.delay_s,
         "status": rule.status,
         "process": rule.process,
+        "field": rule.field,
     }

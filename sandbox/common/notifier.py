@@ -94,6 +94,9 @@ class Notifier:
         self._lock = threading.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self._held: list[_Delivery] = []
+        # Deliveries not yet acknowledged or given up: what a provider keeps in its database and
+        # sends again after a restart (`resume`). A reset or a clean shutdown forgets them.
+        self._unfinished: dict[str, _Delivery] = {}
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
@@ -111,13 +114,34 @@ class Notifier:
         if rule is not None and rule.kind == "out_of_order":
             delivery.release = asyncio.Event()
             self._held.append(delivery)
-        task = loop.create_task(self._run(delivery), name=f"notify-{delivery.id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._unfinished[delivery.id] = delivery
+        self._start(loop, delivery)
         logger.info(
             "notify %s for %s to %s scheduled (fault=%s)", delivery.id, ref, _without_query(url), rule and rule.kind
         )
         return delivery.id
+
+    def _start(self, loop: asyncio.AbstractEventLoop, delivery: _Delivery) -> None:
+        task = loop.create_task(self._run(delivery), name=f"notify-{delivery.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def resume(self) -> int:
+        """After a crash (the event loop died, no clean shutdown): send every unfinished delivery again.
+
+        Each starts its schedule afresh, without its fault. Returns how many were resumed.
+        """
+        loop = asyncio.get_running_loop()
+        self._tasks = {task for task in self._tasks if task.get_loop() is loop}
+        self._held = []
+        resumed = list(self._unfinished.values())
+        for delivery in resumed:
+            fresh = _Delivery(id=delivery.id, ref=delivery.ref, url=delivery.url, body=delivery.body, fault=None)
+            self._unfinished[delivery.id] = fresh
+            self._start(loop, fresh)
+        if resumed:
+            logger.info("resumed %d unfinished notifications", len(resumed))
+        return len(resumed)
 
     def attempts(self, ref: str | None = None) -> list[Attempt]:
         """Attempts so far, oldest first, optionally only those for one order ref."""
@@ -143,6 +167,7 @@ class Notifier:
         for task in list(self._tasks):
             task.cancel()
         self._held = []
+        self._unfinished.clear()
         with self._lock:
             self._attempts.clear()
 
@@ -169,6 +194,7 @@ class Notifier:
             if kind == "drop":
                 self._record(delivery, 1, None, "", "dropped by fault injection", acked=False)
                 logger.warning("notify %s for %s dropped by fault injection", delivery.id, delivery.ref)
+                self._unfinished.pop(delivery.id, None)
                 return
             for number, offset in enumerate(self.schedule, start=1):
                 wait = start + offset * self.time_scale - loop.time()
@@ -178,8 +204,10 @@ class Notifier:
                 if number == 1:
                     self._release_held(delivery)
                 if acked:
+                    self._unfinished.pop(delivery.id, None)
                     return
             logger.warning("notify %s for %s gave up after %d attempts", delivery.id, delivery.ref, number)
+            self._unfinished.pop(delivery.id, None)
         finally:
             self._release_held(delivery)
 

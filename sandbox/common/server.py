@@ -44,6 +44,20 @@ class RunningServer:
     url: str
     _server: uvicorn.Server
     _thread: threading.Thread
+    app: ASGIApp  # what it serves: a restart after `crash` serves the same app (and state) again
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+    def crash(self) -> None:
+        """Stop like a killed process: connections cut, no lifespan shutdown, so the app keeps its state.
+
+        Its timers and deliveries die with the event loop; serving the same app again runs its
+        startup, which resumes them (a provider whose database survived the crash).
+        """
+        self._server.force_exit = True
+        self.stop()
 
     def stop(self) -> None:
         self._server.should_exit = True
@@ -92,7 +106,7 @@ def serve_in_thread(
             sock.close()
             raise RuntimeError(f"server on {bound_host}:{bound_port} did not start")
         time.sleep(0.01)
-    return RunningServer(url=f"http://{url_host}:{bound_port}", _server=server, _thread=thread)
+    return RunningServer(url=f"http://{url_host}:{bound_port}", _server=server, _thread=thread, app=app)
 
 
 def run_forever(app: ASGIApp, host: str, port: int) -> None:

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from paygate_local.stack import LocalStack, StackConfig
-from tests.reliability.support import FIGURES, FIGURES_FILE, Gateway
+from paygate_local.workers import KILL_DIR_ENV
+from tests.reliability.support import FIGURES, FIGURES_FILE, LEASE_MS, POLL_DEADLINE_S, Gateway
 
 
 class _LineCollector(logging.Handler):
@@ -45,17 +46,28 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
         saved[name] = logger.level
         logger.setLevel(logging.INFO)
         logger.addHandler(collector)
+    kill_dir = data_dir / "kill-points"
     stack = LocalStack(
         StackConfig.on_free_ports(
             time_scale=0.01,
             demo_app=False,
             data_dir=data_dir,
             integration_timeout=29.0,
+            # Pollers every 1-2 s, giving up within the suite's time: an order BeilyPay forgot
+            # (a sandbox restarted without its state) must end reported, not pending.
+            parameter_overrides={
+                "PollFirstWaitSeconds": "1",
+                "PollMaxWaitSeconds": "2",
+                "PollDeadlineSeconds": str(POLL_DEADLINE_S),
+            },
+            # A short provider lease, so that a retry may take over a killed worker's call
+            # within the test; and the directory of kill points the workers watch.
+            function_env={"PROVIDER_LEASE_MS": str(LEASE_MS), KILL_DIR_ENV: str(kill_dir)},
         )
     )
     info = stack.start()
     try:
-        yield Gateway(stack, info, logs_dir=data_dir / "logs", runner_lines=lines)
+        yield Gateway(stack, info, logs_dir=data_dir / "logs", runner_lines=lines, kill_dir=kill_dir)
     finally:
         stack.stop()
         for name in _CAPTURED:

@@ -9,22 +9,28 @@ and then asserted to be zero, so `make reliability` can print the totals of a ru
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import httpx
 
 from paygate.clock import china_date, now_ms
 from paygate_local.stack import LocalStack, StackInfo
+from paygate_local.workers import KillPoint, arm_kill_point, fired_kill_points
 
 T = TypeVar("T")
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".local" / "reliability-figures.json"
+
+LEASE_MS = 10_000  # the suite's PROVIDER_LEASE_MS: how long a killed worker's call blocks a retry
+POLL_DEADLINE_S = 30  # the suite's PollDeadlineSeconds: a payout BeilyPay forgot is unknown after it
 
 
 @dataclass
@@ -176,6 +182,7 @@ class Gateway:
     secrets: set[str] = field(default_factory=set)  # every key/secret/PII value handed to the stack
     runner_lines: list[str] = field(default_factory=list)  # in-process loggers: runner, sandboxes
     merchants: list[Merchant] = field(default_factory=list)
+    kill_dir: Path | None = None  # the workers' kill points (paygate_local.workers.arm_kill_point)
 
     def __post_init__(self) -> None:
         self.beecloud = counting_client(self.info.beecloud_url, timeout=15)
@@ -223,6 +230,44 @@ class Gateway:
     def clear_faults(self, sandbox: str) -> None:
         client = self.beecloud if sandbox == "beecloud" else self.beilypay
         client.delete("/_sandbox/faults").raise_for_status()
+
+    def kill_worker(self, point: KillPoint, path: str, *, method: str = "POST", count: int = 1) -> None:
+        """The next `count` function workers calling the provider at `path` die (SIGKILL) at `point`."""
+        assert self.kill_dir is not None
+        for _ in range(count):
+            arm_kill_point(self.kill_dir, point, path, method=method)
+        FIGURES.add("faults_injected", count)
+
+    def kills_fired(self) -> int:
+        assert self.kill_dir is not None
+        return len(fired_kill_points(self.kill_dir))
+
+    def kills_pending(self) -> int:
+        assert self.kill_dir is not None
+        return len(list(self.kill_dir.glob("*.json")))
+
+    def restart_sandbox(self, sandbox: Literal["beecloud", "beilypay"], *, keep_state: bool) -> None:
+        """Crash a provider sandbox and bring it back, with its orders or without (one fault)."""
+        self.stack.restart_sandbox(sandbox, keep_state=keep_state)
+        FIGURES.add("faults_injected")
+
+    def reconcile(self, merchant: Merchant) -> dict[str, Any]:
+        """`paygate.admin reconcile` for one app over the last two days, as an operator runs it.
+
+        Returns the full JSON report plus its exit code (0 clean, 1 errors, 3 mismatches).
+        """
+        out = self.logs_dir.parent / "reconciliation" / f"{merchant.name}-{time.monotonic_ns()}"
+        done = subprocess.run(
+            [sys.executable, "-m", "paygate.admin", "reconcile", "--app-id", merchant.app_id, "--out", str(out)],
+            env=self.stack.admin_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode in (0, 1, 3), done.stderr[-2000:]
+        report: dict[str, Any] = json.loads(out.with_name(out.name + ".json").read_text(encoding="utf-8"))
+        return {**report, "exit_code": done.returncode}
 
     def provider_calls(self, sandbox: str, path: str) -> ProviderCallCounter:
         return ProviderCallCounter(self, sandbox, path)

@@ -113,3 +113,16 @@ def test_callback_fault_scoped_to_refunds_spares_payments(sandbox: Sandbox) -> N
     [body] = sandbox.webhooks(1)
     assert body["transaction_type"] == "PAY"
     assert len(sandbox.client.get("/_sandbox/faults").json()["faults"]) == 1
+
+
+@pytest.mark.parametrize("kind", ["missing_field", "wrong_type"])
+def test_field_fault_creates_the_bill_and_breaks_one_field_of_valid_json(sandbox: Sandbox, kind: str) -> None:
+    _fault(sandbox, scope="request", kind=kind, path="/1/rest/bill", field="code_url")
+    answer = sandbox.client.post("/1/rest/bill", json=_bill_body(sandbox, f"fld{kind[:5]}1")).json()
+    assert answer["result_code"] == 0
+    if kind == "missing_field":
+        assert "code_url" not in answer
+    else:
+        assert isinstance(answer["code_url"], list)
+        assert isinstance(answer["code_url"][0], str)
+    assert sandbox.control_bill(f"fld{kind[:5]}1")["bill_no"] == f"fld{kind[:5]}1"

@@ -195,3 +195,22 @@ def test_callback_fault_can_target_one_order(sandbox: Sandbox) -> None:
     sandbox.wait_attempts(created["orderNo"], 1)
 
     assert [r.json()["orderNo"] for r in sandbox.receiver.wait_for(1)] == [other["orderNo"]]
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("missing_field", "absent"), ("wrong_type", "retyped")])
+def test_field_fault_creates_the_order_and_answers_json_with_one_field_broken(
+    sandbox: Sandbox, kind: str, expected: str
+) -> None:
+    sandbox.add_fault(scope="request", kind=kind, path="/v2/trans/create", field="data.orderNo")
+    out_order_no = f"F-{kind}"
+
+    answer = sandbox.client.post("/v2/trans/create", json=signed(payout_request(out_order_no, sandbox.notify_url)))
+
+    body = answer.json()  # valid JSON
+    assert body["code"] == 200
+    orders = orders_by_out_order_no(sandbox, out_order_no)
+    assert len(orders) == 1  # the order exists: only the answer is broken
+    if expected == "absent":
+        assert "orderNo" not in body["data"]
+    else:
+        assert body["data"]["orderNo"] == [orders[0]["orderNo"]]

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from sandbox.common.faults import FaultPlan, truncate_json
+from sandbox.common.faults import FaultPlan, alter_field, truncate_json
 from tests.sandbox.common.common_support import TIME_SCALE, Running
 
 
@@ -72,6 +72,10 @@ def test_defaults_per_kind() -> None:
         ({"scope": "request", "kind": "latency", "delay_s": -1}, "delay_s"),
         ({"scope": "request", "kind": "error", "status": 10006}, "status"),
         ({"scope": "request", "kind": "hang", "process": "yes"}, "process"),
+        ({"scope": "request", "kind": "missing_field"}, "field"),
+        ({"scope": "request", "kind": "wrong_type", "field": "data..orderNo"}, "field"),
+        ({"scope": "request", "kind": "wrong_type", "field": "code", "process": False}, "processes"),
+        ({"scope": "request", "kind": "error", "field": "code"}, "field"),
     ],
 )
 def test_bad_rules_are_rejected(options: dict[str, object], message: str) -> None:
@@ -185,3 +189,68 @@ def test_path_scoped_fault_spares_other_paths(mini: Running) -> None:
 
     assert mini.client.post("/api/echo", json={}).status_code == 200
     assert len(mini.emulator.plan.list()) == 1
+
+
+ANSWER = {"code": 200, "msg": "ok", "data": {"orderNo": "P1", "payAmount": 500, "ok": True, "sign": "AB"}}
+BILLS = {"result_code": 0, "bills": [{"bill_no": "b1", "spay_result": True}, {"bill_no": "b2", "spay_result": False}]}
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "remove", "expected"),
+    [
+        (ANSWER, "data.orderNo", True, {**ANSWER, "data": {"payAmount": 500, "ok": True, "sign": "AB"}}),
+        (ANSWER, "data.payAmount", False, {**ANSWER, "data": {**ANSWER["data"], "payAmount": [500]}}),
+        (ANSWER, "data.ok", False, {**ANSWER, "data": {**ANSWER["data"], "ok": [True]}}),
+        (ANSWER, "data", False, {**ANSWER, "data": [ANSWER["data"]]}),
+        (ANSWER, "code", True, {"msg": "ok", "data": ANSWER["data"]}),
+        (BILLS, "bills", False, {**BILLS, "bills": {"items": BILLS["bills"]}}),
+        (
+            BILLS,
+            "bills.*.spay_result",
+            False,
+            {**BILLS, "bills": [{"bill_no": "b1", "spay_result": [True]}, {"bill_no": "b2", "spay_result": [False]}]},
+        ),
+        (BILLS, "bills.*.bill_no", True, {**BILLS, "bills": [{"spay_result": True}, {"spay_result": False}]}),
+        (ANSWER, "data.sign,data.orderNo", True, {**ANSWER, "data": {"payAmount": 500, "ok": True}}),
+    ],
+)
+def test_alter_field_removes_or_retypes_one_field_and_keeps_valid_json(
+    body: dict[str, object], field: str, remove: bool, expected: dict[str, object]
+) -> None:
+    assert json.loads(alter_field(json.dumps(body).encode(), field, remove=remove)) == expected
+
+
+def test_alter_field_leaves_other_answers_alone() -> None:
+    error_answer = json.dumps({"code": 10003, "msg": "orderNo not exist", "data": None}).encode()
+    assert alter_field(error_answer, "data.orderNo", remove=True) == error_answer
+    assert alter_field(b"not json", "data", remove=False) == b"not json"
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("missing_field", None), ("wrong_type", [{"n": 5}])])
+def test_field_faults_process_the_request_and_alter_the_answer(mini: Running, kind: str, expected: object) -> None:
+    mini.emulator.plan.add(scope="request", kind=kind, field="echo")
+
+    response = mini.client.post("/api/echo", json={"n": 5})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert int(response.headers["content-length"]) == len(response.content)
+    body = response.json()  # still valid JSON
+    assert body.get("echo") == expected
+    assert body["code"] == 200
+    assert body["padding"] == "x" * 40
+    assert mini.emulator.processed == [{"n": 5}]
+    assert mini.client.post("/api/echo", json={"n": 6}).json()["echo"] == {"n": 6}  # one use
+
+
+def test_field_fault_rule_over_the_control_api(mini: Running) -> None:
+    created = mini.client.post(
+        "/_sandbox/faults", json={"scope": "request", "kind": "wrong_type", "field": "code", "path": "/api"}
+    )
+
+    assert created.status_code == 201, created.text
+    assert created.json()["field"] == "code"
+    assert mini.client.post("/api/echo", json={}).json()["code"] == [200]
+    refused = mini.client.post("/_sandbox/faults", json={"scope": "request", "kind": "missing_field"})
+    assert refused.status_code == 400
+    assert "field" in refused.json()["error"]
