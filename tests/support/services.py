@@ -19,6 +19,7 @@ from moto import mock_aws
 
 from paygate.bus import DomainEvent
 from paygate.models import App, OrderKind
+from paygate.providers import beilypay
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
 from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials
 from paygate.store.transfers import Transfer
@@ -109,27 +110,26 @@ def beecloud_bill_answer(body: dict[str, Any]) -> dict[str, Any]:
     return {**BEECLOUD_OK, "id": f"bc-{body['bill_no']}", "code_url": f"weixin://wxpay/{body['bill_no']}"}
 
 
+def _signed_data(data: dict[str, Any]) -> dict[str, Any]:
+    """BeilyPay signs every order answer's `data` with the merchant's secret."""
+    return {**data, "sign": beilypay.sign(data, BEILYPAY_CREDS.secret)}
+
+
 def beilypay_trans_answer(body: dict[str, Any]) -> dict[str, Any]:
     """BeilyPay accepted the payout, pending (status 1)."""
-    return {
-        "code": 200,
-        "msg": "success",
-        "data": {"orderNo": "BP-1", "outOrderNo": body["outOrderNo"], "payAmount": body["payAmount"], "status": 1},
-    }
+    data = {"orderNo": "BP-1", "outOrderNo": body["outOrderNo"], "payAmount": body["payAmount"], "status": 1}
+    return {"code": 200, "msg": "success", "data": _signed_data(data)}
 
 
 def beilypay_payment_answer(body: dict[str, Any]) -> dict[str, Any]:
     """BeilyPay created the collection."""
-    return {
-        "code": 200,
-        "msg": "success",
-        "data": {
-            "orderNo": "BP-2",
-            "outOrderNo": body["outOrderNo"],
-            "payAmount": body["payAmount"],
-            "payUrl": "https://pay.beilypay.test/BP-2",
-        },
+    data = {
+        "orderNo": "BP-2",
+        "outOrderNo": body["outOrderNo"],
+        "payAmount": body["payAmount"],
+        "payUrl": "https://pay.beilypay.test/BP-2",
     }
+    return {"code": 200, "msg": "success", "data": _signed_data(data)}
 
 
 class RecordingStarter:

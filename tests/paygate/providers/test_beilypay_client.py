@@ -197,9 +197,13 @@ def test_response_sign_over_documented_fields_only_is_accepted() -> None:
     assert client_for(provider).create_payout(BEILYPAY_CREDS, **PAYOUT_ARGS).order_no == "2108000001"
 
 
-def test_unsigned_response_is_accepted() -> None:
-    provider = ScriptedProvider([ok(TRANS_VO)])
-    assert client_for(provider).create_payout(BEILYPAY_CREDS, **PAYOUT_ARGS).order_no == "2108000001"
+@pytest.mark.parametrize("unsigned", [TRANS_VO, {**TRANS_VO, "sign": ""}, {**TRANS_VO, "sign": None}])
+def test_an_order_answer_without_its_sign_is_a_protocol_error(unsigned: dict[str, Any]) -> None:
+    """Order answers document `data.sign`: an unsigned one could say anything about money."""
+    provider = ScriptedProvider([ok(unsigned)])
+    with pytest.raises(ProviderProtocolError, match=r"data\.sign is missing") as info:
+        client_for(provider).create_payout(BEILYPAY_CREDS, **PAYOUT_ARGS)
+    assert info.value.outcome_unknown
 
 
 @pytest.mark.parametrize(
@@ -238,7 +242,7 @@ def test_malformed_payout_answers_are_protocol_errors(data: dict[str, Any] | Non
 
 def test_stringly_numbers_and_null_time_are_tolerated() -> None:
     data = {**TRANS_VO, "payAmount": "123", "appId": "1183601355", "status": "1", "transTime": None}
-    provider = ScriptedProvider([ok(data)])
+    provider = ScriptedProvider([ok(signed(data))])
     state = client_for(provider).create_payout(BEILYPAY_CREDS, **PAYOUT_ARGS)
     assert (state.amount, state.status, state.trans_time) == (123, 1, None)
 
@@ -447,9 +451,10 @@ def test_query_collection_pending_without_paid() -> None:
     assert (state.status, state.paid, state.trans_time) == (0, None, None)
 
 
-@pytest.mark.parametrize("patch", [{"status": 4}, {"paid": -1}, {"paid": 1.5}])
+# Signed, so only the content is wrong; status 2 (paid) without `paid` would leave the amount to a guess.
+@pytest.mark.parametrize("patch", [{"status": 4}, {"paid": -1}, {"paid": 1.5}, {"paid": None}])
 def test_query_collection_malformed(patch: dict[str, Any]) -> None:
-    provider = ScriptedProvider([ok({**PAYMENT_ORDER_VO, **patch})])
+    provider = ScriptedProvider([ok(signed({**PAYMENT_ORDER_VO, **patch}))])
     with pytest.raises(ProviderProtocolError):
         client_for(provider).query_collection(BEILYPAY_CREDS, order_no="2108PAY1")
 

@@ -24,8 +24,8 @@ from paygate.models import Channel
 from paygate.providers import limits
 from paygate.providers.beecloud import BeeCloudClient
 from paygate.providers.beilypay import BeilyPayClient
-from tests.paygate.providers._providers_support import BEECLOUD_CREDS, BEILYPAY_CREDS, FIXED_NOW_S
-from tests.support.services import beilypay_payment_answer, beilypay_trans_answer
+from tests.paygate.providers._providers_support import BEECLOUD_CREDS, FIXED_NOW_S
+from tests.support.services import BEILYPAY_CREDS, beilypay_payment_answer, beilypay_trans_answer
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

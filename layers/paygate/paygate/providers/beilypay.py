@@ -1,8 +1,9 @@
 """BeilyPay API v2 (India): payouts (代付), collections (代收), balance, async notifies.
 
-Wire rules (seed + reference §2): every call is a JSON POST carrying `appId`, `merchantId` and
+Wire rules: every call is a JSON POST carrying `appId`, `merchantId` and
 `sign` = upper-case MD5 of the sorted non-empty fields `k=v&…&key=SECRET`. Every answer is
-`{"code", "msg", "data"}`, `code == 200` meaning success; `data.sign` is verified when present.
+`{"code", "msg", "data"}`, `code == 200` meaning success; `data.sign` is required on order answers
+(verified when present on the balance).
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ TRANS_QUERY_PATH = "/v2/trans/query"
 PAYMENT_CREATE_PATH = "/v2/payment/create"
 PAYMENT_QUERY_PATH = "/v2/payment/query"
 ACCOUNT_INFO_PATH = "/merchant/accountInfo"
+# Order answers document a `data.sign` and one without it is refused (it could say anything about
+# money); the balance answer's signature is not documented, so it is verified only when present.
+_UNSIGNED_ANSWERS = frozenset({ACCOUNT_INFO_PATH})
 
 SUCCESS_CODE = 200
 
@@ -66,6 +70,7 @@ COLLECTION_NOTIFY_FIELDS = ("outOrderNo", "paid", "status", "orderNo", "payTime"
 
 PAYOUT_STATUSES = frozenset({1, 2, 3})  # 1 waiting for callback, 2 succeeded, 3 failed
 COLLECTION_STATUSES = frozenset({0, 1, 2, 3})  # 0 creation failed
+COLLECTION_STATUS_PAID = 2
 
 
 @dataclass(frozen=True)
@@ -421,6 +426,9 @@ class BeilyPayClient:
                 raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: answer is for another order")
             if vo.status not in COLLECTION_STATUSES or vo.pay_amount < 0 or (vo.paid is not None and vo.paid < 0):
                 raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: unknown status or negative amount")
+            if vo.status == COLLECTION_STATUS_PAID and vo.paid is None:
+                # How much the customer paid is what a paid collection records: never guessed.
+                raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: paid without the amount paid")
             return CollectionState(
                 order_no=vo.order_no,
                 out_order_no=vo.out_order_no,
@@ -490,7 +498,10 @@ def _answer(
     data = answer.get("data")
     if not isinstance(data, dict):
         raise ProviderProtocolError(PROVIDER, f"{path}: success without a data object")
-    if data.get("sign") not in (None, "") and not verify_signature(data, creds.secret, fallback_fields=signed_fields):
+    if data.get("sign") in (None, ""):
+        if path not in _UNSIGNED_ANSWERS:
+            raise ProviderProtocolError(PROVIDER, f"{path}: data.sign is missing")
+    elif not verify_signature(data, creds.secret, fallback_fields=signed_fields):
         raise ProviderProtocolError(PROVIDER, f"{path}: data.sign does not verify")
     return data
 
