@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from paygate.api.strict_json import MAX_FREE_FORM_DEPTH, check_free_form
+from paygate.api.text import HumanText
 from paygate.clock import china_date
 from paygate.models import BillStatus, Channel, RefundStatus
 
@@ -42,6 +44,7 @@ def _fingerprint(model: BaseModel) -> str:
 def _check_optional(value: dict[str, Any] | None) -> dict[str, Any] | None:
     if value is None:
         return None
+    check_free_form(value, "optional")  # depth first: the size check below serialises it
     if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_OPTIONAL_BYTES:
         raise ValueError(f"optional must serialise to at most {MAX_OPTIONAL_BYTES} bytes")
     return value
@@ -61,8 +64,12 @@ class CreateBillRequest(BaseModel):
     bill_no: BillNo = Field(description="Merchant order number: 8-32 letters/digits, unique per app")
     channel: Channel
     total_fee: Fee = Field(description="Amount in fen (CNY minor units), positive integer")
-    title: str = Field(min_length=1, description="At most 32 GBK bytes (16 Chinese characters)")
-    optional: dict[str, Any] | None = Field(default=None, description="Echoed back in events")
+    title: Annotated[str, HumanText] = Field(min_length=1, description="At most 32 GBK bytes (16 Chinese characters)")
+    optional: dict[str, Any] | None = Field(
+        default=None,
+        description=f"Echoed back in events; at most {MAX_OPTIONAL_BYTES} bytes as JSON, nested at most "
+        f"{MAX_FREE_FORM_DEPTH} levels",
+    )
     return_url: str | None = Field(default=None, description="Required for ALI_WEB, ALI_QRCODE, UN_WEB")
     openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
         default=None, description="Required for WX_JSAPI"
@@ -73,8 +80,6 @@ class CreateBillRequest(BaseModel):
     @field_validator("title")
     @classmethod
     def _title_fits_gbk_32(cls, value: str) -> str:
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise ValueError("title must not contain control characters")
         try:
             size = len(value.encode("gbk"))
         except UnicodeEncodeError as error:
@@ -112,7 +117,11 @@ class CreateRefundRequest(BaseModel):
     refund_no: RefundNo = Field(description="yyyyMMdd (today, China time) + 3-24 letters/digits, not '000'")
     bill_no: BillNo
     refund_fee: Fee = Field(description="Amount in fen; at most what is left to refund on the bill")
-    optional: dict[str, Any] | None = None
+    optional: dict[str, Any] | None = Field(
+        default=None,
+        description=f"Echoed back in events; at most {MAX_OPTIONAL_BYTES} bytes as JSON, nested at most "
+        f"{MAX_FREE_FORM_DEPTH} levels",
+    )
 
     _optional = field_validator("optional")(_check_optional)
 

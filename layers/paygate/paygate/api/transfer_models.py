@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from paygate.api.models import Failure
+from paygate.api.text import HumanText
 from paygate.models import TransferStatus
 
 # BeilyPay's payAmount is a Java int32 of paise.
@@ -26,16 +27,9 @@ MAX_URL_LENGTH = 512  # the BeilyPay emulator's (and a sensible) notifyUrl/front
 OutOrderNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-
-
-def _no_control_characters(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _url(value: str) -> str:
@@ -51,13 +45,9 @@ def _email(value: str) -> str:
 
 
 # Required text: surrounding whitespace is trimmed (BeilyPay's Java verifier trims too), then it
-# must be non-empty.
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_no_control_characters)
-]
-LongText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), AfterValidator(_no_control_characters)
-]
+# must be non-empty; people read it (names, addresses), so it is human-readable text (one line).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), HumanText]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), HumanText]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_email)]
 # Indian mobile numbers: 10 digits starting 6-9 (no +91, no leading 0).
 Mobile = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[6-9][0-9]{9}$")]
