@@ -14,9 +14,10 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, handle
+from paygate.api.http import BodyRejection, build_resolver, handle
 from paygate.app_secrets import beecloud_credentials, beilypay_credentials, load_app_secrets
 from paygate.auth import is_valid_app_id
 from paygate.beilypay_callbacks import BeilyPayCallbacks
@@ -47,14 +48,26 @@ def _text(status: int, body: str) -> Response[str]:
     return Response(status_code=status, content_type=content_types.TEXT_PLAIN, body=body)
 
 
-def _reject(provider: str, app_id: str, reason: str) -> Response[str]:
+def _reject(provider: str, app_id: str, reason: str, status: int = 400) -> Response[str]:
     metrics.add_dimension(name="Provider", value=provider)
     metrics.add_metric(name="CallbackRejected", unit=MetricUnit.Count, value=1)
     logger.warning(
         "callback rejected",
         extra={"security_event": True, "provider": provider, "app_id": app_id, "reason": reason},
     )
-    return _text(400, "rejected")
+    return _text(status, "rejected")
+
+
+def _reject_body(request: APIGatewayProxyEvent, rejection: BodyRejection) -> Response[str]:
+    """A body refused before the route: answered like any refused callback (no ack word, so it is re-sent)."""
+    provider = request.path.split("/")[2] if request.path.count("/") >= 2 else "-"
+    app_id = (request.path_parameters or {}).get("app_id", "-")
+    return _reject(
+        provider if provider in ("beecloud", "beilypay") else "-",
+        app_id if is_valid_app_id(app_id) else "-",
+        f"{rejection.code}: {rejection.message}",
+        rejection.status,
+    )
 
 
 @app.post("/callbacks/beecloud/<app_id>", summary="BeeCloud webhook receiver", include_in_schema=False)
@@ -118,4 +131,4 @@ def beilypay_notify(app_id: Annotated[str, Path()]) -> Response[str]:
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(app, event, context, authenticated=False)
+    return handle(app, event, context, authenticated=False, reject_body=_reject_body)

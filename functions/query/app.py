@@ -36,6 +36,7 @@ from paygate.models import (
 )
 from paygate.provider_errors import to_api_error
 from paygate.providers.errors import ProviderError
+from paygate.store.cursors import InvalidCursorError
 from paygate.store.orders import Page
 from paygate.tracing import traced
 
@@ -66,17 +67,20 @@ def _page(
     created_to: datetime | None,
     filters: dict[str, str],
 ) -> Page:
+    created_from_ms, created_to_ms = _ms(created_from), _ms(created_to)
+    if created_from_ms is not None and created_to_ms is not None and created_from_ms > created_to_ms:
+        raise InvalidRequestError("created_from must not be later than created_to", code="invalid_time")
     try:
         return orders_store().list_orders(
             current_app(app).app_id,
             kind,
             limit=limit,
             cursor=cursor,
-            created_from_ms=_ms(created_from),
-            created_to_ms=_ms(created_to),
+            created_from_ms=created_from_ms,
+            created_to_ms=created_to_ms,
             filters=filters,
         )
-    except ValueError as error:
+    except InvalidCursorError as error:
         raise InvalidRequestError(str(error), code="invalid_cursor") from None
 
 

@@ -115,3 +115,50 @@ def test_get_one_bill_and_missing_ones(five_bills):
 
 def test_refund_list_is_empty_without_refunds(merchant):
     assert body_of(_get(merchant, "/refunds"))["data"] == []
+
+
+LIST_PATHS = ["/bills", "/refunds", "/payouts", "/collections"]
+
+
+@pytest.mark.parametrize("path", LIST_PATHS)
+def test_a_time_range_that_ends_before_it_starts_is_refused(merchant, path):
+    query = {"created_from": "2026-02-01T00:00:00Z", "created_to": "2026-01-01T00:00:00Z"}
+    result = _get(merchant, path, query=query)
+    assert (result["statusCode"], body_of(result)["error"]["code"]) == (422, "invalid_time")
+
+
+def _cursor(key) -> str:
+    import base64
+    import json
+
+    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
+
+
+def test_forged_cursors_are_refused_and_never_read_another_app(five_bills, aws):
+    from paygate.admin import create_app
+
+    other, other_key = create_app("other", beecloud=None, beilypay=None)
+    mine = f"{five_bills.app_id}#bill"
+    theirs_pk = f"BILL#{other.app_id}#LIST00000000"
+    forged = [
+        {"pk": "", "gsi1pk": mine, "gsi1sk": ""},
+        {"pk": 1, "gsi1pk": mine, "gsi1sk": []},
+        {"pk": theirs_pk, "gsi1pk": mine, "gsi1sk": "9999999999999#LIST00000000"},
+        {"pk": f"BILL#{five_bills.app_id}#LIST00000004", "gsi1pk": mine, "gsi1sk": "zzz"},
+        {"pk": f"BILL#{five_bills.app_id}#LIST00000004", "gsi1pk": mine, "gsi1sk": "0000000000000#LIST00000003"},
+        {"pk": f"BILL#{five_bills.app_id}#X", "gsi1pk": mine, "gsi1sk": "9999999999999#X", "extra": "1"},
+        [1, 2],
+        "[" * 700,
+    ]
+    cursors = [_cursor(key) for key in forged] + ["!!!!", "e30", "x" * 1024]
+    for cursor in cursors:
+        for auth in (five_bills.auth, f"Bearer {other_key}"):
+            result = _get(five_bills, "/bills", query={"cursor": cursor}, auth=auth)
+            assert result["statusCode"] == 422, (cursor, result["body"])
+            assert body_of(result)["error"]["code"] == "invalid_cursor"
+
+
+def test_a_cursor_outside_the_time_range_is_refused(five_bills):
+    cursor = body_of(_get(five_bills, "/bills", query={"limit": "1"}))["next_cursor"]
+    result = _get(five_bills, "/bills", query={"cursor": cursor, "created_to": "2000-01-01T00:00:00Z"})
+    assert (result["statusCode"], body_of(result)["error"]["code"]) == (422, "invalid_cursor")

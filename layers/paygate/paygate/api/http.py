@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -19,6 +21,7 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from paygate.api.models import ErrorResponse
+from paygate.api.strict_json import JsonRejectedError, parse_json
 from paygate.auth import authenticate
 from paygate.deps import apps_store
 from paygate.errors import PaygateError
@@ -169,17 +172,38 @@ def build_resolver() -> APIGatewayRestResolver:
     return resolver
 
 
+@dataclass(frozen=True)
+class BodyRejection:
+    """Why a body was refused before any route saw it (the status and the error code to answer with)."""
+
+    status: int
+    code: str
+    message: str
+
+    def response(self) -> Response[str]:
+        return error_response(self.status, self.code, self.message)
+
+
 def handle(
-    resolver: APIGatewayRestResolver, event: dict[str, Any], context: Any, *, authenticated: bool = True
+    resolver: APIGatewayRestResolver,
+    event: dict[str, Any],
+    context: Any,
+    *,
+    authenticated: bool = True,
+    reject_body: Callable[[APIGatewayProxyEvent, BodyRejection], Response[str]] | None = None,
 ) -> dict[str, Any]:
     """Guards that must run before validation (Powertools validates before any middleware).
 
-    Size and content type first, then the API key: an unauthenticated caller learns nothing
-    from validation messages about our schema.
+    Size, content type and strict JSON first, then the API key: an unauthenticated caller learns
+    nothing from validation messages about our schema. `reject_body` answers a refused body in
+    another form (the provider callbacks answer in their providers' terms).
     """
     request = APIGatewayProxyEvent(event)
-    rejection = _reject_body(request)
-    if rejection is None and authenticated:
+    body_rejection = check_body(request)
+    rejection = None
+    if body_rejection is not None:
+        rejection = reject_body(request, body_rejection) if reject_body else body_rejection.response()
+    elif authenticated:
         try:
             caller = authenticate(request.headers.get("Authorization"), apps_store())
         except PaygateError as error:
@@ -192,16 +216,26 @@ def handle(
         else:
             resolver.append_context(**{APP_CONTEXT_KEY: caller})
     if rejection is not None:
-        request_id = request.request_context.request_id
-        body = json.loads(str(rejection.body))
-        body["error"]["request_id"] = request_id
-        return {
-            "statusCode": rejection.status_code,
-            "headers": {"Content-Type": content_types.APPLICATION_JSON},
-            "body": json.dumps(body, separators=(",", ":")),
-            "isBase64Encoded": False,
-        }
+        return _proxy_result(rejection, request.request_context.request_id)
     return resolver.resolve(event, context)
+
+
+def _proxy_result(response: Response[str], request_id: str | None) -> dict[str, Any]:
+    """A response built outside the resolver, as the proxy result; JSON errors get the request id."""
+    body = str(response.body)
+    content_type = content_types.APPLICATION_JSON
+    if response.headers.get("Content-Type") not in (None, content_types.APPLICATION_JSON):
+        content_type = str(response.headers["Content-Type"])
+    elif body.startswith('{"error"'):
+        error = json.loads(body)
+        error["error"]["request_id"] = request_id
+        body = json.dumps(error, ensure_ascii=False, separators=(",", ":"))
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": content_type},
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 def _raw_body(request: APIGatewayProxyEvent) -> bytes | None:
@@ -214,26 +248,32 @@ def _raw_body(request: APIGatewayProxyEvent) -> bytes | None:
             return base64.b64decode(body, validate=True)
         except ValueError:
             return b"\xff"  # not even base64: treated as the undecodable body it stands for
-    return body.encode()
+    return body.encode("utf-8", errors="surrogatepass")
 
 
-def _reject_body(request: APIGatewayProxyEvent) -> Response[str] | None:
+def check_body(request: APIGatewayProxyEvent) -> BodyRejection | None:
+    """Size, content type, UTF-8 and strict JSON (strict_json.parse_json), before any route parses it."""
     raw = _raw_body(request)
     if raw is not None and len(raw) > MAX_BODY_BYTES:
-        return error_response(
-            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "body_too_large",
-            f"the body must be at most {MAX_BODY_BYTES} bytes",
+        return BodyRejection(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "body_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes"
         )
-    if request.http_method.upper() in ("POST", "PUT", "PATCH") and raw:
-        content_type = str(request.headers.get("Content-Type") or "")
-        if not content_type.split(";")[0].strip().lower().endswith("json"):
-            return error_response(415, "unsupported_content_type", "send the body as application/json")
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            # JSON is UTF-8 (RFC 8259); Powertools would fail decoding it with a 500.
-            return error_response(400, "malformed_json", "the body is not valid UTF-8 JSON")
+    if request.http_method.upper() not in ("POST", "PUT", "PATCH") or not raw:
+        return None
+    content_type = str(request.headers.get("Content-Type") or "")
+    if not content_type.split(";")[0].strip().lower().endswith("json"):
+        return BodyRejection(415, "unsupported_content_type", "send the body as application/json")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # JSON is UTF-8 (RFC 8259); Powertools would fail decoding it with a 500.
+        return BodyRejection(400, "malformed_json", "the body is not valid UTF-8 JSON")
+    try:
+        parse_json(text)
+    except JsonRejectedError as error:
+        if error.malformed:
+            return BodyRejection(400, "malformed_json", error.message)
+        return BodyRejection(422, "invalid_request", error.message)
     return None
 
 

@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from paygate.api.strict_json import MAX_FREE_FORM_DEPTH, check_free_form
+from paygate.api.text import HumanText
 from paygate.clock import china_date
 from paygate.models import BillStatus, Channel, RefundStatus
 from paygate.providers import limits
@@ -39,20 +41,16 @@ def _fingerprint(model: BaseModel) -> str:
 
 
 def _check_optional(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Depth first (what DynamoDB can store), then the adapter's own rule (size, sendable JSON)."""
     if value is None:
         return None
-    if len(json.dumps(value, ensure_ascii=False).encode()) > MAX_OPTIONAL_BYTES:
-        raise ValueError(f"optional must serialise to at most {MAX_OPTIONAL_BYTES} bytes")
+    check_free_form(value, "optional")  # before serialising: a deep value must not recurse
+    limits.check_optional(value)
     return value
 
 
 def _check_url(value: str | None) -> str | None:
     return None if value is None else limits.check_url(value)
-
-
-def _check_optional_sendable(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    limits.check_optional(value)
-    return value
 
 
 class CreateBillRequest(BaseModel):
@@ -63,8 +61,14 @@ class CreateBillRequest(BaseModel):
     bill_no: BillNo = Field(description="Merchant order number: 8-32 letters/digits, unique per app")
     channel: Channel
     total_fee: Fee = Field(description="Amount in fen (CNY minor units), positive integer")
-    title: str = Field(min_length=1, description="At most 32 GBK bytes (16 Chinese characters), not only whitespace")
-    optional: dict[str, Any] | None = Field(default=None, description="Echoed back in events")
+    title: Annotated[str, HumanText] = Field(
+        min_length=1, description="At most 32 GBK bytes (16 Chinese characters), not only whitespace"
+    )
+    optional: dict[str, Any] | None = Field(
+        default=None,
+        description=f"Echoed back in events; at most {MAX_OPTIONAL_BYTES} bytes as JSON, nested at most "
+        f"{MAX_FREE_FORM_DEPTH} levels",
+    )
     return_url: str | None = Field(default=None, description="Required for ALI_WEB, ALI_QRCODE, UN_WEB")
     openid: OpenId | None = Field(default=None, description="Required for WX_JSAPI; not only whitespace")
     show_url: str | None = Field(default=None, description="ALI_WEB only")
@@ -73,12 +77,9 @@ class CreateBillRequest(BaseModel):
     @field_validator("title")
     @classmethod
     def _title_fits_gbk_32(cls, value: str) -> str:
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise ValueError("title must not contain control characters")
         return limits.check_title(value)
 
     _optional = field_validator("optional")(_check_optional)
-    _optional_sendable = field_validator("optional")(_check_optional_sendable)
     _urls = field_validator("return_url", "show_url")(_check_url)
 
     @model_validator(mode="after")
@@ -104,10 +105,13 @@ class CreateRefundRequest(BaseModel):
     refund_no: RefundNo = Field(description="yyyyMMdd (today, China time) + 3-24 letters/digits, not '000'")
     bill_no: BillNo
     refund_fee: Fee = Field(description="Amount in fen; at most what is left to refund on the bill")
-    optional: dict[str, Any] | None = None
+    optional: dict[str, Any] | None = Field(
+        default=None,
+        description=f"Echoed back in events; at most {MAX_OPTIONAL_BYTES} bytes as JSON, nested at most "
+        f"{MAX_FREE_FORM_DEPTH} levels",
+    )
 
     _optional = field_validator("optional")(_check_optional)
-    _optional_sendable = field_validator("optional")(_check_optional_sendable)
 
     def check_date(self, now_ms: int) -> None:
         """Checked at request time, not parse time: 'today' moves."""

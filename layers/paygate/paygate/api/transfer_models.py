@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from paygate.api.models import Failure
+from paygate.api.text import HumanText
 from paygate.models import TransferStatus
 from paygate.providers import limits
 from paygate.providers.limits import MAX_AMOUNT
@@ -26,16 +27,9 @@ MAX_URL_LENGTH = 512  # the BeilyPay emulator's (and a sensible) notifyUrl/front
 OutOrderNo = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z_-]{1,32}$"), AfterValidator(limits.check_text)]
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT), AfterValidator(limits.check_amount)]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _EMAIL = re.compile(rf"^[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+$")
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-
-
-def _no_control_characters(value: str) -> str:
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
 
 
 def _url(value: str) -> str:
@@ -55,19 +49,10 @@ def _email(value: str) -> str:
 # adapter would refuse is a 422 here. Surrounding whitespace is trimmed first, then checked.
 _Sendable = AfterValidator(limits.check_text)
 
-# Required text: trimmed, then non-empty.
-Text = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
-    AfterValidator(_no_control_characters),
-    _Sendable,
-]
-LongText = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=256),
-    AfterValidator(_no_control_characters),
-    _Sendable,
-]
+# Required text: trimmed, then non-empty; people read it (names, addresses), so it is
+# human-readable text (one line, no control or bidi characters).
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), HumanText, _Sendable]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256), HumanText, _Sendable]
 Email = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=3, max_length=254), AfterValidator(_email), _Sendable
 ]

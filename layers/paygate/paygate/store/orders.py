@@ -6,8 +6,7 @@ merchant); GSI `by-app-created` (keys only) on gsi1pk = app#kind, gsi1sk = creat
 
 from __future__ import annotations
 
-import base64
-import json
+import re
 import time
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +16,8 @@ from botocore.exceptions import ClientError
 
 from paygate.errors import ServiceUnavailableError
 from paygate.models import Bill, BillStatus, OrderKind, Refund, RefundStatus
+from paygate.store.cursors import InvalidCursorError, encode_cursor
+from paygate.store.cursors import decode_cursor as decode_cursor_fields
 from paygate.store.items import from_item, to_item, to_values
 
 GSI_NAME = "by-app-created"
@@ -377,9 +378,11 @@ class OrdersStore:
         update); each chunk of keys is fetched with one BatchGetItem and filtered here.
         """
         gsi1pk = f"{app_id}#{kind.value}"
-        low = f"{created_from_ms:013d}" if created_from_ms is not None else "0"
-        high = f"{created_to_ms:013d}~" if created_to_ms is not None else "9999999999999~"
-        start_key = decode_cursor(cursor, gsi1pk) if cursor else None
+        low = f"{_clamp_ms(created_from_ms):013d}" if created_from_ms is not None else "0"
+        high = f"{_clamp_ms(created_to_ms):013d}~" if created_to_ms is not None else "9999999999999~"
+        if low > high:
+            return Page(items=[], cursor=None)  # an empty range (the API refuses it before)
+        start_key = decode_cursor(cursor, app_id, kind, low=low, high=high) if cursor else None
         wanted = sorted((filters or {}).items())
         items: list[dict[str, Any]] = []
         while True:
@@ -406,7 +409,7 @@ class OrdersStore:
                     items.append(item)
                 if len(items) == limit:
                     more = position < len(keys) - 1 or "LastEvaluatedKey" in response
-                    return Page(items=items, cursor=encode_cursor(key) if more else None)
+                    return Page(items=items, cursor=encode_cursor(from_item(key)) if more else None)
             start_key = response.get("LastEvaluatedKey")
             if not start_key:
                 return Page(items=items, cursor=None)
@@ -469,18 +472,33 @@ class OrdersStore:
             raise TransitionRejectedError(from_item(old) if old else None) from error
 
 
-def encode_cursor(key: dict[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(from_item(key), separators=(",", ":")).encode()).decode()
+_ORDER_NO = r"[0-9A-Za-z_-]{1,32}"
+_MAX_MS = 9_999_999_999_999  # the 13 digits of gsi1sk's time
 
 
-def decode_cursor(cursor: str, expected_gsi1pk: str) -> dict[str, Any]:
-    """A cursor is only valid for the app and kind it was issued for (no cross-tenant paging)."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ValueError("malformed cursor") from error
-    if not isinstance(key, dict) or key.get("gsi1pk") != expected_gsi1pk or set(key) != {"pk", "gsi1pk", "gsi1sk"}:
-        raise ValueError("cursor does not belong to this list")
-    if not all(isinstance(v, str) for v in key.values()):
-        raise ValueError("malformed cursor")
-    return to_values(key)
+def _clamp_ms(ms: int) -> int:
+    """Times before 1970 or after 2286 select the same orders as those limits (and keep 13 digits)."""
+    return min(max(ms, 0), _MAX_MS)
+
+
+def decode_cursor(cursor: str, app_id: str, kind: OrderKind, *, low: str, high: str) -> dict[str, Any]:
+    """A cursor is only valid for the app and kind it was issued for, inside the query's time range.
+
+    Raises InvalidCursorError (a ValueError) for anything else: no cross-tenant paging, and
+    nothing DynamoDB would refuse (empty or mismatched keys, a start outside the range).
+    """
+    gsi1pk = f"{app_id}#{kind.value}"
+    fields = decode_cursor_fields(
+        cursor,
+        {
+            "pk": re.compile(re.escape(f"{kind.value.upper()}#{app_id}#") + f"({_ORDER_NO})"),
+            "gsi1pk": re.compile(re.escape(gsi1pk)),
+            "gsi1sk": re.compile(rf"[0-9]{{13}}#({_ORDER_NO})"),
+        },
+    )
+    sort_key = fields["gsi1sk"].group(0)
+    if fields["pk"].group(1) != fields["gsi1sk"].group(1):
+        raise InvalidCursorError("cursor does not belong to this list")
+    if not low <= sort_key <= high:
+        raise InvalidCursorError("cursor does not match created_from/created_to")
+    return to_values({"pk": fields["pk"].group(0), "gsi1pk": gsi1pk, "gsi1sk": sort_key})

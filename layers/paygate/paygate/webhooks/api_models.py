@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from paygate.api.text import HumanMultilineText
 from paygate.clock import iso_from_ms
 from paygate.webhooks.models import EVENT_TYPES, DeliveryAttempt, WebhookEndpoint, valid_pattern
 from paygate.webhooks.urls import MAX_URL_LENGTH
@@ -28,7 +29,9 @@ class CreateWebhookEndpointRequest(BaseModel):
         max_length=MAX_EVENT_TYPES,
         description=f"Types ({', '.join(EVENT_TYPES)}), families ('payout.*') or '*'",
     )
-    description: Annotated[str, StringConstraints(max_length=256)] | None = None
+    description: Annotated[str, StringConstraints(max_length=256), HumanMultilineText] | None = Field(
+        default=None, description="A note for people: line breaks allowed, no other control or bidi characters"
+    )
 
     @field_validator("event_types")
     @classmethod
