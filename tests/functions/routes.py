@@ -40,6 +40,7 @@ BEILYPAY_NOTIFY = {"sign": "x", "orderNo": "1"}
 
 ROUTES = [
     Route("create_bill", "POST", "/bills", valid_body=BILL),
+    Route("create_bill", "POST", "/bills/{bill_no}/refresh"),
     Route(
         "refund",
         "POST",
