@@ -21,9 +21,9 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from paygate.clock import china_date, now_ms
 from paygate_local.stack import LocalStack, StackInfo
 from paygate_local.workers import KillPoint, arm_kill_point, fired_kill_points
+from tests.support.clock import today_in_china
 
 T = TypeVar("T")
 
@@ -109,8 +109,17 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 30.0, interval
         time.sleep(interval)
 
 
+# A scenario creates its refunds within this long of taking the date (see tests/support/clock.py).
+SCENARIO_MARGIN_S = 90.0
+
+
 def today() -> str:
-    return china_date(now_ms())
+    """Today's China date for refund numbers, still today for SCENARIO_MARGIN_S (waits out midnight).
+
+    Take it once per scenario and keep the numbers: a refund looked up by a date taken again
+    later could miss the one that was created.
+    """
+    return today_in_china(margin_s=SCENARIO_MARGIN_S)
 
 
 def bill_body(bill_no: str, channel: str = "WX_NATIVE", total_fee: int = 100, **extra: Any) -> dict[str, Any]:

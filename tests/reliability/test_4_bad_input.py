@@ -138,9 +138,10 @@ AMOUNTS_BAD: list[Any] = [0, -1, -(2**31), 2**31, 2**63, 2**64, 10**30, 1.0, 1.5
 @pytest.mark.parametrize("amount", AMOUNTS_BAD, ids=[repr(a)[:20] for a in AMOUNTS_BAD])
 def test_amounts_outside_int32_or_not_integers_are_422_everywhere(gateway: Gateway, fuzzed: Merchant, amount):
     n = AMOUNTS_BAD.index(amount)
+    refund_no = f"{today()}AMT{n:03d}"
     bills = fuzzed.http.post("/bills", json={**bill_body(f"AMTBAD{n:06d}"), "total_fee": amount})
     refunds = fuzzed.http.post(
-        "/refunds", json={"refund_no": f"{today()}AMT{n:03d}", "bill_no": "FUZZPAID0001", "refund_fee": amount}
+        "/refunds", json={"refund_no": refund_no, "bill_no": "FUZZPAID0001", "refund_fee": amount}
     )
     payouts = fuzzed.http.post(
         "/payouts",
@@ -161,7 +162,7 @@ def test_amounts_outside_int32_or_not_integers_are_422_everywhere(gateway: Gatew
     for response in (bills, refunds, payouts):
         assert_error_shape(response, 422)
     assert fuzzed.http.get(f"/bills/AMTBAD{n:06d}").status_code == 404
-    assert fuzzed.http.get(f"/refunds/{today()}AMT{n:03d}").status_code == 404
+    assert fuzzed.http.get(f"/refunds/{refund_no}").status_code == 404
     assert fuzzed.http.get("/bills/FUZZPAID0001").json()["refunded_fee"] == 0
 
 

@@ -74,8 +74,9 @@ def test_dynamodb_outage_mid_load_fails_cleanly_loses_nothing_and_recovers(gatew
         # While it is down: customers pay, merchants refund; both must fail cleanly or wait.
         for bill_no in waiting:
             assert gateway.beecloud.post(f"/_sandbox/bills/{shop.beecloud_app_id}/{bill_no}/pay").status_code == 200
+        refused_refund_no = f"{today()}STO01"
         refund = shop.http.post(
-            "/refunds", json={"refund_no": f"{today()}STO01", "bill_no": "STOREF000001", "refund_fee": 300}
+            "/refunds", json={"refund_no": refused_refund_no, "bill_no": "STOREF000001", "refund_fee": 300}
         )
         assert_error_shape(refund, 502, 503, 504)
         during = eventually(lambda: sum(1 for *_, o in answers if o) >= 10 or None, timeout=60)
@@ -118,7 +119,7 @@ def test_dynamodb_outage_mid_load_fails_cleanly_loses_nothing_and_recovers(gatew
 
     # No partial refund: the failed refund left neither a refund item nor a reservation behind.
     bill = shop.http.get("/bills/STOREF000001").json()
-    assert shop.http.get(f"/refunds/{today()}STO01").status_code == 404
+    assert shop.http.get(f"/refunds/{refused_refund_no}").status_code == 404
     assert bill["refunded_fee"] == 0
     later = shop.http.post(
         "/refunds", json={"refund_no": f"{today()}STO02", "bill_no": "STOREF000001", "refund_fee": 300}
