@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,7 +30,7 @@ from sandbox.beilypay.protocol import (
     url_field,
 )
 from sandbox.beilypay.service import BeilyPayService
-from sandbox.beilypay.signing import SIGN_FIELD, verify
+from sandbox.beilypay.signing import SIGN_FIELD, loads, verify
 from sandbox.common.faults import FaultPlan
 
 logger = logging.getLogger("sandbox.beilypay")
@@ -176,7 +175,7 @@ async def read_body(request: Request) -> dict[str, Any]:
         raise param_error("Content-Type must be application/json")
     raw = await request.body()
     try:
-        body = json.loads(raw.decode("utf-8"))
+        body = loads(raw.decode("utf-8"))  # numbers keep their text: the sign covers it
     except (UnicodeDecodeError, ValueError):
         raise param_error("body is not valid JSON") from None
     if not isinstance(body, dict):

@@ -11,12 +11,41 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 SIGN_FIELD = "sign"
 
 Renderer = Callable[[str, Any], str | None]  # None = leave the field out of the string
+
+
+class WireNumber(Decimal):
+    """A JSON number with a fraction or exponent, printed as the text the request carried.
+
+    A client signs ``10.50`` or ``1e3`` as written; ``float`` would give "10.5" and "1000.0",
+    a plain Decimal "1E+3". Integer-valued fields still refuse it (it is not an ``int``).
+    """
+
+    _text: str
+
+    def __new__(cls, text: str) -> WireNumber:
+        number = super().__new__(cls, text)
+        number._text = text
+        return number
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __format__(self, spec: str, context: Context | None = None, /) -> str:
+        return super().__format__(spec) if spec else self._text
+
+    def __reduce__(self) -> tuple[type[WireNumber], tuple[str]]:
+        return (type(self), (self._text,))
+
+
+def loads(raw: str | bytes) -> Any:
+    """JSON with every fractional number kept as :class:`WireNumber` (what a signature covers)."""
+    return json.loads(raw, parse_float=WireNumber)
 
 
 def render_value(value: Any) -> str:

@@ -277,6 +277,9 @@ class Notifier:
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
             self._client = httpx.AsyncClient(timeout=self.timeout_s)
+            # httpx would announce itself ("python-httpx/…"); the providers document no
+            # User-Agent for their notifies, so none is sent rather than one naming this stack.
+            del self._client.headers["user-agent"]
             self._client_loop = loop
         return self._client
 

@@ -24,6 +24,7 @@ class Received:
     content_type: str
     raw: bytes
     at: float
+    headers: tuple[tuple[str, str], ...] = ()  # as received, names lower-cased
 
     def json(self) -> Any:
         return json.loads(self.raw)
@@ -76,6 +77,7 @@ class RecordingReceiver:
                     content_type=request.headers.get("content-type", ""),
                     raw=raw,
                     at=time.time(),
+                    headers=tuple(request.headers.items()),
                 )
             )
             reply = self._replies.popleft() if self._replies else self.default_reply

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger("sandbox.server")
 
@@ -28,6 +30,42 @@ class PathOnlyAccessFilter(logging.Filter):
         if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
             record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
         return True
+
+
+# RFC 9112 section 3.2.2: "http://host:port/path?query" is a valid request target (BeilyPay's Python
+# SDK sends it). uvicorn on h11 hands it through as the path, so a route would never match.
+_ABSOLUTE_FORM = re.compile(rb"^[A-Za-z][A-Za-z0-9+.-]*://([^/?#]*)")
+
+
+class AbsoluteFormMiddleware:
+    """Serves an absolute-form request target exactly like its origin form (path, raw_path, Host).
+
+    As the RFC requires, the target's authority replaces the Host header, so URLs the app builds
+    from the request (BeilyPay's payUrl) name the host the client asked for.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            root = scope.get("root_path", "")
+            raw = scope.get("raw_path") or scope["path"].encode("utf-8")
+            tail = raw[len(root.encode()) :] if raw.startswith(root.encode()) else raw
+            match = _ABSOLUTE_FORM.match(tail)
+            if match is not None:
+                origin = tail[match.end() :] or b"/"
+                authority = match.group(1).rsplit(b"@", 1)[-1]  # never userinfo
+                headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"host"]
+                if authority:
+                    headers.append((b"host", authority))
+                scope = {
+                    **scope,
+                    "path": root + unquote(origin.decode("ascii")),
+                    "raw_path": root.encode() + origin,
+                    "headers": headers,
+                }
+        await self.app(scope, receive, send)
 
 
 def _filter_access_log() -> None:
@@ -82,8 +120,9 @@ def serve_in_thread(
     bound_host, bound_port = sock.getsockname()[:2]
     url_host = f"[{bound_host}]" if family == socket.AF_INET6 else bound_host
     config = uvicorn.Config(
-        app,
+        AbsoluteFormMiddleware(app),
         log_level=log_level,
+        server_header=False,  # a provider does not answer "server: uvicorn"
         lifespan="on",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
@@ -112,4 +151,4 @@ def serve_in_thread(
 def run_forever(app: ASGIApp, host: str, port: int) -> None:
     """Serve in the foreground until Ctrl-C (``python -m sandbox.<provider>``)."""
     _filter_access_log()
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(AbsoluteFormMiddleware(app), host=host, port=port, log_level="info", server_header=False)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.paygate_local.helpers import FIXTURES, eventually
+from tests.support.raw_http import raw_request
 
 
 def echo(stack, path: str, **kwargs) -> dict:
@@ -240,3 +241,43 @@ def test_workers_have_the_lambda_runtimes_root_logger(fixture_stack, caplog):
     level, at, logged_id, message = warning[0].split("\t")
     assert (level, logged_id, message) == ("[WARNING]", request_id, f"plain warning {marker}")
     assert at.endswith("Z")
+
+
+# Volatile per request: the ids API Gateway gives each request, and when it was received.
+PER_REQUEST_HEADERS = ("date", "x-amzn-requestid", "x-amz-apigw-id")
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/nowhere"), ("DELETE", "/echo"), ("POST", "/echo?a=1&a=2")])
+def test_an_absolute_form_request_target_is_served_like_its_origin_form(fixture_stack, method, path):
+    # RFC 9112 3.2.2: a server must accept `POST http://host:port/path HTTP/1.1` (some SDKs send it).
+    url = fixture_stack.info.api_url
+    sent = {"body": b'{"k": 1}', "headers": {"Content-Type": "application/json"}}
+    origin = raw_request(url, method, path, **sent).without(*PER_REQUEST_HEADERS)
+    absolute = raw_request(url, method, path, absolute=True, **sent).without(*PER_REQUEST_HEADERS)
+
+    if method == "POST":  # the echo: the event the function saw, minus what differs per request
+        assert (absolute.status_line, absolute.headers) == (origin.status_line, origin.headers)
+        seen = [json.loads(answer.body)["event"] for answer in (origin, absolute)]
+        for event in seen:
+            event.pop("requestContext")
+            event["headers"].pop("X-Amzn-Trace-Id")
+            event["multiValueHeaders"].pop("X-Amzn-Trace-Id")
+        assert seen[1] == seen[0]
+        assert (seen[1]["path"], seen[1]["multiValueQueryStringParameters"]) == ("/echo", {"a": ["1", "2"]})
+    else:
+        assert absolute == origin
+        assert absolute.status == 403
+
+
+def test_the_lambda_invoke_endpoint_accepts_an_absolute_form_target(fixture_stack):
+    url = fixture_stack.moto.invoke_url
+    invoke = "/2015-03-31/functions/plt-fixture-TaskFunction/invocations"
+    for path in (invoke, "/2015-03-31/functions/no-such-function/invocations", "/nowhere"):
+        origin = raw_request(url, "POST", path, body=b'{"n": 4}').without("date", "x-amzn-requestid")
+        absolute = raw_request(url, "POST", path, body=b'{"n": 4}', absolute=True).without("date", "x-amzn-requestid")
+
+        assert (absolute.status_line, absolute.headers) == (origin.status_line, origin.headers), path
+        if path == invoke:
+            assert json.loads(absolute.body)["n"] == json.loads(origin.body)["n"] == 8
+        else:
+            assert absolute.body == origin.body

@@ -1,12 +1,16 @@
-"""BeilyPay signatures against every vector in the reference (§2.7) and the inbound rules (§2.2)."""
+"""BeilyPay signatures: the reference vectors (§2.7), the inbound rules (§2.2), and signing the wire text."""
 
 from __future__ import annotations
 
+import copy
 from decimal import Decimal
 
+import httpx
 import pytest
 
+from paygate.providers import parse_callback_body
 from paygate.providers.beilypay import sign, verify_signature
+from paygate.providers.http import json_object
 from tests.paygate.providers._providers_support import md5_hex
 
 SECRET = "8c62bd95169ba8818c676a6f2025b8e5"
@@ -144,3 +148,78 @@ def test_verify_rejects(payload) -> None:
 def test_verify_rejects_wrong_secret() -> None:
     payload = {**COLLECTION_NOTIFY, "sign": "EBB834A93B8C17EC00FF5BC958E9FF5F"}
     assert not verify_signature(payload, "another-secret")
+
+
+# -- the rule on wire text: empty values out, every number as the text the wire carries ----------
+
+# Literals a provider may write: two decimals (settlementAmount), a trailing zero, exponents, tiny.
+WIRE_NUMBERS = ["999754.00", "10.50", "0.10", "1e3", "1E3", "2.5e-3", "0.0000001", "12345678901234567890.01"]
+
+
+def signed_wire_text(fields: list[tuple[str, str]], secret: str = SECRET) -> str:
+    """A JSON object from (key, JSON literal) pairs, signed over the literals as written.
+
+    Written by hand so the test does not share paygate's parsing: null and "" are left out of
+    the signed string; every other value is its literal (strings without their quotes).
+    """
+    pairs = sorted((key, literal) for key, literal in fields if literal not in ("null", '""'))
+    text = "&".join(key + "=" + literal.strip('"') for key, literal in pairs)
+    digest = md5_upper(f"{text}&key={secret}" if text else f"key={secret}")
+    members = [f'"{key}":{literal}' for key, literal in fields] + [f'"sign":"{digest}"']
+    return "{" + ",".join(members) + "}"
+
+
+@pytest.mark.parametrize("literal", WIRE_NUMBERS)
+def test_a_notify_number_verifies_as_the_text_the_wire_carried(literal: str) -> None:
+    body = signed_wire_text([("orderNo", '"261125674000000001"'), ("paid", literal), ("status", "2")])
+
+    payload = parse_callback_body(body)
+
+    assert verify_signature(payload, SECRET)
+    assert not verify_signature({**payload, "paid": Decimal(literal) + 1}, SECRET)
+
+
+@pytest.mark.parametrize("literal", WIRE_NUMBERS)
+def test_an_answer_number_verifies_as_the_text_the_wire_carried(literal: str) -> None:
+    body = signed_wire_text([("merchantId", "3"), ("settlementAmount", literal)])
+    response = httpx.Response(200, content=body.encode(), request=httpx.Request("POST", "http://beilypay.test/x"))
+
+    data = json_object(response, "beilypay")
+
+    assert verify_signature(data, SECRET)
+
+
+def test_a_pending_payment_query_answer_with_nulls_verifies_without_them() -> None:
+    fields = [
+        ("outOrderNo", '"co-1"'),
+        ("paid", "null"),
+        ("payAmount", "50000"),
+        ("status", "1"),
+        ("orderNo", '"261125674000000001"'),
+        ("transTime", "null"),
+    ]
+    data = parse_callback_body(signed_wire_text(fields))
+
+    assert verify_signature(data, SECRET)
+    # "Left out" is not "signed as empty": k= for a null is a different signature.
+    with_empty = md5_upper(
+        "orderNo=261125674000000001&outOrderNo=co-1&paid=&payAmount=50000&status=1&transTime=&key=" + SECRET
+    )
+    assert not verify_signature({**data, "sign": with_empty}, SECRET)
+
+
+def test_empty_strings_are_left_out_and_the_sdk_variant_with_them_also_verifies() -> None:
+    data = parse_callback_body(signed_wire_text([("merchantId", "3"), ("note", '""'), ("settlementAmount", "10.50")]))
+
+    assert verify_signature(data, SECRET)
+    sdk_variant = md5_upper(f"merchantId=3&note=&settlementAmount=10.50&key={SECRET}")
+    assert verify_signature({**data, "sign": sdk_variant}, SECRET)
+
+
+@pytest.mark.parametrize("literal", ["1e3", "0.0000001", "10.50"])
+def test_parsed_numbers_keep_their_text_through_copies(literal: str) -> None:
+    number = parse_callback_body(f'{{"n": {literal}}}')["n"]
+
+    assert str(number) == f"{number}" == str(copy.deepcopy(number)) == literal
+    assert number == Decimal(literal)
+    assert isinstance(number + 1, Decimal)

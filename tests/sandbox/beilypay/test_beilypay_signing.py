@@ -4,10 +4,26 @@ from __future__ import annotations
 
 import hashlib
 from decimal import Decimal
+from typing import Any
 
+import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sandbox.beilypay.signing import sign, signing_string, verify, with_sign
+from paygate.providers import parse_callback_body
+from paygate.providers.beilypay import (
+    BeilyPayClient,
+    verify_collection_notify,
+    verify_payout_notify,
+    verify_signature,
+)
+from paygate.providers.beilypay import sign as paygate_sign
+from paygate.providers.credentials import BeilyPayCredentials
+from paygate.providers.http import encode_json
+from sandbox.beilypay.protocol import dumps
+from sandbox.beilypay.signing import loads, sign, signing_string, verify, with_sign
+from tests.sandbox.beilypay.beilypay_support import APP_ID, MERCHANT_ID, Sandbox
 
 SECRET = "8c62bd95169ba8818c676a6f2025b8e5"
 
@@ -161,3 +177,110 @@ def test_extension_fields_are_signed() -> None:
 
     assert sign(extended, SECRET) != sign(PAYMENT_CREATE, SECRET)
     assert not verify(extended, SECRET, "308ACBB8F1B7C3D1FB9D2E882D2FF943")
+
+
+# -- one rule both ways: null and "" left out, numbers as the text the wire carries -------------
+
+WIRE_NUMBERS = ["999754.00", "10.50", "0.10", "1e3", "1E3", "2.5e-3", "0.0000001", "12345678901234567890.01"]
+
+
+@pytest.mark.parametrize("literal", WIRE_NUMBERS)
+def test_a_request_number_is_verified_as_the_text_the_wire_carried(literal: str) -> None:
+    raw = f'{{"appId":1183601355,"merchantId":3,"rate":{literal},"note":"","gone":null}}'
+    client_sign = md5_upper(f"appId=1183601355&merchantId=3&rate={literal}&key={SECRET}")
+
+    assert verify(loads(raw), SECRET, client_sign)
+
+
+@pytest.mark.parametrize("literal", ["10.50", "1e3", "999754.00"])
+def test_the_api_accepts_a_request_signed_over_its_number_text(sandbox: Sandbox, literal: str) -> None:
+    # Unknown extra fields are signed too; a client that sends 10.50 signs "10.50", not "10.5".
+    text = f"appId={APP_ID}&merchantId={MERCHANT_ID}&rate={literal}&key={SECRET}"
+    raw = f'{{"appId":{APP_ID},"merchantId":{MERCHANT_ID},"rate":{literal},"sign":"{md5_upper(text)}"}}'
+
+    response = sandbox.client.post("/merchant/accountInfo", content=raw, headers={"content-type": "application/json"})
+
+    assert response.json()["code"] == 200, response.text
+
+
+def _paygate_creds() -> BeilyPayCredentials:
+    return BeilyPayCredentials(app_id=APP_ID, merchant_id=MERCHANT_ID, secret=SECRET)
+
+
+def test_paygate_verifies_a_pending_payment_query_with_null_paid_and_trans_time(sandbox: Sandbox) -> None:
+    order_no = sandbox.create_collection("sig-co-1")["data"]["orderNo"]
+    assert sandbox.query("/v2/payment/query", order_no)["data"] | {"sign": None} == {
+        "outOrderNo": "sig-co-1",
+        "paid": None,
+        "payAmount": 50_000,
+        "status": 1,
+        "orderNo": order_no,
+        "transTime": None,
+        "sign": None,
+    }
+
+    with httpx.Client(timeout=5.0) as http:
+        state = BeilyPayClient(sandbox.server.url, http).query_collection(_paygate_creds(), order_no=order_no)
+
+    assert (state.order_no, state.status) == (order_no, 1)
+
+
+@pytest.mark.parametrize(("paise", "inr"), [(99_975_400, "999754.00"), (1_050, "10.50"), (10, "0.10"), (0, "0.00")])
+def test_paygate_verifies_the_balance_signed_over_its_two_decimals(sandbox: Sandbox, paise: int, inr: str) -> None:
+    assert sandbox.client.post(f"/_sandbox/apps/{APP_ID}/balance", json={"balance": paise}).status_code == 200
+
+    with httpx.Client(timeout=5.0) as http:
+        balance = BeilyPayClient(sandbox.server.url, http).balance(_paygate_creds())
+
+    assert str(balance) == inr
+
+
+def test_paygate_verifies_the_notifies_as_they_came_off_the_wire(sandbox: Sandbox) -> None:
+    collection = sandbox.create_collection("sig-co-2")["data"]["orderNo"]
+    failed = sandbox.create_collection("sig-co-3")["data"]["orderNo"]
+    payout = sandbox.create_payout("sig-po-1", account="12349999")["data"]["orderNo"]
+    for path, body in [
+        (f"/_sandbox/collections/{collection}/complete", {"status": 2, "paid": 30_001}),
+        (f"/_sandbox/collections/{failed}/complete", {"status": 3}),
+        (f"/_sandbox/payouts/{payout}/complete", {"status": 2}),
+    ]:
+        assert sandbox.client.post(path, json=body).status_code == 200
+
+    notifies = {item.json()["orderNo"]: parse_callback_body(item.raw) for item in sandbox.receiver.wait_for(3)}
+
+    assert verify_collection_notify(notifies[collection], _paygate_creds()).paid == 30_001
+    assert verify_collection_notify(notifies[failed], _paygate_creds()).paid == 0  # paid=0 is signed, not left out
+    assert verify_payout_notify(notifies[payout], _paygate_creds()).amount == 12_345
+
+
+# JSON values a signed object may hold at its top level (floats: what paygate's encoder writes).
+wire_values = st.one_of(
+    st.none(),
+    st.just(""),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+    st.integers(min_value=-(2**63), max_value=2**63),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+)
+keys = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", min_size=1, max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(keys, wire_values, max_size=8))
+def test_what_paygate_signs_and_sends_the_sandbox_verifies(fields: dict[str, Any]) -> None:
+    sent = encode_json({**fields, "sign": paygate_sign(fields, SECRET)})
+
+    received = loads(sent)
+
+    assert verify(received, SECRET, received["sign"])
+
+
+decimals = st.decimals(min_value=0, max_value=10**15, places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(keys, st.one_of(wire_values.filter(lambda v: not isinstance(v, float)), decimals), max_size=8))
+def test_what_the_sandbox_signs_and_sends_paygate_verifies(fields: dict[str, Any]) -> None:
+    sent = dumps(with_sign(fields, SECRET))
+
+    assert verify_signature(parse_callback_body(sent), SECRET)

@@ -6,7 +6,7 @@ import hmac
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError
@@ -70,13 +70,43 @@ def describe_validation_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+class JsonNumber(Decimal):
+    """A JSON number with a fraction or exponent: exact, and printed as the text the wire carried.
+
+    Signatures are computed over that text (`999754.00`, `1e3`), which neither `float` ("1000.0")
+    nor a plain Decimal ("1E+3") gives back. Arithmetic on it yields plain Decimals.
+    """
+
+    _text: str
+
+    def __new__(cls, text: str) -> JsonNumber:
+        number = super().__new__(cls, text)
+        number._text = text
+        return number
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __format__(self, spec: str, context: Context | None = None, /) -> str:
+        return super().__format__(spec) if spec else self._text
+
+    def __reduce__(self) -> tuple[type[JsonNumber], tuple[str]]:
+        return (type(self), (self._text,))
+
+    def __copy__(self) -> JsonNumber:
+        return self
+
+    def __deepcopy__(self, memo: object) -> JsonNumber:
+        return self
+
+
 def parse_callback_body(raw: bytes | str) -> dict[str, Any]:
-    """Parse a provider callback body: a JSON object, decimals kept exact for signing.
+    """Parse a provider callback body: a JSON object, decimals kept exact and as written for signing.
 
     Raises WebhookVerificationError when the body is not a JSON object.
     """
     try:
-        body = json.loads(raw, parse_float=Decimal)
+        body = json.loads(raw, parse_float=JsonNumber)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookVerificationError("callback body is not JSON") from exc
     if not isinstance(body, dict):

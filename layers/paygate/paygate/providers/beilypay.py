@@ -134,7 +134,11 @@ class CollectionNotify:
 
 
 def _render(value: Any) -> str:
-    """A value as it appears in the string to sign: JSON scalars as their literal text."""
+    """A value as it appears in the string to sign: JSON scalars as their literal text.
+
+    Numbers parsed by `json_object`/`parse_callback_body` are `JsonNumber`s, whose text is what
+    the wire carried (`999754.00`, `1e3`); null and "" never get here (`_sign_fields` skips them).
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

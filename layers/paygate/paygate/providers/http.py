@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
 from aws_lambda_powertools import Logger
 
+from paygate.providers._wire import JsonNumber
 from paygate.providers.errors import (
     ProviderName,
     ProviderProtocolError,
@@ -117,12 +117,12 @@ def _not_json(constant: str) -> Any:
 
 
 def json_object(response: httpx.Response, provider: ProviderName) -> dict[str, Any]:
-    """The response body as a JSON object (floats kept exact), or ProviderProtocolError."""
+    """The response body as a JSON object (floats kept exact, as written), or ProviderProtocolError."""
     path = response.request.url.path
     if response.status_code >= 500:
         raise TransientProtocolError(provider, f"{path}: HTTP {response.status_code}")
     try:
-        body = json.loads(response.content, parse_float=Decimal, parse_constant=_not_json)
+        body = json.loads(response.content, parse_float=JsonNumber, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ProviderProtocolError(
             provider, f"{path}: HTTP {response.status_code} with a body that is not JSON"
