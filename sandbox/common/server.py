@@ -56,8 +56,9 @@ class AbsoluteFormMiddleware:
             if match is not None:
                 origin = tail[match.end() :] or b"/"
                 authority = match.group(1).rsplit(b"@", 1)[-1]  # never userinfo
-                headers = [(name, value) for name, value in scope["headers"] if name.lower() != b"host"]
-                if authority:
+                headers = scope["headers"]
+                if authority:  # "http:///path" names no host: the Host header stands
+                    headers = [(name, value) for name, value in headers if name.lower() != b"host"]
                     headers.append((b"host", authority))
                 scope = {
                     **scope,

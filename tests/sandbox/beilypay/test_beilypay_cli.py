@@ -1,4 +1,4 @@
-"""Configuration loading and ``python -m sandbox.beilypay`` as a real process."""
+"""Configuration loading and ``python -m sandbox.beilypay`` as a real process (``run_forever``)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import pytest
 from sandbox.beilypay.__main__ import build_config, parse_args
 from sandbox.beilypay.config import DEFAULT_NOTIFY_SCHEDULE, BeilyPayAppConfig, BeilyPayConfig
 from tests.sandbox.beilypay.beilypay_support import APP_ID, MERCHANT_ID, SECRET, seed_sign
+from tests.support.raw_http import raw_request
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
+JSON = {"Content-Type": "application/json"}
 
 
 def test_flags_register_one_app() -> None:
@@ -104,6 +106,11 @@ def test_module_runs_as_a_server() -> None:
         params = {"appId": APP_ID, "merchantId": MERCHANT_ID}
         answer = httpx.post(f"{url}/merchant/accountInfo", json={**params, "sign": seed_sign(params, SECRET)}).json()
         assert answer["data"]["settlementAmount"] == 123.45
+        # As the Python SDK sends it: an absolute-form target, answered without naming uvicorn.
+        body = json.dumps({**params, "sign": seed_sign(params, SECRET)}).encode()
+        raw = raw_request(url, "POST", "/merchant/accountInfo", body=body, headers=JSON, absolute=True)
+        assert json.loads(raw.body)["data"]["settlementAmount"] == 123.45
+        assert b"server" not in dict(raw.headers)
     finally:
         process.terminate()
         process.wait(timeout=10)

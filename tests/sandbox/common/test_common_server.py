@@ -83,6 +83,7 @@ def echo_url() -> Iterator[str]:
         ("http://user:pw@example.com/x", "/x", "/x", "", "example.com"),
         ("http://example.com", "/", "/", "", "example.com"),
         ("http://example.com?q=1", "/", "/", "q=1", "example.com"),
+        ("http:///no/authority", "/no/authority", "/no/authority", "", "{netloc}"),
         ("/plain/origin?x=1", "/plain/origin", "/plain/origin", "x=1", "{netloc}"),
     ],
 )
