@@ -96,3 +96,22 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 @pytest.fixture(autouse=True)
 def _scenario(request: pytest.FixtureRequest) -> None:
     FIGURES.scenarios.append(request.node.name)
+
+
+@pytest.fixture(autouse=True)
+def _faults_end_with_their_scenario(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A fault rule or kill point a scenario armed and did not use never reaches the next one.
+
+    The stack is shared by every scenario of a worker, in whatever order xdist hands out the
+    files, and provider call counters are fault rules too: a leftover rule on the same path would
+    be consumed first and the next scenario would count nothing.
+    """
+    yield
+    if "gateway" not in request.fixturenames:
+        return
+    gateway: Gateway = request.getfixturevalue("gateway")
+    for sandbox in ("beecloud", "beilypay"):
+        gateway.clear_faults(sandbox)
+    if gateway.kill_dir is not None:
+        for armed in gateway.kill_dir.glob("*.json"):  # not yet taken by a worker
+            armed.unlink(missing_ok=True)
