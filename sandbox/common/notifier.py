@@ -188,6 +188,7 @@ class Notifier:
             if delivery.release is not None and rule is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(delivery.release.wait(), rule.delay_s * self.time_scale)
+            self._http_client()  # built first (tens of ms for its TLS context), so it never eats into a wait
             start = loop.time()
             if kind == "delay" and rule is not None:
                 start += rule.delay_s * self.time_scale
@@ -227,14 +228,15 @@ class Notifier:
     async def _post(self, delivery: _Delivery, number: int) -> bool:
         client = self._http_client()
         content = json.dumps(delivery.body, ensure_ascii=False, separators=(",", ":")).encode()
+        sent_at = time.time()  # an attempt is dated when it is sent: the schedule is about sending
         try:
             response = await client.post(delivery.url, content=content, headers={"content-type": "application/json"})
         except httpx.HTTPError as exc:
-            self._record(delivery, number, None, "", f"{type(exc).__name__}: {exc}", acked=False)
+            self._record(delivery, number, None, "", f"{type(exc).__name__}: {exc}", acked=False, at=sent_at)
             return False
         text = response.text
         acked = self.is_ack(text)
-        self._record(delivery, number, response.status_code, text, None, acked=acked)
+        self._record(delivery, number, response.status_code, text, None, acked=acked, at=sent_at)
         return acked
 
     def _record(
@@ -246,13 +248,14 @@ class Notifier:
         error: str | None,
         *,
         acked: bool,
+        at: float | None = None,
     ) -> None:
         attempt = Attempt(
             delivery_id=delivery.id,
             ref=delivery.ref,
             url=delivery.url,
             attempt=number,
-            at=time.time(),
+            at=time.time() if at is None else at,
             body=dict(delivery.body),
             status_code=status_code,
             response_body=response_body[:RESPONSE_BODY_LIMIT],
