@@ -78,6 +78,9 @@ class Sandbox:
         """Forget earlier tests' state; webhooks() then counts only what arrives from now on."""
         response = self.client.post("/_sandbox/reset")
         assert response.status_code == 200
+        # The reset cancels earlier tests' deliveries; one that was mid-send may still land, so
+        # count from when none is left (a later retry of theirs would land in this test).
+        wait_until(lambda: self.emulator.notifier.in_flight() == 0, what="earlier deliveries cancelled")
         self.received_before = len(self.receiver.received)
 
     @property
