@@ -82,8 +82,13 @@ class Seam:
 
 class QuietHandler(WSGIRequestHandler):
     """No request lines, and no bad-request messages (they quote the request line, query and all).
+    No `Server` header either, as AWS endpoints send none naming werkzeug.
 
     Exceptions in moto still reach werkzeug's logger through the server."""
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
 
     def log(self, type: str, message: str, *args: Any) -> None:
         pass

@@ -23,7 +23,10 @@ def without_query(text: str) -> str:
 
 class PathOnlyRequestHandler(WSGIRequestHandler):
     """werkzeug's request handler, logging each request as `METHOD /path STATUS` at `request_level`
-    on `request_logger`, and its own messages (bad request lines, errors) without query strings."""
+    on `request_logger`, and its own messages (bad request lines, errors) without query strings.
+
+    It sends no `Server` header: API Gateway and the AWS endpoints emulated here name no server
+    software, and `Werkzeug/x Python/y` would only tell a client what it is really talking to."""
 
     request_logger = logging.getLogger("paygate_local")
     request_level = logging.INFO
@@ -32,6 +35,11 @@ class PathOnlyRequestHandler(WSGIRequestHandler):
         # Neither is set when the request line was unreadable.
         command, path = getattr(self, "command", None) or "-", getattr(self, "path", None) or "-"
         self.request_logger.log(self.request_level, "%s %s %s", command, without_query(path), code)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
 
     def log(self, type: str, message: str, *args: Any) -> None:
         super().log(type, message, *(without_query(arg) if isinstance(arg, str) else arg for arg in args))

@@ -286,3 +286,20 @@ def test_the_lambda_invoke_endpoint_accepts_an_absolute_form_target(fixture_stac
             assert json.loads(absolute.body)["n"] == json.loads(origin.body)["n"] == 8
         else:
             assert absolute.body == origin.body
+
+
+def test_no_server_of_the_stack_names_its_software(fixture_stack):
+    """API Gateway and the AWS endpoints send no `Server: Werkzeug/x Python/y`; neither does the stack."""
+    api, moto = fixture_stack.info.api_url, fixture_stack.info.moto_url
+    invoke = fixture_stack.moto.invoke_url + "/2015-03-31/functions/plt-fixture-TaskFunction/invocations"
+    answers = [
+        httpx.get(api + "/echo"),  # a function's answer
+        httpx.get(api + "/nowhere"),  # the gateway's own 403
+        httpx.get(api + "/bad?mode=raise", timeout=30),  # the gateway's 502
+        httpx.post(moto, headers={"X-Amz-Target": "AWSEvents.ListEventBuses"}, content=b"{}"),
+        httpx.post(invoke, content=b'{"n": 1}'),
+    ]
+
+    # moto answers as AWS does (`Server: amazon.com`); nothing else names a server.
+    assert [answer.headers.get("server") for answer in answers] == [None, None, None, "amazon.com", None]
+    assert all("date" in answer.headers for answer in answers)
