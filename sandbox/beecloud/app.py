@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 
 from sandbox.beecloud.channels import pay_url, payment_params, refund_url
 from sandbox.beecloud.config import BeeCloudAppConfig, BeeCloudConfig
+from sandbox.beecloud.orderbook import beecloud_order_book
 from sandbox.beecloud.pages import not_found_page, pay_page, refund_page
 from sandbox.beecloud.para import ParaError, decode_para
 from sandbox.beecloud.protocol import (
@@ -39,6 +40,7 @@ from sandbox.beecloud.validation import (
 from sandbox.beecloud.webhooks import webhook_ref
 from sandbox.common.control import bad_request, control_routes, read_json_object
 from sandbox.common.faults import FaultMiddleware, FaultPlan
+from sandbox.common.page import page_routes
 
 logger = logging.getLogger("sandbox.beecloud")
 
@@ -316,7 +318,11 @@ def create_app(config: BeeCloudConfig) -> Starlette:
         yield
         await emulator.aclose()
 
-    routes = handlers.routes() + list(control_routes(plan=plan, notifier=emulator.notifier, reset=emulator.reset))
+    routes = [
+        *handlers.routes(),
+        *control_routes(plan=plan, notifier=emulator.notifier, reset=emulator.reset),
+        *page_routes(beecloud_order_book(emulator), emulator.notifier),
+    ]
     app = Starlette(
         routes=routes,
         middleware=[Middleware(FaultMiddleware, plan=plan, time_scale=config.time_scale)],

@@ -11,12 +11,14 @@ from sandbox.beilypay.api import BUSINESS_FAULT_KINDS, PublicApi
 from sandbox.beilypay.config import BeilyPayAppConfig, BeilyPayConfig
 from sandbox.beilypay.control import ControlApi
 from sandbox.beilypay.ledger import Ledger
+from sandbox.beilypay.orderbook import beilypay_order_book
 from sandbox.beilypay.protocol import SUCCESS_MSG
 from sandbox.beilypay.service import BeilyPayService
 from sandbox.beilypay.signing import SIGN_FIELD
 from sandbox.common.control import control_routes
 from sandbox.common.faults import FaultMiddleware, FaultPlan
 from sandbox.common.notifier import Notifier
+from sandbox.common.page import page_routes
 
 __all__ = ["BeilyPayAppConfig", "BeilyPayConfig", "create_app"]
 
@@ -51,6 +53,7 @@ def create_app(config: BeilyPayConfig) -> Starlette:
         *PublicApi(service, plan).routes(),
         *ControlApi(service).routes(),
         *control_routes(plan=plan, notifier=notifier, reset=service.reset),
+        *page_routes(beilypay_order_book(service), notifier),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(FaultMiddleware, plan=plan, time_scale=config.time_scale)

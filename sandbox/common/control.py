@@ -70,6 +70,14 @@ def control_routes(*, plan: FaultPlan, notifier: Notifier, reset: Callable[[], N
         ref = request.query_params.get("ref")
         return JSONResponse({"attempts": [asdict(a) for a in notifier.attempts(ref)]})
 
+    async def redeliver(request: Request) -> Response:
+        delivery_id = request.path_params["delivery_id"]
+        try:
+            new_id = notifier.redeliver(delivery_id)
+        except KeyError:
+            return JSONResponse({"error": f"no delivery {delivery_id}"}, status_code=404)
+        return JSONResponse({"delivery_id": new_id, "redelivers": delivery_id}, status_code=202)
+
     return [
         Route("/_sandbox/health", health, methods=["GET"]),
         Route("/_sandbox/reset", reset_all, methods=["POST"]),
@@ -77,4 +85,5 @@ def control_routes(*, plan: FaultPlan, notifier: Notifier, reset: Callable[[], N
         Route("/_sandbox/faults", list_faults, methods=["GET"]),
         Route("/_sandbox/faults", clear_faults, methods=["DELETE"]),
         Route("/_sandbox/notifications", notifications, methods=["GET"]),
+        Route("/_sandbox/notifications/{delivery_id}/redeliver", redeliver, methods=["POST"]),
     ]

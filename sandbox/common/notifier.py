@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +64,15 @@ class _Delivery:
     to_release: list[_Delivery] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """What a delivery carried, as the provider signed it: what a redelivery sends again."""
+
+    ref: str
+    url: str
+    body: dict[str, Any]
+
+
 class Notifier:
     """Sends notifications on the running event loop; safe to query from other threads."""
 
@@ -97,14 +106,28 @@ class Notifier:
         # Deliveries not yet acknowledged or given up: what a provider keeps in its database and
         # sends again after a restart (`resume`). A reset or a clean shutdown forgets them.
         self._unfinished: dict[str, _Delivery] = {}
+        self._sent: OrderedDict[str, Sent] = OrderedDict()  # bounded like the attempts
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
     def submit(self, *, ref: str, url: str, body: dict[str, Any]) -> str:
         """Schedule delivery of ``body`` to ``url`` on the running loop; returns the delivery id."""
+        return self._submit(ref=ref, url=url, body=body, rule=self.faults.take("callback", ref))
+
+    def redeliver(self, delivery_id: str) -> str:
+        """Send a past delivery's notification again, as signed and without its fault (a provider
+        console's "resend" button); returns the new delivery's id. KeyError for an unknown id."""
+        with self._lock:
+            sent = self._sent[delivery_id]
+        return self._submit(ref=sent.ref, url=sent.url, body=sent.body, rule=None)
+
+    def _submit(self, *, ref: str, url: str, body: dict[str, Any], rule: FaultRule | None) -> str:
         loop = asyncio.get_running_loop()
-        rule = self.faults.take("callback", ref)
         delivery = _Delivery(id=f"d{next(self._ids)}", ref=ref, url=url, body=dict(body), fault=rule)
+        with self._lock:
+            self._sent[delivery.id] = Sent(ref=ref, url=url, body=dict(body))
+            while len(self._sent) > ATTEMPTS_KEPT:
+                self._sent.popitem(last=False)
         if rule is not None and rule.kind == "bad_signature":
             for name in self.signature_fields:
                 if name in delivery.body or name == self.signature_fields[0]:
@@ -170,6 +193,7 @@ class Notifier:
         self._unfinished.clear()
         with self._lock:
             self._attempts.clear()
+            self._sent.clear()
 
     async def aclose(self) -> None:
         """Cancel deliveries and close the HTTP client (server shutdown)."""

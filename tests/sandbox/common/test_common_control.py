@@ -133,3 +133,26 @@ def test_a_failing_app_is_reported_at_start() -> None:
 
     with pytest.raises(RuntimeError, match="did not start"):
         serve_in_thread(broken)
+
+
+def test_redeliver_sends_the_signed_body_again_without_its_fault(mini: Running, receiver: Receiver) -> None:
+    recording, url = receiver
+    rule = {"scope": "callback", "kind": "bad_signature", "path": "ref-9"}
+    assert mini.client.post("/_sandbox/faults", json=rule).status_code == 201
+    first = mini.notify("ref-9", f"{url}/n", {"sign": "abc123", "v": 9})
+    (corrupted,) = [r.json() for r in recording.wait_for(1)]
+
+    answer = mini.client.post(f"/_sandbox/notifications/{first}/redeliver")
+
+    assert answer.status_code == 202
+    assert answer.json()["redelivers"] == first
+    again = recording.wait_for(2)[1].json()
+    assert corrupted["sign"] != "abc123"
+    assert again == {"sign": "abc123", "v": 9}
+
+
+def test_redelivering_an_unknown_delivery_is_a_404(mini: Running) -> None:
+    answer = mini.client.post("/_sandbox/notifications/d999999/redeliver")
+
+    assert answer.status_code == 404
+    assert answer.json() == {"error": "no delivery d999999"}
