@@ -51,11 +51,26 @@ RestHandler = Callable[[Request], Awaitable[dict[str, Any]]]
 __all__ = ["BeeCloudAppConfig", "BeeCloudConfig", "create_app"]
 
 
-def _rest_endpoint(handler: RestHandler) -> Callable[[Request], Awaitable[Response]]:
+BUSINESS_FAULT_KINDS = frozenset({"code"})  # answer result_code `status`, unprocessed
+
+
+def _injected_answer(code: int) -> dict[str, Any]:
+    """The envelope of a `code` fault: any result_code, with its name when the v1 table has one."""
+    try:
+        message = ResultCode(code).name
+    except ValueError:
+        message = "UNKNOWN"
+    return {"result_code": code, "result_msg": message, "err_detail": "injected by a fault rule"}
+
+
+def _rest_endpoint(handler: RestHandler, plan: FaultPlan) -> Callable[[Request], Awaitable[Response]]:
     """Wrap a handler so every outcome is HTTP 200 JSON with the BeeCloud envelope."""
 
     async def endpoint(request: Request) -> Response:
         try:
+            rule = plan.take("request", request.url.path, kinds=BUSINESS_FAULT_KINDS)
+            if rule is not None:
+                return json_response(_injected_answer(rule.status))
             return json_response(await handler(request))
         except BeeCloudError as error:
             return error_response(error)
@@ -286,11 +301,11 @@ class BeeCloudRoutes:
 
     def routes(self) -> list[BaseRoute]:
         return [
-            Route("/1/rest/bill", _rest_endpoint(self.create_bill), methods=["POST"]),
-            Route("/1/rest/refund", _rest_endpoint(self.create_refund), methods=["POST"]),
-            Route("/1/rest/bills", _rest_endpoint(self.query_bills), methods=["GET"]),
-            Route("/1/rest/refunds", _rest_endpoint(self.query_refunds), methods=["GET"]),
-            Route("/1/rest/refund/status", _rest_endpoint(self.refund_status), methods=["GET"]),
+            Route("/1/rest/bill", _rest_endpoint(self.create_bill, self.emulator.plan), methods=["POST"]),
+            Route("/1/rest/refund", _rest_endpoint(self.create_refund, self.emulator.plan), methods=["POST"]),
+            Route("/1/rest/bills", _rest_endpoint(self.query_bills, self.emulator.plan), methods=["GET"]),
+            Route("/1/rest/refunds", _rest_endpoint(self.query_refunds, self.emulator.plan), methods=["GET"]),
+            Route("/1/rest/refund/status", _rest_endpoint(self.refund_status, self.emulator.plan), methods=["GET"]),
             Route("/pay/{app_id}/{bill_no}", self.pay_page, methods=["GET", "POST"]),
             Route("/refund/{app_id}/{refund_no}", self.refund_page, methods=["GET", "POST"]),
             Route("/_sandbox/apps", self.control_register_app, methods=["POST"]),
@@ -308,7 +323,7 @@ class BeeCloudRoutes:
 
 def create_app(config: BeeCloudConfig) -> Starlette:
     """Build the emulator; ``app.state.emulator`` exposes its state to in-process tests."""
-    plan = FaultPlan()
+    plan = FaultPlan(extra_request_kinds=BUSINESS_FAULT_KINDS)
     emulator = BeeCloudEmulator(config, plan)
     handlers = BeeCloudRoutes(emulator)
 

@@ -21,13 +21,18 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class BeeCloudAppConfig:
-    """One BeeCloud app as configured in its console: credentials and the webhook URL."""
+    """One BeeCloud app as configured in its console: credentials, the webhook URL, and what the
+    merchant set up there: the channels whose payment parameters (支付要素) are filled in
+    (None: every channel; another channel answers 2 PAY_FACTOR_NOT_SET) and whether WeChat's
+    refund certificate is uploaded (without it a WeChat refund answers 6 CERT_FILE_ERROR)."""
 
     app_id: str
     app_secret: str
     master_secret: str
     webhook_url: str
     test_secret: str | None = None
+    channels: tuple[str, ...] | None = None
+    wx_refund_certificate: bool = True
 
     def __post_init__(self) -> None:
         if not UUID_SHAPE.fullmatch(self.app_id):
@@ -38,6 +43,12 @@ class BeeCloudAppConfig:
                 raise ConfigError(f"{name} must be a non-empty string")
         if self.test_secret is not None and (not isinstance(self.test_secret, str) or not self.test_secret):
             raise ConfigError("test_secret must be a non-empty string or null")
+        if self.channels is not None and (
+            isinstance(self.channels, str) or not all(isinstance(c, str) and c for c in self.channels)
+        ):
+            raise ConfigError("channels must be a list of channel names or null")
+        if not isinstance(self.wx_refund_certificate, bool):
+            raise ConfigError("wx_refund_certificate must be true or false")
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> BeeCloudAppConfig:
@@ -47,6 +58,10 @@ class BeeCloudAppConfig:
         missing = [key for key in ("app_id", "app_secret", "master_secret", "webhook_url") if key not in data]
         if missing:
             raise ConfigError(f"missing {', '.join(missing)}")
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"unknown app keys: {', '.join(sorted(unknown))}")
+        channels = data.get("channels")
         app_id = data["app_id"]
         if not isinstance(app_id, str):
             raise ConfigError("app_id must be a string")
@@ -56,6 +71,8 @@ class BeeCloudAppConfig:
             master_secret=data["master_secret"],
             webhook_url=data["webhook_url"],
             test_secret=data.get("test_secret"),
+            channels=tuple(channels) if isinstance(channels, list) else channels,
+            wx_refund_certificate=data.get("wx_refund_certificate", True),
         )
 
 
@@ -74,12 +91,15 @@ class BeeCloudConfig:
     webhook_timeout_s: float = 10.0
     webhook_ack_contains: bool = False  # True: any body containing "success" acknowledges
     refund_date_tolerance_days: int = 1
+    refund_window_days: float = 365.0  # a bill paid longer ago answers 10 REFUND_EXCEED_TIME
 
     def __post_init__(self) -> None:
         if self.time_scale <= 0:
             raise ConfigError("time_scale must be > 0")
         if not 1 <= self.min_bill_no_len <= 32:
             raise ConfigError("min_bill_no_len must be within 1..32")
+        if self.refund_window_days <= 0:
+            raise ConfigError("refund_window_days must be > 0")
         if not self.webhook_schedule:
             raise ConfigError("webhook_schedule needs at least one attempt")
         if self.public_url is not None:

@@ -81,6 +81,8 @@ class BeeCloudEmulator:
 
     def create_bill(self, app: BeeCloudAppConfig, request: BillRequest) -> Bill:
         """New bill, or the unpaid identical one again (the caller renders fresh parameters)."""
+        if app.channels is not None and request.channel not in app.channels:
+            raise BeeCloudError(ResultCode.PAY_FACTOR_NOT_SET, f"{request.channel} is not set up for this app")
         return self.store.create_bill(app.app_id, request, now_ms())
 
     def pay(self, bill: Bill) -> bool:
@@ -115,11 +117,24 @@ class BeeCloudEmulator:
 
     def create_refund(self, app: BeeCloudAppConfig, request: RefundRequest) -> Refund:
         """Record a PROCESSING refund and arm the timer that settles it successfully."""
+        self._check_refundable(app, request)
         refund = self.store.create_refund(app.app_id, request, now_ms())
         delay = self.processing_delay_s(refund) * self.config.time_scale
         loop = asyncio.get_running_loop()
         self._refund_timers[refund.id] = loop.call_later(delay, self.finish_refund, refund, True)
         return refund
+
+    def _check_refundable(self, app: BeeCloudAppConfig, request: RefundRequest) -> None:
+        """The console-side rules the store does not know: the refund window and WeChat's certificate.
+
+        They apply to a new refund of a paid bill; every other case keeps the store's answer."""
+        bill = self.store.get_bill(app.app_id, request.bill_no)
+        if bill is None or bill.paid_ms is None or self.store.get_refund(app.app_id, request.refund_no):
+            return
+        if now_ms() - bill.paid_ms > self.config.refund_window_days * 86_400_000:
+            raise BeeCloudError(ResultCode.REFUND_EXCEED_TIME, f"bill {bill.bill_no} was paid too long ago")
+        if parent_channel(bill.channel) == "WX" and not app.wx_refund_certificate:
+            raise BeeCloudError(ResultCode.CERT_FILE_ERROR, "no WeChat refund certificate is uploaded for this app")
 
     def settle_if_due(self, refund: Refund) -> None:
         """Settle a refund whose processing time has passed even if its timer has not run yet."""

@@ -25,7 +25,8 @@ def test_the_page_lists_bills_and_paying_one_sends_its_webhook(sandbox: Sandbox)
     assert (webhook["transaction_type"], webhook["transaction_id"]) == ("PAY", "page0001")
 
 
-def test_refunds_can_be_succeeded_or_failed_once(sandbox: Sandbox):
+def test_refunds_can_be_succeeded_or_failed_once(make_sandbox):
+    sandbox = make_sandbox(wx_refund_processing_s=3600.0)  # no refund settles by itself meanwhile
     sandbox.paid_bill("WX_NATIVE", "page0002")
     sandbox.paid_bill("WX_NATIVE", "page0003")
     ok, ko = today_refund_prefix() + "101", today_refund_prefix() + "102"
