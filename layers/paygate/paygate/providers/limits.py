@@ -31,8 +31,9 @@ MAX_OPTIONAL_BYTES = 2048
 MAX_URL_LENGTH = 1024
 MAX_OPENID_LENGTH = 128
 
-# Every channel paygate takes bills on. The API's Channel enum, the adapter and the sandbox must
-# list exactly these (checked at import and by tests), so a channel is added here first.
+# Every channel paygate takes bills on. The API's Channel enum and the adapter's expected answers
+# must list exactly these (checked at import), and the sandbox must serve them (checked by a
+# test), so a channel is added here first.
 BILL_CHANNELS: frozenset[str] = frozenset(
     {"WX_APP", "WX_NATIVE", "WX_JSAPI", "ALI_APP", "ALI_WEB", "ALI_WAP", "ALI_QRCODE", "UN_APP", "UN_WEB"}
 )
