@@ -147,6 +147,8 @@ def payment_params(bill: Bill, *, base_url: str, app_secret: str, now_ms: int) -
         fields["sign_type"] = "MD5"
         fields["sign"] = md5_hex(urlencode(sorted(fields.items())))
         return {"html": _auto_submit_form("alipaysubmit", url, "get", fields), "url": url}
+    if channel == "ALI_WAP":
+        return _alipay_wap(bill, url)
     if channel == "UN_APP":
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime(now_ms / 1000))
         return {"tn": f"{stamp}{secrets.randbelow(10**7):07d}"}
@@ -166,6 +168,31 @@ def payment_params(bill: Bill, *, base_url: str, app_secret: str, now_ms: int) -
         fields["signature"] = _fake_rsa_signature(urlencode(sorted(fields.items())))
         return {"html": _auto_submit_form("pay_form", url, "post", fields)}
     raise ValueError(f"no payment parameters for channel {channel}")
+
+
+def _alipay_wap(bill: Bill, url: str) -> dict[str, str]:
+    """Alipay's mobile cashier (``alipay.wap.create.direct.pay.by.user``), as a form and a link.
+
+    ``app_pay=Y`` is what ``use_app`` turns into: the cashier hands over to the Alipay app.
+    """
+    request = bill.request
+    fields = {
+        "service": "alipay.wap.create.direct.pay.by.user",
+        "partner": alipay_partner(bill.app_id),
+        "seller_id": alipay_partner(bill.app_id),
+        "_input_charset": "utf-8",
+        "payment_type": "1",
+        "out_trade_no": bill.bill_no,
+        "subject": request.title,
+        "total_fee": _yuan(request.total_fee),
+    }
+    if request.return_url:
+        fields["return_url"] = request.return_url
+    if request.use_app:
+        fields["app_pay"] = "Y"
+    fields["sign_type"] = "MD5"
+    fields["sign"] = md5_hex(urlencode(sorted(fields.items())))
+    return {"html": _auto_submit_form("alipaysubmit", url, "get", fields), "url": url}
 
 
 def _alipay_order_string(bill: Bill, notify_url: str) -> str:

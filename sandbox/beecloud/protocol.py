@@ -38,6 +38,7 @@ PAY_CHANNELS: tuple[str, ...] = (
     "WX_JSAPI",
     "ALI_APP",
     "ALI_WEB",
+    "ALI_WAP",  # Alipay mobile web, since July 2015
     "ALI_QRCODE",
     "UN_APP",
     "UN_WEB",
@@ -45,11 +46,11 @@ PAY_CHANNELS: tuple[str, ...] = (
 PARENT_CHANNELS: tuple[str, ...] = ("WX", "ALI", "UN")
 QUERY_CHANNELS: tuple[str, ...] = PARENT_CHANNELS + PAY_CHANNELS
 RETURN_URL_CHANNELS: frozenset[str] = frozenset({"ALI_WEB", "ALI_QRCODE", "UN_WEB"})
-ALI_PAY_CHANNELS: frozenset[str] = frozenset({"ALI_APP", "ALI_WEB", "ALI_QRCODE"})
+ALI_PAY_CHANNELS: frozenset[str] = frozenset({"ALI_APP", "ALI_WEB", "ALI_WAP", "ALI_QRCODE"})
 QR_PAY_MODES: tuple[str, ...] = ("0", "1", "3")
 
 # "Well-formed" channel name: QA answers 3 for such a name that the endpoint does not serve
-# (e.g. "WX" on /bill, "ALI_WAP") and 5 for garbage, lowercase or padded strings.
+# (e.g. "WX" on /bill, "ALI_OFFLINE_QRCODE") and 5 for garbage, lowercase or padded strings.
 WELL_FORMED_CHANNEL = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*")
 
 

@@ -152,6 +152,7 @@ class BillRequest:
     openid: str | None
     show_url: str | None
     qr_pay_mode: str
+    use_app: bool = False
 
     def same_order(self, other: BillRequest) -> bool:
         """True when ``other`` re-submits this order unchanged (idempotent duplicate bill_no)."""
@@ -176,6 +177,16 @@ def _qr_pay_mode(params: Params) -> str:
     return str(text)
 
 
+def _use_app(params: Params) -> bool:
+    """ALI_WAP's optional ``use_app``: a JSON boolean (the SDKs send one), false when absent."""
+    value = params.get("use_app")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise BeeCloudError(ResultCode.PARAM_INVALID, "use_app must be true or false")
+    return value
+
+
 def parse_bill_request(params: Params, *, min_bill_no_len: int) -> BillRequest:
     """Validate a bill, channel first (the channel decides which other fields are required)."""
     channel = read_channel(params, PAY_CHANNELS, required=True)
@@ -193,6 +204,7 @@ def parse_bill_request(params: Params, *, min_bill_no_len: int) -> BillRequest:
     openid = require_str(params, "openid") if channel == "WX_JSAPI" else optional_str(params, "openid")
     show_url = optional_str(params, "show_url")
     qr_pay_mode = _qr_pay_mode(params) if channel == "ALI_QRCODE" else QR_PAY_MODES[0]
+    use_app = _use_app(params) if channel == "ALI_WAP" else False
     return BillRequest(
         channel=channel,
         total_fee=total_fee,
@@ -203,6 +215,7 @@ def parse_bill_request(params: Params, *, min_bill_no_len: int) -> BillRequest:
         openid=openid,
         show_url=show_url,
         qr_pay_mode=qr_pay_mode,
+        use_app=use_app,
     )
 
 

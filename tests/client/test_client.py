@@ -88,6 +88,17 @@ def test_a_create_is_retried_after_5xx_timeouts_and_429_with_one_idempotency_key
     assert script.requests[0].headers["Authorization"] == "Bearer pgk.app_x.secret"
 
 
+def test_an_ali_wap_bill_sends_use_app_as_a_json_boolean():
+    wap = {**BILL, "channel": "ALI_WAP", "payment": {"html": "<form/>", "url": "u"}}
+    script = Script(httpx.Response(201, json=wap))
+    with _client(script) as paygate:
+        bill = paygate.create_bill("CLIENT000001", "ALI_WAP", 100, "tea", use_app=True)
+    assert bill.channel == "ALI_WAP"
+    assert json.loads(script.requests[0].content)["use_app"] is True
+    with _client(Script()) as paygate, pytest.raises(ValueError, match="use_app"):
+        paygate.create_bill("CLIENT000001", "ALI_WAP", 100, "tea", use_app="yes")  # type: ignore[arg-type]
+
+
 def test_two_logical_creates_get_two_keys_and_a_given_key_is_used_as_is():
     script = Script(httpx.Response(201, json=BILL), httpx.Response(200, json=BILL), httpx.Response(200, json=BILL))
     with _client(script) as paygate:

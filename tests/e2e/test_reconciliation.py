@@ -6,13 +6,11 @@ import json
 import subprocess
 import sys
 
-import boto3
 import httpx
 
-from paygate.clock import iso_from_ms, now_ms
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
 from paygate_local.stack import REPO_ROOT
-from tests.e2e.conftest import Merchant, eventually
+from tests.e2e.conftest import Merchant, eventually, last_hour
 
 
 def _shop(gateway):
@@ -27,27 +25,6 @@ def _shop(gateway):
         beilypay=app["beilypay"],
     )
     return merchant, BeeCloudCredentials(app["beecloud"]["app_id"], app["beecloud"]["app_secret"])
-
-
-def _window():
-    now = now_ms()
-    return {"from": iso_from_ms(now - 3_600_000), "to": iso_from_ms(now + 60_000)}
-
-
-def _invoke_reconcile(gateway, payload):
-    """An operator's on-demand run: Lambda Invoke of the template's ReconcileFunction."""
-    assert gateway.stack.template is not None
-    name = gateway.stack.template.functions["ReconcileFunction"].name
-    lam = boto3.client(
-        "lambda",
-        endpoint_url=gateway.info.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    response = lam.invoke(FunctionName=name, Payload=json.dumps(payload).encode())
-    assert "FunctionError" not in response, response["Payload"].read()
-    return json.loads(response["Payload"].read())
 
 
 def test_a_reconciliation_run_after_a_dropped_notify_fixes_the_order_and_reports_it(gateway):
@@ -72,7 +49,7 @@ def test_a_reconciliation_run_after_a_dropped_notify_fixes_the_order_and_reports
             creds, channel="UN_APP", bill_no="E2EGHOST0001", total_fee=700, title="elsewhere"
         )
 
-    report = _invoke_reconcile(gateway, {"app_id": shop.app_id, **_window()})
+    report = gateway.reconcile({"app_id": shop.app_id, **last_hour()})
 
     assert [(f["order_no"], f["from_status"], f["to_status"], f["event"]) for f in report["fixes"]] == [
         ("E2ERECON0001", "pending", "succeeded", "bill.succeeded")
@@ -96,7 +73,7 @@ def test_the_admin_cli_reconciles_on_the_local_stack_and_writes_the_report(gatew
         "/bills", json={"bill_no": "E2ERECCLI001", "channel": "WX_NATIVE", "total_fee": 300, "title": "tea"}
     )
     httpx.get(created.json()["payment"]["code_url"])
-    window = _window()
+    window = last_hour()
 
     proc = subprocess.run(
         [sys.executable, "-m", "paygate.admin", "reconcile", "--app-id", shop.app_id,

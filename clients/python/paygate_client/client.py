@@ -89,6 +89,7 @@ class _Operations:
         openid: str | None = None,
         show_url: str | None = None,
         qr_pay_mode: str | None = None,
+        use_app: bool | None = None,
         idempotency_key: str | None = None,
     ) -> Call:
         body = CreateBillRequest.model_validate(
@@ -102,6 +103,7 @@ class _Operations:
                 "openid": openid,
                 "show_url": show_url,
                 "qr_pay_mode": qr_pay_mode,
+                "use_app": use_app,
             }
         )
         return build_call("create_bill", body=body, idempotency_key=idempotency_key)
@@ -172,12 +174,13 @@ class PaygateClient:
         openid: str | None = None,
         show_url: str | None = None,
         qr_pay_mode: str | None = None,
+        use_app: bool | None = None,
         idempotency_key: str | None = None,
     ) -> Bill:
         """Create a bill (or get the same one back for an identical repeat); amounts in fen."""
         call = _Operations.create_bill(
             bill_no, channel, total_fee, title, optional=optional, return_url=return_url, openid=openid,
-            show_url=show_url, qr_pay_mode=qr_pay_mode, idempotency_key=idempotency_key,
+            show_url=show_url, qr_pay_mode=qr_pay_mode, use_app=use_app, idempotency_key=idempotency_key,
         )  # fmt: skip
         return self._send(call, Bill)
 
@@ -394,11 +397,12 @@ class AsyncPaygateClient:
         openid: str | None = None,
         show_url: str | None = None,
         qr_pay_mode: str | None = None,
+        use_app: bool | None = None,
         idempotency_key: str | None = None,
     ) -> Bill:
         call = _Operations.create_bill(
             bill_no, channel, total_fee, title, optional=optional, return_url=return_url, openid=openid,
-            show_url=show_url, qr_pay_mode=qr_pay_mode, idempotency_key=idempotency_key,
+            show_url=show_url, qr_pay_mode=qr_pay_mode, use_app=use_app, idempotency_key=idempotency_key,
         )  # fmt: skip
         return await self._send(call, Bill)
 

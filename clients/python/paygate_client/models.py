@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
 
 MAX_AMOUNT = 2_147_483_647
 
@@ -22,6 +22,7 @@ class Channel(StrEnum):
     WX_JSAPI = "WX_JSAPI"
     ALI_APP = "ALI_APP"
     ALI_WEB = "ALI_WEB"
+    ALI_WAP = "ALI_WAP"
     ALI_QRCODE = "ALI_QRCODE"
     UN_APP = "UN_APP"
     UN_WEB = "UN_WEB"
@@ -76,6 +77,7 @@ class CreateBillRequest(_Request):
     openid: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
     show_url: str | None = None
     qr_pay_mode: Literal["0", "1", "3"] | None = None
+    use_app: StrictBool | None = None  # ALI_WAP only: open the payer's Alipay app if installed
 
 
 class CreateRefundRequest(_Request):

@@ -72,6 +72,7 @@ class BillService:
             openid=request.openid,
             show_url=request.show_url,
             qr_pay_mode=request.qr_pay_mode,
+            use_app=request.use_app,
             status=BillStatus.PENDING,
             request_hash=request.fingerprint(),
             provider_state=ProviderState.CALLING.value,
@@ -132,6 +133,7 @@ class BillService:
                 openid=bill.openid,
                 show_url=bill.show_url,
                 qr_pay_mode=bill.qr_pay_mode,
+                use_app=bill.use_app,
             )
         except ProviderError as error:
             now = self._clock()

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from paygate.providers.limits import BILL_CHANNELS
+
 
 class Channel(StrEnum):
     WX_APP = "WX_APP"
@@ -14,6 +16,7 @@ class Channel(StrEnum):
     WX_JSAPI = "WX_JSAPI"
     ALI_APP = "ALI_APP"
     ALI_WEB = "ALI_WEB"
+    ALI_WAP = "ALI_WAP"
     ALI_QRCODE = "ALI_QRCODE"
     UN_APP = "UN_APP"
     UN_WEB = "UN_WEB"
@@ -22,6 +25,12 @@ class Channel(StrEnum):
     def family(self) -> str:
         """BeeCloud's refund and webhook use the family (WX, ALI, UN), bills the sub-channel."""
         return self.value.split("_", 1)[0]
+
+
+# The enum spells the channels out for type checkers; limits.BILL_CHANNELS is where they are
+# defined, and a channel added to one only would make the API and the adapter disagree.
+if {channel.value for channel in Channel} != BILL_CHANNELS:
+    raise RuntimeError("paygate.models.Channel must list exactly limits.BILL_CHANNELS")
 
 
 class OrderKind(StrEnum):
@@ -62,6 +71,7 @@ class Bill(BaseModel):
     openid: str | None = None
     show_url: str | None = None
     qr_pay_mode: str | None = None
+    use_app: bool | None = None
     status: BillStatus
     payment_params: dict[str, Any] | None = None
     refunded_fee: int = 0

@@ -20,6 +20,7 @@ CHANNEL_CASES = {
         {"return_url": "https://shop.example/return", "show_url": "https://shop.example/item"},
         {"html", "url"},
     ),
+    "ALI_WAP": ({"use_app": True}, {"html", "url"}),
     "ALI_QRCODE": ({"return_url": "https://shop.example/return", "qr_pay_mode": "1"}, {"html", "url"}),
     "UN_APP": ({}, {"tn"}),
     "UN_WEB": ({"return_url": "https://shop.example/return"}, {"html"}),
@@ -51,6 +52,13 @@ def test_each_channel_returns_its_payment_parameters(merchant, channel):
     assert bill["status"] == "pending"
     assert bill["currency"] == "CNY"
     assert expected_fields <= set(bill["payment"])
+
+
+def test_an_ali_wap_bill_sends_use_app_to_beecloud_and_keeps_it(merchant):
+    result = _post(merchant, _bill("ALIWAP000001", channel="ALI_WAP", use_app=True))
+    assert result["statusCode"] == 201, result["body"]
+    assert 'name="app_pay" value="Y"' in body_of(result)["payment"]["html"]  # the cashier opens the app
+    assert _stored(merchant, "ALIWAP000001")["use_app"] == {"BOOL": True}
 
 
 def test_identical_repeat_returns_the_same_bill_without_a_new_provider_bill(merchant, beecloud_sandbox):
@@ -91,6 +99,8 @@ def test_same_bill_no_with_another_body_is_a_conflict(merchant):
         ({"channel": "ALI_WEB"}, None),  # return_url missing
         ({"channel": "WX_JSAPI"}, None),  # openid missing
         ({"qr_pay_mode": "1"}, None),  # not ALI_QRCODE
+        ({"use_app": True}, None),  # not ALI_WAP
+        ({"channel": "ALI_WAP", "use_app": "true"}, "use_app"),
         ({"unexpected": 1}, "unexpected"),
         ({"optional": {"k": "v" * 3000}}, "optional"),
     ],

@@ -57,6 +57,16 @@ def test_filters_by_status_and_channel(five_bills):
     assert sorted(b["bill_no"] for b in ali) == ["LIST00000001", "LIST00000003"]
 
 
+def test_an_ali_wap_bill_is_settled_by_its_webhook_and_listed_under_its_channel(merchant, beecloud_sandbox):
+    _create(merchant, "LISTWAP00001", channel="ALI_WAP")
+    _create(merchant, "LISTWEB00001", channel="ALI_WEB")
+    payload = pay_in_sandbox(beecloud_sandbox.url, merchant, "LISTWAP00001")
+    assert (payload["channel_type"], payload["sub_channel_type"]) == ("ALI", "ALI_WAP")
+    assert invoke("callback", webhook_event(merchant, payload))["body"] == "success"
+    wap = body_of(_get(merchant, "/bills", query={"channel": "ALI_WAP"}))["data"]
+    assert [(b["bill_no"], b["channel"], b["status"]) for b in wap] == [("LISTWAP00001", "ALI_WAP", "succeeded")]
+
+
 def test_time_range_filters_on_creation_time(five_bills):
     everything = body_of(_get(five_bills, "/bills", query={"limit": "50"}))["data"]
     newest = everything[0]["created_at"]

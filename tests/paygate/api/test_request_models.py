@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import BaseModel, ValidationError
 
 from paygate.api.models import CreateBillRequest, CreateRefundRequest
 from paygate.api.strict_json import MAX_FREE_FORM_DEPTH
 from paygate.api.transfer_models import CreateCollectionRequest, CreatePayoutRequest
+from paygate.models import Channel
+from paygate.providers import limits
 from paygate.webhooks.api_models import CreateWebhookEndpointRequest
 from tests.support.bad_input import nested_value
 from tests.support.requests import collection_body, payout_body
@@ -21,6 +25,40 @@ def _fields_with_error(model: type[BaseModel], body: dict) -> set[str]:
     with pytest.raises(ValidationError) as raised:
         model.model_validate(body)
     return {".".join(str(p) for p in e["loc"]) for e in raised.value.errors()}
+
+
+# ------------------------------------------------------------------ channels and their own fields
+def test_the_api_offers_exactly_the_channels_the_limits_define():
+    assert {channel.value for channel in Channel} == limits.BILL_CHANNELS
+    assert "ALI_WAP" in limits.BILL_CHANNELS  # Alipay mobile web, as the v1 SDKs send it
+
+
+@pytest.mark.parametrize("use_app", [None, True, False])
+def test_an_ali_wap_bill_takes_use_app_and_needs_no_return_url(use_app):
+    body = {**BILL, "channel": "ALI_WAP"} | ({} if use_app is None else {"use_app": use_app})
+    request = CreateBillRequest.model_validate(body)
+    assert (request.channel, request.use_app, request.return_url) == (Channel.ALI_WAP, use_app, None)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"channel": "ALI_WAP", "use_app": "true"},  # BeeCloud takes a JSON boolean, not its spelling
+        {"channel": "ALI_WAP", "use_app": 1},
+        {"channel": "ALI_WAP", "use_app": None, "show_url": "https://shop.example.com/item"},  # ALI_WEB's
+        {"channel": "WX_NATIVE", "use_app": True},  # ALI_WAP's only
+        {"channel": "ALI_WEB", "return_url": "https://shop.example.com/r", "use_app": False},
+    ],
+)
+def test_use_app_is_a_boolean_for_ali_wap_only(extra):
+    with pytest.raises(ValidationError):
+        CreateBillRequest.model_validate({**BILL, **extra})
+
+
+@pytest.mark.parametrize("field", sorted(limits.CHANNEL_ONLY))
+def test_each_channel_specific_field_documents_the_channels_that_take_it(field):
+    description = CreateBillRequest.model_fields[field].description or ""
+    assert all(channel in description for channel in limits.CHANNEL_ONLY[field])
 
 
 # ------------------------------------------------------------------ optional (free-form JSON)
@@ -90,7 +128,10 @@ IDS = [f"{m.__name__}.{f}" for m, _, f, _ in HUMAN_FIELDS]
 def test_every_text_field_of_a_request_is_classified():
     for model in MACHINE_FIELDS:
         annotations = {name: str(info.annotation) for name, info in model.model_fields.items()}
-        text_fields = {n for n, a in annotations.items() if ("str" in a or "Literal" in a) and "dict" not in a}
+        # `str` as a word: StrictBool's annotation spells "strict=True" and is no text field.
+        text_fields = {
+            n for n, a in annotations.items() if (re.search(r"\bstr\b", a) or "Literal" in a) and "dict" not in a
+        }
         human = {f for m, _, f, _ in HUMAN_FIELDS if m is model}
         assert text_fields - human - MACHINE_FIELDS[model] == set(), model.__name__
 

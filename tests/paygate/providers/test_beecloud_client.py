@@ -18,6 +18,7 @@ from paygate.providers.errors import (
     ProviderUnavailableError,
     RejectReason,
 )
+from paygate.providers.limits import BILL_CHANNELS
 from tests.paygate.providers._providers_support import (
     BEECLOUD_CREDS,
     FIXED_NOW_MS,
@@ -115,6 +116,25 @@ def test_create_bill_channel_fields() -> None:
     assert body["qr_pay_mode"] == "1"
 
 
+def test_create_ali_wap_bill_sends_use_app_as_a_boolean_and_returns_the_form() -> None:
+    provider = ScriptedProvider([{**OK, "html": "<form/>", "url": "https://m.alipay"}])
+
+    params = create_native(client_for(provider), channel="ALI_WAP", use_app=True)
+
+    assert params == {"html": "<form/>", "url": "https://m.alipay"}
+    body = provider.bodies[0]
+    assert body["channel"] == "ALI_WAP"
+    assert body["use_app"] is True
+    assert "return_url" not in body  # optional for ALI_WAP
+
+
+def test_every_channel_paygate_offers_is_one_the_beecloud_sandbox_serves() -> None:
+    from sandbox.beecloud.protocol import ALI_PAY_CHANNELS, PAY_CHANNELS
+
+    assert set(PAY_CHANNELS) >= BILL_CHANNELS
+    assert {c for c in BILL_CHANNELS if c.startswith("ALI_")} <= ALI_PAY_CHANNELS
+
+
 @pytest.mark.parametrize(
     "overrides",
     [
@@ -142,6 +162,9 @@ def test_create_bill_channel_fields() -> None:
         {"channel": "WX_JSAPI"},  # openid missing
         {"openid": "o-1"},  # WX_JSAPI only
         {"channel": "ALI_QRCODE", "return_url": "https://r", "qr_pay_mode": "2"},
+        {"use_app": True},  # ALI_WAP only
+        {"channel": "ALI_WAP", "use_app": "true"},  # a JSON boolean, never its spelling
+        {"channel": "ALI_WAP", "use_app": 1},
     ],
 )
 def test_create_bill_refuses_to_send_what_the_seed_forbids(overrides: dict[str, Any]) -> None:
@@ -166,6 +189,7 @@ def test_title_of_sixteen_cjk_characters_is_accepted() -> None:
         ("ALI_APP", {}, {"order_string": ""}),
         ("UN_APP", {}, {"html": "x"}),
         ("ALI_WEB", {"return_url": "https://r"}, {}),
+        ("ALI_WAP", {}, {"html": ""}),
         ("WX_APP", {}, {"app_id": "wx", "partner_id": "p", "package": "Sign=WXPay"}),
     ],
 )

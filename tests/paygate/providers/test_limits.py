@@ -129,11 +129,16 @@ def _accepted(model: type[Any], body: dict[str, Any]) -> Any:
 @st.composite
 def bill_bodies(draw: st.DrawFn) -> dict[str, Any]:
     channel = draw(st.sampled_from(list(Channel)))
+    values: dict[str, st.SearchStrategy[Any] | Edgy] = {
+        "openid": Edgy(OPENID),
+        "show_url": Edgy(URL),
+        "qr_pay_mode": st.sampled_from([None, "0", "1", "3"]),
+        "use_app": st.sampled_from([None, True, False, 1, "true"]),
+    }
+    assert set(values) == set(limits.CHANNEL_ONLY), "a channel-specific field without a strategy"
     extras: dict[str, st.SearchStrategy[Any] | Edgy] = {
         "return_url": Edgy(URL) if channel.value in limits.RETURN_URL_REQUIRED else st.one_of(st.none(), URL),
-        "openid": Edgy(OPENID) if channel is Channel.WX_JSAPI else st.none(),
-        "show_url": Edgy(URL) if channel is Channel.ALI_WEB else st.none(),
-        "qr_pay_mode": st.sampled_from([None, "0", "1", "3"]) if channel is Channel.ALI_QRCODE else st.none(),
+        **{name: values[name] if channel in only else st.none() for name, only in limits.CHANNEL_ONLY.items()},
     }
     return body_of(
         draw,
@@ -165,11 +170,12 @@ def test_every_bill_the_api_accepts_is_sent_by_the_beecloud_adapter(body: dict[s
         openid=request.openid,
         show_url=request.show_url,
         qr_pay_mode=request.qr_pay_mode,
+        use_app=request.use_app,
     )
 
     [sent] = upstream.bodies
     assert (sent["bill_no"], sent["total_fee"], sent["title"]) == (request.bill_no, request.total_fee, request.title)
-    for name in ("return_url", "openid", "show_url", "qr_pay_mode"):
+    for name in ("return_url", *limits.CHANNEL_ONLY):
         assert sent.get(name) == getattr(request, name)
 
 

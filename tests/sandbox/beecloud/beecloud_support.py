@@ -30,6 +30,7 @@ CHANNEL_EXTRAS: dict[str, dict[str, Any]] = {
     "WX_JSAPI": {"openid": "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o"},
     "ALI_APP": {},
     "ALI_WEB": {"return_url": "https://merchant.example/return", "show_url": "http://beecloud.cn"},
+    "ALI_WAP": {"return_url": "https://merchant.example/return", "use_app": True},
     "ALI_QRCODE": {"return_url": "https://merchant.example/return", "qr_pay_mode": "1"},
     "UN_APP": {},
     "UN_WEB": {"return_url": "https://merchant.example/return"},

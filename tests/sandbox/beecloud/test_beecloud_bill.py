@@ -25,6 +25,7 @@ CHANNEL_FIELDS = {
     "WX_JSAPI": {"app_id", "package", "nonce_str", "timestamp", "pay_sign", "sign_type"},
     "ALI_APP": {"order_string"},
     "ALI_WEB": {"html", "url"},
+    "ALI_WAP": {"html", "url"},
     "ALI_QRCODE": {"html", "url"},
     "UN_APP": {"tn"},
     "UN_WEB": {"html"},
@@ -66,6 +67,18 @@ def test_pay_urls_point_at_the_sandbox(sandbox: Sandbox) -> None:
     assert f'action="{pay}/u4"' in sandbox.bill("UN_WEB", bill_no="u4")["html"]
     assert f"{pay}/u5" in sandbox.bill("ALI_APP", bill_no="u5")["order_string"]
     assert re.fullmatch(r"\d{21}", sandbox.bill("UN_APP", bill_no="u6")["tn"])
+
+
+def test_ali_wap_answers_alipays_mobile_cashier_form_pointing_at_the_pay_page(sandbox: Sandbox) -> None:
+    pay = f"{sandbox.url}/pay/{APP_ID}"
+    wap = sandbox.bill("ALI_WAP", bill_no="wap00001")
+    assert wap["url"] == f"{pay}/wap00001"
+    assert f'action="{pay}/wap00001"' in wap["html"]
+    assert 'name="service" value="alipay.wap.create.direct.pay.by.user"' in wap["html"]
+    assert 'name="app_pay" value="Y"' in wap["html"]  # use_app: true
+    browser = sandbox.bill("ALI_WAP", bill_no="wap00002", use_app=False, return_url=None)
+    assert "app_pay" not in browser["html"]
+    assert "return_url" not in browser["html"]
 
 
 def test_public_url_overrides_request_base(make_sandbox: Any) -> None:
@@ -141,7 +154,7 @@ QA_CASES: list[tuple[str, str, Any, int]] = [
     # bill fields
     ("channel missing", "channel", MISSING, 4),
     ("channel parent", "channel", "WX", 3),
-    ("channel later v1", "channel", "ALI_WAP", 3),
+    ("channel not served", "channel", "ALI_OFFLINE_QRCODE", 3),
     ("channel lowercase", "channel", "wx_native", 5),
     ("channel padded", "channel", "WX_NATIVE ", 5),
     ("channel number", "channel", 1, 5),
@@ -202,6 +215,19 @@ def test_qa_validation_matrix(sandbox: Sandbox, field: str, value: Any, expected
 def test_channel_specific_required_fields(sandbox: Sandbox, channel: str, missing: str, expected: int) -> None:
     answer = sandbox.bill(channel, bill_no="req00001", **{missing: None})
     assert (answer["result_code"], answer["result_msg"]) == (expected, "MISS_PARAM")
+
+
+@pytest.mark.parametrize(
+    ("use_app", "expected"), [(True, 0), (False, 0), (None, 0), ("true", 5), (1, 5), (0, 5), ({}, 5)]
+)
+def test_ali_wap_use_app_is_an_optional_json_boolean(sandbox: Sandbox, use_app: Any, expected: int) -> None:
+    answer = sandbox.bill("ALI_WAP", bill_no="useapp01", use_app=use_app)
+    assert answer["result_code"] == expected, answer
+    assert answer["result_msg"] == ("OK" if expected == 0 else "PARAM_INVALID")
+
+
+def test_ali_wap_needs_no_return_url(sandbox: Sandbox) -> None:
+    assert sandbox.bill("ALI_WAP", bill_no="wapnoret", return_url=None)["result_code"] == 0
 
 
 @pytest.mark.parametrize(("mode", "expected"), [("0", 0), ("3", 0), (1, 0), ("2", 5), ("x", 5), (True, 5)])

@@ -57,6 +57,7 @@ def test_second_visit_says_already_paid_and_sends_nothing(sandbox: Sandbox) -> N
     ("channel", "detail_key", "detail_value"),
     [
         ("ALI_WEB", "trade_status", "TRADE_SUCCESS"),
+        ("ALI_WAP", "trade_status", "TRADE_SUCCESS"),
         ("UN_WEB", "respCode", "00"),
         ("WX_JSAPI", "result_code", "SUCCESS"),
     ],

@@ -63,6 +63,15 @@ def test_bills_newest_first_with_every_key(three_bills: Sandbox) -> None:
     assert abs(item["created_time"] - now_ms()) < 60_000
 
 
+def test_ali_wap_bills_are_listed_under_alipay_and_their_own_channel(sandbox: Sandbox) -> None:
+    sandbox.paid_bill("ALI_WAP", bill_no="qbwap001")
+    sandbox.paid_bill("ALI_WEB", bill_no="qbweb001")
+    assert _numbers(_bills(sandbox, channel="ALI")) == ["qbweb001", "qbwap001"]
+    answer = _bills(sandbox, channel="ALI_WAP")
+    assert _numbers(answer) == ["qbwap001"]
+    assert (answer["bills"][0]["channel"], answer["bills"][0]["spay_result"]) == ("ALI_WAP", True)
+
+
 @pytest.mark.parametrize(
     ("para", "expected"),
     [
@@ -102,7 +111,7 @@ def test_time_filters_use_creation_time(three_bills: Sandbox) -> None:
         ({"skip": -1}, 5),
         ({"skip": "1"}, 5),
         ({"start_time": "1435890530000"}, 5),
-        ({"channel": "ALI_WAP"}, 3),
+        ({"channel": "ALI_OFFLINE_QRCODE"}, 3),
         ({"channel": "ali"}, 5),
         ({"spay_result": "true"}, 5),
         ({"bill_no": 123}, 5),

@@ -31,8 +31,9 @@ def _status(box: Sandbox, refund_no: str, channel: str = "WX") -> dict[str, Any]
     return box.get("/1/rest/refund/status", {"channel": channel, "refund_no": refund_no})
 
 
-def test_ali_refund_returns_url_and_succeeds_after_the_delay(sandbox: Sandbox) -> None:
-    sandbox.paid_bill("ALI_WEB", bill_no="rf000001", optional={"a": 1})
+@pytest.mark.parametrize("channel", ["ALI_WEB", "ALI_WAP"])
+def test_ali_refund_returns_url_and_succeeds_after_the_delay(sandbox: Sandbox, channel: str) -> None:
+    sandbox.paid_bill(channel, bill_no="rf000001", optional={"a": 1})
     sandbox.webhooks(1)
     refund_no = today_refund_prefix() + "0001"
     answer = sandbox.refund("rf000001", refund_fee=60, refund_no=refund_no, optional={"why": "broken"})
@@ -44,7 +45,7 @@ def test_ali_refund_returns_url_and_succeeds_after_the_delay(sandbox: Sandbox) -
     assert body["transaction_id"] == refund_no
     assert body["transaction_fee"] == 60
     assert body["channel_type"] == "ALI"
-    assert body["sub_channel_type"] == "ALI_WEB"
+    assert body["sub_channel_type"] == channel
     assert body["optional"] == {"why": "broken"}
     assert body["sign"] == md5(f"{APP_ID}{APP_SECRET}{body['timestamp']}")
     assert body["signature"] == md5(f"{APP_ID}{refund_no}REFUNDALI60{MASTER_SECRET}")

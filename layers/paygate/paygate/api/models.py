@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
     StrictInt,
     StringConstraints,
     field_validator,
@@ -49,6 +50,11 @@ def _check_optional(value: dict[str, Any] | None) -> dict[str, Any] | None:
     return value
 
 
+def _only(field: str) -> str:
+    """A channel-specific field's documentation, from the one table of which channel takes it."""
+    return f"{', '.join(sorted(limits.CHANNEL_ONLY[field]))} only"
+
+
 def _check_url(value: str | None) -> str | None:
     return None if value is None else limits.check_url(value)
 
@@ -69,10 +75,17 @@ class CreateBillRequest(BaseModel):
         description=f"Echoed back in events; at most {MAX_OPTIONAL_BYTES} bytes as JSON, nested at most "
         f"{MAX_FREE_FORM_DEPTH} levels",
     )
-    return_url: str | None = Field(default=None, description="Required for ALI_WEB, ALI_QRCODE, UN_WEB")
+    return_url: str | None = Field(
+        default=None, description=f"Required for {', '.join(sorted(limits.RETURN_URL_REQUIRED))}"
+    )
     openid: OpenId | None = Field(default=None, description="Required for WX_JSAPI; not only whitespace")
-    show_url: str | None = Field(default=None, description="ALI_WEB only")
-    qr_pay_mode: Literal["0", "1", "3"] | None = Field(default=None, description="ALI_QRCODE only")
+    show_url: str | None = Field(default=None, description=_only("show_url"))
+    qr_pay_mode: Literal["0", "1", "3"] | None = Field(default=None, description=_only("qr_pay_mode"))
+    use_app: StrictBool | None = Field(
+        default=None,
+        description=f"{_only('use_app')}: true opens the payer's Alipay app when the phone has it, "
+        "false stays in the mobile browser",
+    )
 
     @field_validator("title")
     @classmethod
@@ -90,6 +103,7 @@ class CreateBillRequest(BaseModel):
             openid=self.openid,
             show_url=self.show_url,
             qr_pay_mode=self.qr_pay_mode,
+            use_app=self.use_app,
         )
         return self
 

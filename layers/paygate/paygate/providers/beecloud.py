@@ -80,10 +80,13 @@ _PAYMENT_PARAMS: dict[str, tuple[frozenset[str], ...]] = {
     "WX_JSAPI": tuple(frozenset({k}) for k in ("app_id", "package", "nonce_str", "timestamp", "pay_sign", "sign_type")),
     "ALI_APP": (frozenset({"order_string"}),),
     "ALI_WEB": (frozenset({"html", "url"}),),
+    "ALI_WAP": (frozenset({"html", "url"}),),
     "ALI_QRCODE": (frozenset({"html", "url"}),),
     "UN_APP": (frozenset({"tn"}),),
     "UN_WEB": (frozenset({"html"}),),
 }
+if set(_PAYMENT_PARAMS) != BILL_CHANNELS:
+    raise RuntimeError("every bill channel needs its expected payment parameters")
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -239,15 +242,22 @@ def _bill_fields(channel: str, bill_no: str, total_fee: int, title: str) -> dict
 
 
 def _channel_fields(
-    channel: str, *, return_url: str | None, openid: str | None, show_url: str | None, qr_pay_mode: str | None
-) -> dict[str, str]:
-    """The channel-specific fields: only those given (blank = not given), only where the seed defines them."""
+    channel: str,
+    *,
+    return_url: str | None,
+    openid: str | None,
+    show_url: str | None,
+    qr_pay_mode: str | None,
+    use_app: bool | None = None,
+) -> dict[str, str | bool]:
+    """The channel-specific fields: only those given (blank = not given), only where BeeCloud defines them."""
     return check_channel_extras(
         channel,
         return_url=_optional_text(return_url),
         openid=_optional_text(openid),
         show_url=_optional_text(show_url),
         qr_pay_mode=_optional_text(qr_pay_mode),
+        use_app=use_app,
     )
 
 
@@ -286,6 +296,7 @@ class BeeCloudClient:
         openid: str | None = None,
         show_url: str | None = None,
         qr_pay_mode: str | None = None,
+        use_app: bool | None = None,
     ) -> dict[str, Any]:
         """Create a bill; returns the channel's payment parameters (the answer minus the envelope).
 
@@ -295,7 +306,12 @@ class BeeCloudClient:
             body: dict[str, Any] = {
                 **_bill_fields(channel, bill_no, total_fee, title),
                 **_channel_fields(
-                    channel, return_url=return_url, openid=openid, show_url=show_url, qr_pay_mode=qr_pay_mode
+                    channel,
+                    return_url=return_url,
+                    openid=openid,
+                    show_url=show_url,
+                    qr_pay_mode=qr_pay_mode,
+                    use_app=use_app,
                 ),
             }
             if optional:
