@@ -135,3 +135,28 @@ def test_a_pending_refund_that_can_no_longer_be_built_fails_on_refresh_and_frees
     assert (failed.status, failed.failure_code) == (RefundStatus.FAILED, "provider_request_invalid")
     assert another.refund.status is RefundStatus.PENDING
     assert upstream.paths() == [beecloud.REFUND_PATH, beecloud.REFUND_STATUS_PATH, beecloud.REFUND_PATH]
+
+
+@pytest.mark.parametrize("first_answer", ["accepted", "lost"])
+def test_a_refund_finished_while_beecloud_answers_is_returned_as_it_stands(service, orders, upstream, first_answer):
+    """The webhook (or a concurrent refresh) settles the refund while our call waits for BeeCloud's
+    answer: recording that answer loses the race, and the caller gets the settled refund, not a 500."""
+    refund_no = _request().refund_no
+
+    def settled_meanwhile(body: dict) -> dict:
+        pending = orders.get_refund(APP.app_id, refund_no)
+        orders.finish_refund(pending, succeeded=True, now_ms=NOW_MS)
+        return {**BEECLOUD_OK, "id": "bc-refund"}
+
+    if first_answer == "lost":  # the create's answer is lost; a refresh finds no record and sends it again
+        upstream.break_next = RuntimeError("the answer was lost")
+        with pytest.raises(ProviderFailedError):
+            service.create(APP, BEECLOUD_CREDS, _request())
+        upstream.answers[beecloud.REFUND_PATH] = settled_meanwhile
+        answer = service.refresh(APP, BEECLOUD_CREDS, refund_no)
+    else:
+        upstream.answers[beecloud.REFUND_PATH] = settled_meanwhile
+        answer = service.create(APP, BEECLOUD_CREDS, _request()).refund
+
+    assert answer.status is RefundStatus.SUCCEEDED
+    assert orders.get_refund(APP.app_id, refund_no).status is RefundStatus.SUCCEEDED

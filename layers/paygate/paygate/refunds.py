@@ -14,6 +14,7 @@ request cannot even be built fails, on create or on a re-send, and frees its bil
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -176,7 +177,21 @@ class RefundService:
             return self.settle(refund, succeeded=False, failure=failure_code(error))
         except ProviderError:
             return refund  # no answer this time either; nothing changed
-        return self._orders.record_refund_accepted(refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock())
+        return self._record_accepted(refund, accepted)
+
+    def _record_accepted(self, refund: Refund, accepted: RefundAccepted) -> Refund:
+        """Keep BeeCloud's approval URL on the pending refund. A webhook or a refresh may have
+        finished the refund while BeeCloud's answer travelled: the refund as it stands is the answer."""
+        try:
+            return self._orders.record_refund_accepted(
+                refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock()
+            )
+        except TransitionRejectedError as rejected:
+            if rejected.current:
+                return Refund.model_validate(rejected.current)
+            current = self._orders.get_refund(refund.app_id, refund.refund_no)
+            assert current is not None  # refunds are never deleted
+            return current
 
     def _send(self, creds: BeeCloudCredentials, refund: Refund) -> RefundAccepted:
         return self._beecloud.refund(
@@ -195,18 +210,20 @@ class RefundService:
             api_error = to_api_error(error)
             if not error.outcome_unknown:
                 # BeeCloud certainly did not take it: release the bill so the merchant can retry.
-                self._orders.finish_refund(
-                    refund,
-                    succeeded=False,
-                    now_ms=self._clock(),
-                    failure_code=failure_code(error),
-                    failure_message=api_error.message,
-                )
+                # A concurrent refresh that already finished it wins (its state is published).
+                with contextlib.suppress(TransitionRejectedError):
+                    self._orders.finish_refund(
+                        refund,
+                        succeeded=False,
+                        now_ms=self._clock(),
+                        failure_code=failure_code(error),
+                        failure_message=api_error.message,
+                    )
                 failed = self._orders.get_refund(refund.app_id, refund.refund_no)
                 if failed is not None:
                     self._publisher.publish(refund_finished(failed))
             raise api_error from error
-        return self._orders.record_refund_accepted(refund.app_id, refund.refund_no, accepted.url, now_ms=self._clock())
+        return self._record_accepted(refund, accepted)
 
     @staticmethod
     def _refusal(request: CreateRefundRequest, now: int) -> PaygateError | None:
