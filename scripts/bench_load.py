@@ -39,7 +39,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import httpx
 
@@ -47,8 +47,6 @@ from paygate.clock import china_date, iso_from_ms, now_ms
 from paygate_local.stack import LocalStack, StackConfig
 from paygate_local.template import FunctionSpec
 from tests.support.requests import collection_body, payout_body
-
-T = TypeVar("T")
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LAMBDA_MB_PER_VCPU = 1769  # Lambda: 1769 MB = one full vCPU; CPU share scales linearly with memory
@@ -363,7 +361,7 @@ class _InvocationCounter(logging.Handler):
             self.counts[record.name.rsplit(".", 1)[-1]] += 1
 
 
-def eventually(probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1) -> T | None:
+def eventually[T](probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1) -> T | None:
     """Poll until probe returns something truthy; None after timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

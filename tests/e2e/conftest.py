@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import httpx
@@ -14,8 +14,6 @@ import pytest
 
 from paygate.clock import iso_from_ms, now_ms
 from paygate_local.stack import LocalStack, StackConfig, StackInfo
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -82,7 +80,7 @@ def gateway() -> Iterator[Gateway]:
         stack.stop()
 
 
-def eventually(probe: Callable[[], T | None], *, timeout: float = 15.0, interval: float = 0.05) -> T:
+def eventually[T](probe: Callable[[], T | None], *, timeout: float = 15.0, interval: float = 0.05) -> T:
     """Poll until probe returns something truthy; a bounded wait, never a fixed sleep."""
     deadline = time.monotonic() + timeout
     while True:

@@ -17,15 +17,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import httpx
 
 from paygate_local.stack import LocalStack, StackInfo
 from paygate_local.workers import KillPoint, arm_kill_point, fired_kill_points
 from tests.support.clock import today_in_china
-
-T = TypeVar("T")
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".local" / "reliability-figures.json"
 
@@ -97,7 +95,7 @@ def counting_client(base_url: str = "", **kwargs: Any) -> httpx.Client:
     return httpx.Client(base_url=base_url, event_hooks={"request": [_count_request]}, **kwargs)
 
 
-def eventually(probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1) -> T:
+def eventually[T](probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1) -> T:
     """Poll until probe returns something truthy: a bounded wait, never a fixed sleep."""
     deadline = time.monotonic() + timeout
     while True:

@@ -8,19 +8,17 @@ Powertools `Tracer()` imports aws_xray_sdk, which builds its own botocore machin
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, TypeVar, cast
+from typing import Literal, cast
 
 from pydantic import Field
 from pydantic_settings import BaseSettings
-
-Handler = TypeVar("Handler", bound=Callable[..., object])
 
 
 class TracingSettings(BaseSettings):
     mode: Literal["Active", "Disabled"] = Field(default="Disabled", alias="PAYGATE_TRACING")
 
 
-def traced(handler: Handler) -> Handler:
+def traced[Handler: Callable[..., object]](handler: Handler) -> Handler:
     """The handler itself when tracing is off; wrapped by Powertools Tracer when it is on."""
     if TracingSettings().mode != "Active":
         return handler

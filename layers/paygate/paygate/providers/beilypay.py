@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import httpx
 from aws_lambda_powertools import Logger
@@ -273,9 +273,6 @@ class _CollectionNotifyWire(_Wire):
     pay_time: WireTime = None
 
 
-_M = TypeVar("_M", bound=BaseModel)
-
-
 # -- client --------------------------------------------------------------------------------------
 
 
@@ -510,7 +507,7 @@ def _answer(
     return data
 
 
-def _parse(model: type[_M], data: Mapping[str, Any], path: str) -> _M:
+def _parse[M: BaseModel](model: type[M], data: Mapping[str, Any], path: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -532,9 +529,9 @@ def _payout_state(vo: _TransVO, path: str) -> PayoutState:
 # -- notifies ------------------------------------------------------------------------------------
 
 
-def _verified_notify(
-    payload: Mapping[str, Any], creds: BeilyPayCredentials, model: type[_M], fields: Sequence[str]
-) -> _M:
+def _verified_notify[M: BaseModel](
+    payload: Mapping[str, Any], creds: BeilyPayCredentials, model: type[M], fields: Sequence[str]
+) -> M:
     if not isinstance(payload, Mapping):
         raise WebhookVerificationError("notify body is not a JSON object")
     if not verify_signature(payload, creds.secret, fallback_fields=fields):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 from aws_lambda_powertools import Logger
@@ -25,7 +25,6 @@ from paygate.providers.errors import (
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)
 
-T = TypeVar("T")
 
 USER_AGENT = "paygate/0.1 (+https://github.com/paygate)"
 
@@ -132,7 +131,7 @@ def json_object(response: httpx.Response, provider: ProviderName) -> dict[str, A
     return body
 
 
-def with_retries(
+def with_retries[T](
     call: Callable[[], T],
     *,
     retries: int,
