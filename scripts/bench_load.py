@@ -1,4 +1,4 @@
-"""Local throughput and per-function peak memory on the whole local stack (issue 6).
+"""Local throughput and per-function peak memory on the whole local stack.
 
 Starts `paygate_local.stack.LocalStack` on free ports, then
 

@@ -36,7 +36,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timestamp-window-s", type=float, help="app_sign timestamp tolerance, seconds")
     parser.add_argument("--refund-delay-s", type=float, help="ALI/UN refund processing time")
     parser.add_argument("--wx-refund-processing-s", type=float, help="WX refund processing time")
-    parser.add_argument("--min-bill-no-len", type=int, help="1 (seed) or 8 (later v1 docs)")
+    parser.add_argument("--min-bill-no-len", type=int, help="1 (first v1 text) or 8 (later v1 docs)")
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 

@@ -85,7 +85,7 @@ def _wechat_prepay(bill: Bill, app_secret: str, now_ms: int) -> dict[str, str]:
     return {
         "app_id": wechat_app_id(bill.app_id),
         "nonce_str": secrets.token_hex(16),
-        "timestamp": str(now_ms),  # the seed: String, 13-digit milliseconds
+        "timestamp": str(now_ms),  # v1: String, 13-digit milliseconds
         "prepay_id": prepay_id,
         "sign_key": md5_hex("wxkey:" + app_secret),
     }

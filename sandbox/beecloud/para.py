@@ -1,6 +1,6 @@
 """Lenient decoding of the ``para=`` query parameter of the GET endpoints.
 
-The v1 SDKs encoded it four ways (reference §1.1): compact or spaced JSON (``+`` or ``%20``),
+The v1 SDKs encoded it four ways (protocols §1.1): compact or spaced JSON (``+`` or ``%20``),
 PHP's ``\\/`` and ``\\uXXXX`` escapes, json-lib ``null`` values, and the Python v1 SDK's
 ``str(dict)``: single quotes, ``1437035385000L`` longs, ``u'..'`` strings, ``None``/``True``.
 The real server (fastjson) accepted all of them, so the emulator does too: strict JSON first,

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse
 
 
 class ResultCode(IntEnum):
-    """The seed's ``result_code`` table (v1 only: codes 15-17 came with v2)."""
+    """BeeCloud's v1 ``result_code`` table (protocols §1.4) (v1 only: codes 15-17 came with v2)."""
 
     OK = 0
     APP_INVALID = 1
@@ -29,7 +29,7 @@ class ResultCode(IntEnum):
     RUN_TIME_ERROR = 14
 
 
-# The seed's spellings, exactly (14 is "RUN_TIME_ERROR" in v1; later docs say RUNTIME_ERROR).
+# The v1 table's spellings, exactly (14 is "RUN_TIME_ERROR" in v1; later docs say RUNTIME_ERROR).
 RESULT_MSG: dict[ResultCode, str] = {code: code.name for code in ResultCode}
 
 PAY_CHANNELS: tuple[str, ...] = (

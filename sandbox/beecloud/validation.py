@@ -1,4 +1,4 @@
-"""Request validation with BeeCloud QA's result codes (reference §1.3, §1.5).
+"""Request validation with BeeCloud QA's result codes (protocols §1.3, §1.5).
 
 General rule: a required field that is missing, ``""`` or ``null`` -> 4 MISS_PARAM; a value of
 the wrong JSON type or shape -> 5 PARAM_INVALID; a well-formed channel the endpoint does not
@@ -170,7 +170,7 @@ def _qr_pay_mode(params: Params) -> str:
     value = params.get("qr_pay_mode")
     if _missing(value):
         return QR_PAY_MODES[0]
-    # The seed types it String; Java v1 derives it from an enum, so a bare 0/1/3 is tolerated.
+    # v1 types it String; Java v1 derives it from an enum, so a bare 0/1/3 is tolerated.
     text = str(value) if _is_int(value) else value
     if text not in QR_PAY_MODES:
         raise BeeCloudError(ResultCode.PARAM_INVALID, "qr_pay_mode must be one of 0, 1, 3")

@@ -1,4 +1,4 @@
-"""The BeeCloud webhook body (reference §1.6, "Recommended emulator webhook").
+"""The BeeCloud webhook body (protocols §1.6, "Recommended emulator webhook").
 
 One body serves all three payload generations the gateway may meet: camelCase (2015) and
 snake_case (2015-10 on) keys side by side, the legacy ``sign`` and the 2017 ``signature``.

@@ -22,7 +22,7 @@ IST = timezone(timedelta(hours=5, minutes=30), "IST")
 
 
 class ErrorCode(IntEnum):
-    """The seed's system error codes (only those the emulator can produce are used)."""
+    """BeilyPay's system error codes (protocols §2.5) (only those the emulator can produce are used)."""
 
     MERCHANT_NOT_EXIST = 10001
     APP_NOT_EXIST = 10002
@@ -69,7 +69,7 @@ class BeilyPayError(Exception):
 
 
 def param_error(detail: str) -> BeilyPayError:
-    """10013 with the detail in ``msg``, as the seed says ("具体见真实错误返回")."""
+    """10013 with the detail in ``msg``, as BeilyPay's documentation says ("具体见真实错误返回")."""
     return BeilyPayError(ErrorCode.PARAM_ERROR, f"param error: {detail}")
 
 
@@ -217,7 +217,7 @@ def format_pay_time(moment: datetime) -> str:
     """``payTime`` exactly as Java's ``LocalDateTime.toString()`` prints it (no ``:ss`` when 0).
 
     The Java SDK re-renders payTime that way before verifying; emitting the same text makes the
-    Java, Go and PHP verifiers agree (reference §2.4).
+    Java, Go and PHP verifiers agree (protocols §2.4).
     """
     text = moment.strftime("%Y-%m-%dT%H:%M")
     return text if moment.second == 0 else f"{text}:{moment.second:02d}"

@@ -142,7 +142,7 @@ class BeilyPayService:
         return self._signed(order, body)
 
     def trans_order_vo(self, order: Order) -> dict[str, Any]:
-        """trans/query ``data`` (no transTime, per the seed)."""
+        """trans/query ``data`` (no transTime, as documented)."""
         return self._signed(order, self._trans_order_fields(order))
 
     def pay_vo(self, order: Order, pay_url: str) -> dict[str, Any]:

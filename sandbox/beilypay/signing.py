@@ -1,6 +1,6 @@
 """BeilyPay's MD5 signature: sorted ``k=v`` pairs, ``&key=<secret>``, MD5, hex.
 
-The official clients disagree on details (reference §2.2), so verification accepts every
+The official clients disagree on details (protocols §2.2), so verification accepts every
 variant they produce, case-insensitively; everything the emulator emits is signed the way the
 doc says (non-empty values only, UPPER-case hex).
 """

@@ -1,4 +1,4 @@
-"""Issue 3's promise, over real sockets: create -> pay in the sandbox -> webhook -> paid + one event;
+"""The README's promise, over real sockets: create -> pay in the sandbox -> webhook -> paid + one event;
 refund -> REFUND webhook -> refunded + one event; bad input -> clear 4xx and nothing written."""
 
 from __future__ import annotations

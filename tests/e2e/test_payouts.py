@@ -1,4 +1,4 @@
-"""Issue 4's promise, over real sockets on the local stack: payouts and collections over the BeilyPay
+"""The README's promise, over real sockets on the local stack: payouts and collections over the BeilyPay
 sandbox, settled by its notify or by the Step Functions poller (moto's ASL interpreter running the
 real PollPending handler), with exactly one transition and one event per final state.
 

@@ -1,4 +1,4 @@
-"""Issue 7's promise on the local stack: a reconciliation run after a dropped notify fixes the order and reports it."""
+"""On the local stack, a reconciliation run after a dropped notify fixes the order and reports it."""
 
 from __future__ import annotations
 

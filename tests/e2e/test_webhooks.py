@@ -1,4 +1,4 @@
-"""Issue 7's webhook promises on the local stack, over real sockets: a paid bill reaches a merchant's
+"""The webhook promises on the local stack, over real sockets: a paid bill reaches a merchant's
 endpoint signed; failures are retried on the schedule and logged; a slow receiver holds up nobody;
 resend works; the last failure goes to the dead-letter queue."""
 

@@ -17,7 +17,7 @@ import httpx
 from paygate.providers.beecloud import BeeCloudCredentials
 from paygate.providers.beilypay import BeilyPayCredentials
 
-# Public demo credentials from the providers' own SDK samples (reference §1.7, §2.6).
+# Public demo credentials from the providers' own SDK samples (protocols §1.7, §2.6).
 BEECLOUD_CREDS = BeeCloudCredentials(
     app_id="c5d1cba1-5e3f-4ba0-941d-9b0a371fe719",
     app_secret="39a7a518-9ac8-4a9e-87bc-7885f33cf18c",

@@ -1,4 +1,4 @@
-"""BeeCloud signatures against every vector in the reference (§1.7)."""
+"""BeeCloud signatures against every vector in docs/protocols.md (§1.7)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_app_sign_is_plain_concatenation_in_lower_hex() -> None:
 
 
 def test_real_production_webhook_sign_held_back_vector() -> None:
-    # Reference §1.6/§1.7 #1: computed from the described inputs (a real BeeCloud webhook).
+    # Protocols §1.6/§1.7 #1: computed from the described inputs (a real BeeCloud webhook).
     expected = md5_hex(f"{REAL_APP}{REAL_SECRET}1480999560000")
     assert expected == "319383d42c5b94d2c3e6198abb643375"
     assert webhook_sign(REAL_APP, REAL_SECRET, 1480999560000) == expected

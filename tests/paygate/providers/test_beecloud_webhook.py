@@ -18,7 +18,7 @@ from tests.paygate.providers._providers_support import BEECLOUD_CREDS
 
 APP = BEECLOUD_CREDS.app_id
 TS = 1426817510111
-SIGN = "856e43f6e96ee84355fc358513fb7868"  # md5(app_id + app_secret + TS), reference §1.7
+SIGN = "856e43f6e96ee84355fc358513fb7868"  # md5(app_id + app_secret + TS), protocols §1.7
 SIGNATURE = "84ce4660e7a82b3b6ea4f1cfba3c8fcf"  # PAY/WX/1 with the demo master secret
 NO_MASTER = BeeCloudCredentials(app_id=APP, app_secret=BEECLOUD_CREDS.app_secret)
 
@@ -75,7 +75,7 @@ def test_camel_case_generation_with_sign() -> None:
 
 
 def test_production_dual_key_body() -> None:
-    # Both key styles at once (reference §1.6): snake_case wins.
+    # Both key styles at once (protocols §1.6): snake_case wins.
     body = {**CAMEL, **SNAKE, "transactionFee": 999, "signAll": "whatever", "retry_counter": 0}
     assert verify_webhook(body, BEECLOUD_CREDS).transaction_fee == 1
 
@@ -142,7 +142,7 @@ def test_refund_signature_vector() -> None:
 
 
 def test_tampered_fee_breaks_signature_but_sign_cannot_see_it() -> None:
-    # `sign` does not cover the body (reference §1.2): the domain must check the fee against the order.
+    # `sign` does not cover the body (protocols §1.2): the domain must check the fee against the order.
     tampered = {**SNAKE, "transaction_fee": 100, "signature": SIGNATURE}
     hook = verify_webhook(tampered, BEECLOUD_CREDS)
     assert (hook.verified_by, hook.transaction_fee) == ("sign", 100)

@@ -112,7 +112,7 @@ def test_create_payout_sends_the_seed_body_signed_upper_case() -> None:
     assert (request.method, str(request.url)) == ("POST", "http://beilypay.test/v2/trans/create")
     assert request.headers["content-type"] == "application/json"
     body = provider.bodies[0]
-    # Reference §2.7 #3: the empty address is not sent, so every SDK variant signs the same string.
+    # Protocols §2.7 #3: the empty address is not sent, so every SDK variant signs the same string.
     assert body == {
         "appId": 1183601355,
         "merchantId": 3,
@@ -391,7 +391,7 @@ def test_create_collection_body_matches_the_reference_vector() -> None:
     )
     assert str(provider.requests[0].url) == "http://beilypay.test/v2/payment/create"
     body = provider.bodies[0]
-    assert body["sign"] == "308ACBB8F1B7C3D1FB9D2E882D2FF943"  # reference §2.7 #2
+    assert body["sign"] == "308ACBB8F1B7C3D1FB9D2E882D2FF943"  # protocols §2.7 #2
     assert set(body) == {
         "appId",
         "merchantId",

@@ -26,7 +26,7 @@ COLLECTION: dict[str, Any] = {
     "status": 2,
     "paid": 111,
     "payTime": "2021-08-11T15:57:06",
-    "sign": "EBB834A93B8C17EC00FF5BC958E9FF5F",  # reference §2.7 #4, computed
+    "sign": "EBB834A93B8C17EC00FF5BC958E9FF5F",  # protocols §2.7 #4, computed
 }
 PAYOUT_FIELDS: dict[str, Any] = {
     "appId": 1183601355,

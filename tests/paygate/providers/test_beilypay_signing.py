@@ -1,4 +1,4 @@
-"""BeilyPay signatures: the reference vectors (§2.7), the inbound rules (§2.2), and signing the wire text."""
+"""BeilyPay signatures: the published vectors (protocols §2.7), the inbound rules (§2.2), and signing the wire text."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_payment_create_vector() -> None:
 
 def test_trans_create_with_empty_address_skips_it() -> None:
     expected = md5_upper(PAYOUT_STRING)
-    assert expected == "78C177035F76386CE7E9E22115F75B64"  # held back in the reference: computed here
+    assert expected == "78C177035F76386CE7E9E22115F75B64"  # computed here from the rule
     assert sign(PAYOUT, SECRET) == expected
 
 
@@ -87,7 +87,7 @@ def test_collection_notify_vector() -> None:
     string = (
         "orderNo=210811939000000004&outOrderNo=123456789&paid=111&payTime=2021-08-11T15:57:06&status=2&key=" + SECRET
     )
-    assert md5_upper(string) == "EBB834A93B8C17EC00FF5BC958E9FF5F"  # held back in the reference
+    assert md5_upper(string) == "EBB834A93B8C17EC00FF5BC958E9FF5F"  # computed from the rule
     assert sign(COLLECTION_NOTIFY, SECRET) == "EBB834A93B8C17EC00FF5BC958E9FF5F"
 
 

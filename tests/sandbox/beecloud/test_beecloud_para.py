@@ -1,4 +1,4 @@
-"""``para=`` decoding: every SDK encoding of reference §1.1, decoded to the same map."""
+"""``para=`` decoding: every SDK encoding of protocols §1.1, decoded to the same map."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A client written only from the seed document (plain httpx, its own md5) works unchanged."""
+"""A client written only from BeeCloud's v1 documentation (plain httpx, its own md5) works unchanged."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from tests.support.clock import today_in_china
 
 
 class SeedClient:
-    """BeeCloud RESTful API V1 as the seed describes it, nothing more."""
+    """BeeCloud RESTful API V1 as its documentation describes it, nothing more."""
 
     def __init__(self, host: str, app_id: str, app_key: str) -> None:
         self.host = host

@@ -1,4 +1,4 @@
-"""Signature vectors from reference §1.7 (app_sign, webhook sign and signature)."""
+"""Signature vectors from protocols §1.7 (app_sign, webhook sign and signature)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Test-side BeilyPay client written from the seed alone (its own signer; no emulator code)."""
+"""Test-side BeilyPay client written from BeilyPay's documentation alone (its own signer; no emulator code)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import httpx
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import RunningServer
 
-# The public test credentials shipped in the official SDK samples (reference §2.6).
+# The public test credentials shipped in the official SDK samples (protocols §2.6).
 APP_ID = 1183601355
 MERCHANT_ID = 3
 SECRET = "8c62bd95169ba8818c676a6f2025b8e5"
@@ -25,7 +25,7 @@ NOTIFY_SCHEDULE = (0, 5, 15, 30)  # 0, 50, 150, 300 ms once scaled
 
 
 def seed_sign(params: dict[str, Any], secret: str, *, upper: bool = True, include_empty: bool = False) -> str:
-    """The seed: sorted k=v of non-empty values + &key=secret, MD5 (Python SDK style: lower, empties)."""
+    """The documented rule: sorted k=v of non-empty values + &key=secret, MD5 (Python SDK style: lower, empties)."""
     pairs = [
         f"{key}={json.dumps(value) if isinstance(value, bool) else value}"
         for key, value in sorted(params.items())

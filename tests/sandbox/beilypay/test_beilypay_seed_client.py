@@ -1,4 +1,4 @@
-"""Clients written only from the seed (and the SDK quirks the reference lists) work unchanged.
+"""Clients written only from BeilyPay's documentation (and the SDK quirks of protocols §2.2) work unchanged.
 
 Each style builds its own requests and signatures with plain httpx and hashlib: nothing from
 ``sandbox`` is imported here, so the emulator is tested the way a real integrator would use it.
@@ -21,7 +21,7 @@ from tests.sandbox.beilypay.beilypay_support import APP_ID, MERCHANT_ID, SECRET,
 
 @dataclass(frozen=True)
 class Style:
-    """How one official client signs and encodes (reference §2.2 table)."""
+    """How one official client signs and encodes (protocols §2.2 table)."""
 
     name: str
     upper: bool  # hex case of the request sign
@@ -46,7 +46,7 @@ def md5_hex(text: str) -> str:
 
 
 class SeedClient:
-    """A BeilyPay v2 client exactly as the seed describes it, parameterised by SDK style."""
+    """A BeilyPay v2 client exactly as its documentation describes it, parameterised by SDK style."""
 
     def __init__(self, base_url: str, style: Style) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=5.0)

@@ -1,4 +1,4 @@
-"""The signing module against the reference's vectors and every client variant it must accept."""
+"""The signing module against the published vectors (protocols §2.7) and every client variant it must accept."""
 
 from __future__ import annotations
 

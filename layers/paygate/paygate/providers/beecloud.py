@@ -1,6 +1,6 @@
 """BeeCloud REST API v1 (WeChat Pay, Alipay, UnionPay): bills, refunds, queries, webhooks.
 
-Wire rules (seed + reference §1): POST bodies are JSON; GET queries carry one `para` parameter,
+Wire rules (protocols §1): POST bodies are JSON; GET queries carry one `para` parameter,
 compact JSON encoded with quote_plus; every request is authenticated by
 `app_sign = md5(app_id + timestamp_ms + app_secret)`; every answer is HTTP 200 with the
 envelope `result_code`/`result_msg`/`err_detail`, `result_code == 0` meaning success.
@@ -71,7 +71,7 @@ QUERY_CHANNELS: frozenset[str] = BILL_CHANNELS | CHANNEL_FAMILIES
 MAX_QUERY_LIMIT = 50
 ENVELOPE_KEYS: frozenset[str] = frozenset({"result_code", "result_msg", "err_detail"})
 
-# What a successful /bill answer must carry per channel (seed §2); any one key of a set suffices.
+# What a successful /bill answer must carry per channel (protocols §1.3); any one key of a set suffices.
 _PAYMENT_PARAMS: dict[str, tuple[frozenset[str], ...]] = {
     "WX_APP": tuple(
         frozenset({k}) for k in ("app_id", "partner_id", "package", "nonce_str", "timestamp", "pay_sign", "prepay_id")
@@ -142,7 +142,7 @@ class BeeCloudWebhook:
 
 
 def app_sign(app_id: str, timestamp_ms: int, secret: str) -> str:
-    """`md5(app_id + timestamp + secret)` as lower-case hex (the seed's request signature)."""
+    """`md5(app_id + timestamp + secret)` as lower-case hex (BeeCloud's request signature, protocols §1.2)."""
     return hashlib.md5(f"{app_id}{timestamp_ms}{secret}".encode()).hexdigest()
 
 
@@ -570,7 +570,7 @@ def _verified_by(
 
 
 def verify_webhook(payload: Mapping[str, Any], creds: BeeCloudCredentials) -> BeeCloudWebhook:
-    """Verify and parse a BeeCloud webhook body (reference §1.6, all three payload generations).
+    """Verify and parse a BeeCloud webhook body (protocols §1.6, all three payload generations).
 
     `signature` (with master_secret, covers the fee) is tried first when both are present;
     otherwise, or if it does not match, `sign` (app_secret + timestamp). The fee must be an

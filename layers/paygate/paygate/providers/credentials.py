@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class BeeCloudCredentials:
-    """One BeeCloud app. `app_secret` is the seed's `app_key`; `master_secret` signs 2017+ webhooks."""
+    """One BeeCloud app. `app_secret` is v1's first name `app_key`; `master_secret` signs 2017+ webhooks."""
 
     app_id: str
     app_secret: str = field(repr=False)

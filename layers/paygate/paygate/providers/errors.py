@@ -28,8 +28,8 @@ class RejectReason(StrEnum):
     CHANNEL_ERROR = "channel_error"
 
 
-# BeeCloud `result_code` (seed §2/§3 plus the later v1/v2 codes 15-17). Keyed by number only:
-# 14 is spelled RUN_TIME_ERROR in the seed and RUNTIME_ERROR later, and the text never matters.
+# BeeCloud `result_code` (protocols §1.4, plus the later v1/v2 codes 15-17). Keyed by number only:
+# 14 is spelled RUN_TIME_ERROR in v1 and RUNTIME_ERROR later, and the text never matters.
 BEECLOUD_REASONS: dict[int, RejectReason] = {
     1: RejectReason.AUTH,  # APP_INVALID: unknown app_id, bad app_sign or stale timestamp
     2: RejectReason.AUTH,  # PAY_FACTOR_NOT_SET: the provider account is not set up for the channel
@@ -53,7 +53,7 @@ BEECLOUD_REASONS: dict[int, RejectReason] = {
 # Codes after which a write (bill, refund) may or may not have been executed upstream.
 BEECLOUD_INDETERMINATE: frozenset[int] = frozenset({14, 15})
 
-# BeilyPay `code` (seed "系统错误码" plus 500, the Java SDK's generic `Response.error()`).
+# BeilyPay `code` (the documented "系统错误码", protocols §2.5, plus 500, the Java SDK's generic `Response.error()`).
 BEILYPAY_REASONS: dict[int, RejectReason] = {
     10001: RejectReason.AUTH,  # merchantId not exist
     10002: RejectReason.AUTH,  # appId not exist

@@ -52,7 +52,7 @@ from paygate.transfers import SettlementConflictError, TransferLedger
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)
 
-FAMILIES = ("WX", "ALI", "UN")  # the seed makes `channel` required on queries; families cover all channels
+FAMILIES = ("WX", "ALI", "UN")  # v1 first made `channel` required on queries; families cover all channels
 MAX_PAGES = 2000  # per family and period: 100 000 records; beyond that, ask for a shorter period
 # A pending refund younger than this may still be on its way to BeeCloud: "BeeCloud has no such
 # refund" proves nothing yet.
