@@ -15,10 +15,12 @@ bootstrap-sam:
 run: bootstrap
 	$(PY) -m paygate_local
 
-## test: every test (unit, integration, end to end, template lint); files spread over 3 workers
+## test: every test (unit, integration, end to end, template lint); files spread over 3 workers;
+## prints line coverage of the test processes (files below 100 %), also in .local/coverage/coverage.json
 ## (the suite mostly waits on sockets and sandboxes, so 3 workers help even on 2 cores)
 test: bootstrap-sam
-	$(PY) -m pytest -n 3 --dist loadfile $(PYTEST_ARGS)
+	@mkdir -p .local/coverage
+	$(PY) -m pytest -n 3 --dist loadfile --cov --cov-report=term --cov-report=json:.local/coverage/coverage.json $(PYTEST_ARGS)
 
 ## test-clock: the date-sensitive tests (marker `clock`: refund_no dates, China/IST days, the e2e bill
 ## and refund flow) under a shifted clock, once per instant below: 23:59:50 and 00:00:10 China time
