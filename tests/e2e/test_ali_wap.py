@@ -10,8 +10,8 @@ from html import unescape
 import httpx
 import pytest
 
-from tests.e2e.conftest import eventually, last_hour
 from tests.support.clock import refund_no
+from tests.support.gateway import eventually, last_hour
 
 pytestmark = pytest.mark.clock  # refund_no carries today's date: run under shifted clocks too
 

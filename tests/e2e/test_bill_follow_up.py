@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from paygate_local.stack import LocalStack, StackConfig
-from tests.e2e.conftest import Gateway, eventually
+from tests.support.gateway import Gateway, eventually
 
 pytestmark = pytest.mark.e2e
 

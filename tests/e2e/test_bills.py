@@ -8,8 +8,8 @@ import concurrent.futures
 import httpx
 import pytest
 
-from tests.e2e.conftest import eventually
 from tests.support.clock import refund_no, today_in_china
+from tests.support.gateway import eventually
 
 pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 

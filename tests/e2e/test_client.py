@@ -16,8 +16,8 @@ from paygate_client import (
     PaygateClient,
     RefundStatus,
 )
-from tests.e2e.conftest import eventually
 from tests.support.clock import refund_no
+from tests.support.gateway import eventually
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from paygate_local.stack import LocalStack, StackConfig
-from tests.e2e.conftest import Gateway, Merchant, eventually
+from tests.support.gateway import Gateway, Merchant, eventually
 from tests.support.requests import collection_body, payout_body
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import httpx
 
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
 from paygate_local.stack import REPO_ROOT
-from tests.e2e.conftest import Merchant, eventually, last_hour
+from tests.support.gateway import Merchant, eventually, last_hour
 
 
 def _shop(gateway):

@@ -13,7 +13,7 @@ import pytest
 
 from paygate.webhooks.verify import construct_event
 from paygate_local.stack import LocalStack, StackConfig
-from tests.e2e.conftest import Gateway, Merchant, eventually
+from tests.support.gateway import Gateway, Merchant, eventually
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 MAX_ATTEMPTS = 6

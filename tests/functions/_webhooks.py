@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from paygate_local.sqs_source import sqs_record
-from tests.functions.conftest import BUS, REGION, AwsAccount, Merchant, api_event, body_of, invoke
+from tests.support.functions import BUS, REGION, AwsAccount, Merchant, api_event, body_of, invoke
 from tests.support.template import template
 from tests.support.webhook_receiver import Receiver, running_receiver
 

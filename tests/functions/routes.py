@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.functions.conftest import ROOT, BeilyPayMerchant, Merchant, api_event, invoke, load_event
 from tests.support.bad_input import RawBody
+from tests.support.functions import ROOT, BeilyPayMerchant, Merchant, api_event, invoke, load_event
 from tests.support.requests import collection_body, payout_body
 
 ENDPOINT_ID = "we_" + "0" * 24

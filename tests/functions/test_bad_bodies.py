@@ -10,9 +10,9 @@ import json
 
 import pytest
 
-from tests.functions.conftest import BeilyPayMerchant, Merchant
 from tests.functions.routes import BODY_ROUTES, ROUTES, Route, api_functions, call
 from tests.support.bad_input import HUGE_INT, RawBody, assert_error_result, nested_array, with_raw_value
+from tests.support.functions import BeilyPayMerchant, Merchant
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def assert_refused_everywhere(shops, make_body, *statuses: int) -> None:
 
 
 def test_the_route_catalogue_covers_every_route_of_every_api_function(aws):
-    from tests.functions.conftest import load_function
+    from tests.support.functions import load_function
 
     registered = {
         (name, route.method, route.openapi_path)

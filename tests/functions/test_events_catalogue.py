@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from tests.functions.conftest import (
+from tests.support.clock import refund_no
+from tests.support.functions import (
     EVENTS_DIR,
     beilypay_notify_event,
     invoke,
@@ -18,7 +19,6 @@ from tests.functions.conftest import (
     pay_in_sandbox,
     webhook_event,
 )
-from tests.support.clock import refund_no
 from tests.support.template import template
 
 pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`

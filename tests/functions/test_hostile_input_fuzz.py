@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.functions.conftest import BeilyPayMerchant, Merchant
 from tests.functions.routes import ROUTES, call
 from tests.support.bad_input import assert_error_result, hostile_bodies
+from tests.support.functions import BeilyPayMerchant, Merchant
 
 
 @pytest.fixture

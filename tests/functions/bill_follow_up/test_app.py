@@ -8,7 +8,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.functions.conftest import add_fault, api_event, body_of, invoke, sandbox_webhook, webhook_event
+from tests.support.functions import add_fault, api_event, body_of, invoke, sandbox_webhook, webhook_event
 
 
 def _create(merchant, bill_no):
@@ -122,9 +122,9 @@ def test_our_own_failure_is_reported_for_redelivery_and_the_rest_of_the_batch_pr
     other_app = _follow_up(follow_up_queue, app_id="app_00000000deadbeef", bill_no="FOLLOWUP0005", attempt=1)[0]
     # EventBridge refuses: the bill is settled but its event not published, so SQS must deliver it again.
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    from tests.functions.conftest import _clear_container_caches
+    from tests.support.functions import clear_container_caches
 
-    _clear_container_caches()
+    clear_container_caches()
 
     result = _run(follow_up_queue, [mine, unreadable, other_app])
 
@@ -132,7 +132,7 @@ def test_our_own_failure_is_reported_for_redelivery_and_the_rest_of_the_batch_pr
     assert _status(merchant, "FOLLOWUP0005") == "succeeded"
     # The redelivery publishes the event (same id the webhook would have used), settled once.
     monkeypatch.setenv("EVENT_BUS_NAME", "paygate-test")
-    _clear_container_caches()
+    clear_container_caches()
     assert _run(follow_up_queue, [mine]) == {"batchItemFailures": []}
     (event,) = [e for e in aws.published_events() if e["detail-type"] == "bill.succeeded"]
     assert event["detail"]["data"]["bill_no"] == "FOLLOWUP0005"
@@ -140,9 +140,9 @@ def test_our_own_failure_is_reported_for_redelivery_and_the_rest_of_the_batch_pr
 
 def test_a_queue_that_refuses_never_fails_the_bill_creation(merchant, aws, follow_up_queue, monkeypatch):
     monkeypatch.setenv("BILL_FOLLOW_UP_QUEUE_URL", follow_up_queue.url + "-missing")
-    from tests.functions.conftest import _clear_container_caches
+    from tests.support.functions import clear_container_caches
 
-    _clear_container_caches()
+    clear_container_caches()
 
     bill = _create(merchant, "FOLLOWUP0006")
 

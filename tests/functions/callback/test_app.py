@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from tests.functions.conftest import api_event, invoke, pay_in_sandbox, webhook_event
+from tests.support.functions import api_event, invoke, pay_in_sandbox, webhook_event
 
 
 def _create_bill(merchant, bill_no="PAID00000001", total_fee=100):

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from paygate.providers.beilypay import sign
-from tests.functions.conftest import api_event, beilypay_notify_event, body_of, invoke
+from tests.support.functions import api_event, beilypay_notify_event, body_of, invoke
 from tests.support.requests import collection_body, payout_body
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.functions.conftest import api_event, body_of, invoke
+from tests.support.functions import api_event, body_of, invoke
 from tests.support.requests import collection_body
 
 

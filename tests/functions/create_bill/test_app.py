@@ -6,7 +6,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.functions.conftest import add_fault, api_event, body_of, invoke
+from tests.support.functions import add_fault, api_event, body_of, invoke
 
 CHANNEL_CASES = {
     "WX_APP": ({}, {"app_id", "partner_id", "package", "nonce_str", "timestamp", "pay_sign", "prepay_id"}),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import boto3
 import httpx
 
-from tests.functions.conftest import add_fault, api_event, body_of, invoke, sandbox_webhook, webhook_event
+from tests.support.functions import add_fault, api_event, body_of, invoke, sandbox_webhook, webhook_event
 
 
 def _create(merchant, bill_no, total_fee=100):
@@ -141,20 +141,20 @@ def test_a_final_bill_is_answered_from_the_ledger_without_asking_beecloud(
 
 
 def test_a_refresh_whose_publish_failed_publishes_again_when_asked_again(merchant, aws, beecloud_sandbox, monkeypatch):
-    from tests.functions.conftest import BUS, _clear_container_caches
+    from tests.support.functions import BUS, clear_container_caches
 
     _create(merchant, "REFRESH00006")
     _pay_at_beecloud(beecloud_sandbox.url, merchant, "REFRESH00006")
     aws.published_events()
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")  # EventBridge refuses after the write
-    _clear_container_caches()
+    clear_container_caches()
 
     failed = _refresh(merchant, "REFRESH00006")
 
     assert failed["statusCode"] >= 500
     assert _stored(merchant, "REFRESH00006")["status"]["S"] == "succeeded"
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
-    _clear_container_caches()
+    clear_container_caches()
     again = _refresh(merchant, "REFRESH00006")
     assert (again["statusCode"], body_of(again)["status"]) == (200, "succeeded")
     (event,) = _of_type(aws.published_events(), "bill.succeeded")

@@ -6,7 +6,7 @@ import boto3
 import httpx
 import pytest
 
-from tests.functions.conftest import api_event, body_of, invoke
+from tests.support.functions import api_event, body_of, invoke
 from tests.support.requests import payout_body
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from paygate.clock import now_ms
 from paygate.poller import PollState
-from tests.functions.conftest import (
+from tests.support.functions import (
     api_event,
     beilypay_notify_event,
     body_of,

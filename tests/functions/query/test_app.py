@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.functions.conftest import api_event, body_of, invoke, pay_in_sandbox, webhook_event
+from tests.support.functions import api_event, body_of, invoke, pay_in_sandbox, webhook_event
 
 
 def _get(merchant, path, resource=None, query=None, path_params=None, auth=None):

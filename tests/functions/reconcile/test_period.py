@@ -32,7 +32,7 @@ def test_a_period_must_not_end_before_it_starts():
 
 
 def test_the_handler_request_defaults_to_the_lookback_before_now(aws):  # aws: the module loads with its env
-    from tests.functions.conftest import load_function
+    from tests.support.functions import load_function
 
     request = load_function("reconcile").ReconcileRequest
     assert request.model_validate({}).period(NOV_24) == Period(NOV_24 - 2 * DAY_MS, NOV_24)

@@ -13,7 +13,8 @@ from paygate.clock import iso_from_ms, now_ms
 from paygate.models import OrderKind
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
 from paygate.store.orders import order_pk
-from tests.functions.conftest import (
+from tests.support.clock import refund_no as todays_refund_no
+from tests.support.functions import (
     add_fault,
     api_event,
     body_of,
@@ -21,7 +22,6 @@ from tests.functions.conftest import (
     pay_in_sandbox,
     webhook_event,
 )
-from tests.support.clock import refund_no as todays_refund_no
 from tests.support.requests import collection_body, payout_body
 
 pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
@@ -307,7 +307,7 @@ def test_the_admin_cli_runs_the_same_reconciliation_and_writes_json_and_csv(
 
 
 def test_the_events_file_is_the_schedule_input_and_runs_over_every_app(merchant, aws, beecloud_sandbox):
-    from tests.functions.conftest import load_event
+    from tests.support.functions import load_event
     from tests.support.template import template
 
     schedule = template()["Resources"]["ReconcileFunction"]["Properties"]["Events"]["Daily"]["Properties"]

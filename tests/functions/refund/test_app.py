@@ -9,7 +9,8 @@ import pytest
 from paygate.clock import china_date, iso_from_ms, now_ms
 from paygate.deps import beecloud_client, event_publisher, orders_store
 from paygate.refunds import RefundService
-from tests.functions.conftest import (
+from tests.support.clock import DAY_MS, next_china_midnight_ms, refund_no, today_in_china
+from tests.support.functions import (
     add_fault,
     api_event,
     body_of,
@@ -19,7 +20,6 @@ from tests.functions.conftest import (
     sandbox_webhook,
     webhook_event,
 )
-from tests.support.clock import DAY_MS, next_china_midnight_ms, refund_no, today_in_china
 
 pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 
@@ -233,7 +233,7 @@ def test_a_refund_no_is_checked_at_the_instant_the_request_arrives_and_a_repeat_
 
 
 def test_a_refresh_whose_publish_failed_publishes_again_when_asked_again(merchant, aws, beecloud_sandbox, monkeypatch):
-    from tests.functions.conftest import BUS, _clear_container_caches
+    from tests.support.functions import BUS, clear_container_caches
 
     _paid_bill(merchant, beecloud_sandbox.url)
     number = refund_no("060")
@@ -247,7 +247,7 @@ def test_a_refresh_whose_publish_failed_publishes_again_when_asked_again(merchan
         headers={"Authorization": merchant.auth},
     )
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")  # EventBridge refuses after the settle
-    _clear_container_caches()
+    clear_container_caches()
     for _ in range(50):  # WX refunds stay processing a moment in the sandbox
         result = invoke("refund", event)
         if result["statusCode"] != 200:
@@ -257,7 +257,7 @@ def test_a_refresh_whose_publish_failed_publishes_again_when_asked_again(merchan
     assert boto3.client("dynamodb").get_item(TableName="orders", Key=key)["Item"]["status"]["S"] == "succeeded"
 
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
-    _clear_container_caches()
+    clear_container_caches()
     again = invoke("refund", event)
 
     assert (again["statusCode"], body_of(again)["status"]) == (200, "succeeded")

@@ -9,7 +9,7 @@ import boto3
 
 from paygate.bus import DomainEvent, EventPublisher
 from paygate.webhooks.verify import construct_event, verify_signature
-from tests.functions.conftest import BUS, REGION
+from tests.support.functions import BUS, REGION
 from tests.support.webhook_receiver import wait_for
 
 

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from tests.functions._webhooks import SECRETS_PREFIX
-from tests.functions.conftest import REGION, api_event, body_of, invoke
+from tests.support.functions import REGION, api_event, body_of, invoke
 from tests.support.ssrf import NON_PUBLIC_URLS
 
 EVENT_ID = "0b7e5a4c-2f1d-5e8a-9c3b-1a2b3c4d5e6f"

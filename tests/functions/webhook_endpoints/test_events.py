@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.functions.conftest import body_of, invoke, load_event
+from tests.support.functions import body_of, invoke, load_event
 
 CATALOGUE_ENDPOINT = "we_0123456789abcdef01234567"
 CATALOGUE_APP = "app_0123456789abcdef"

@@ -7,7 +7,7 @@ import pytest
 
 from paygate.bus import DomainEvent, EventPublisher
 from paygate.webhooks.verify import SignatureVerificationError, parse_header, verify_signature
-from tests.functions.conftest import BUS, REGION, api_event, body_of, invoke
+from tests.support.functions import BUS, REGION, api_event, body_of, invoke
 
 
 def _rotate(merchant, endpoint_id, body=None):

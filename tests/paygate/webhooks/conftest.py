@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import datetime
 import ssl
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.support.ssrf import FakeDns, LoopbackOnly, install
-
-CERT_NAME = "hooks.shop.test"  # the only name the TLS receiver's certificate is valid for
+from tests.support.tls_receiver import (
+    CERT_NAME,
+    TlsReceiver,
+    make_certificate,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -37,52 +38,14 @@ def dials(network: tuple[FakeDns, LoopbackOnly]) -> list[tuple[str, int]]:
     return network[1].dialled
 
 
-def _certificate(
-    subject: str, key: Any, issuer: x509.Name, signer: Any, *, ca: bool, names: list[str]
-) -> x509.Certificate:
-    now = datetime.datetime.now(datetime.UTC)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-    )
-    if ca:
-        usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
-        builder = builder.add_extension(usage, critical=True)
-        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    else:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
-        builder = builder.add_extension(x509.ExtendedKeyUsage([x509.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
-        )
-    return builder.sign(signer, hashes.SHA256())
-
-
-@dataclass
-class TlsReceiver:
-    port: int
-    ca_file: str
-    requests: list[tuple[str, str]] = field(default_factory=list)  # (path, Host header)
-    server_names: list[str | None] = field(default_factory=list)  # SNI of every handshake
-
-    def url(self, name: str, path: str = "/hook") -> str:
-        return f"https://{name}:{self.port}{path}"
-
-
 @pytest.fixture(scope="module")
 def _tls_material(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     directory = tmp_path_factory.mktemp("tls")
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "paygate test CA")])
-    ca = _certificate("paygate test CA", ca_key, ca_name, ca_key, ca=True, names=[])
+    ca = make_certificate("paygate test CA", ca_key, ca_name, ca_key, ca=True, names=[])
     key = ec.generate_private_key(ec.SECP256R1())
-    leaf = _certificate(CERT_NAME, key, ca_name, ca_key, ca=False, names=[CERT_NAME])
+    leaf = make_certificate(CERT_NAME, key, ca_name, ca_key, ca=False, names=[CERT_NAME])
     ca_file, cert_file, key_file = directory / "ca.pem", directory / "cert.pem", directory / "key.pem"
     ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_file.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))

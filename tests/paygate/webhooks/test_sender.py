@@ -13,8 +13,8 @@ import pytest
 
 from paygate.webhooks import sender
 from paygate.webhooks.models import SendResult
-from tests.paygate.webhooks.conftest import CERT_NAME, TlsReceiver
 from tests.support.ssrf import NON_PUBLIC_ADDRESSES, NON_PUBLIC_SPELLINGS, FakeDns, url_host
+from tests.support.tls_receiver import CERT_NAME, TlsReceiver
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 PUBLIC = "93.184.216.34"

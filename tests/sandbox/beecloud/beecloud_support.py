@@ -160,3 +160,16 @@ class Sandbox:
 
     def received_count(self) -> int:
         return len(self.receiver.received) - self.received_before
+
+
+MakeSandbox = Callable[..., Sandbox]
+
+
+def fresh_connection_client(base_url: str) -> httpx.Client:
+    """A client that opens a connection per request.
+
+    serve_in_thread's listening socket is created with proto 0, so asyncio does not set
+    TCP_NODELAY on accepted connections: on a kept-alive connection every response then waits
+    ~40 ms for a delayed ACK. A new connection per request avoids that (~3 ms a request).
+    """
+    return httpx.Client(base_url=base_url, timeout=5.0, limits=httpx.Limits(max_keepalive_connections=0))

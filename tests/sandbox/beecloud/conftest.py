@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,20 +20,10 @@ from tests.sandbox.beecloud.beecloud_support import (
     OTHER_APP_SECRET,
     TEST_SECRET,
     TIME_SCALE,
+    MakeSandbox,
     Sandbox,
+    fresh_connection_client,
 )
-
-MakeSandbox = Callable[..., Sandbox]
-
-
-def fresh_connection_client(base_url: str) -> httpx.Client:
-    """A client that opens a connection per request.
-
-    serve_in_thread's listening socket is created with proto 0, so asyncio does not set
-    TCP_NODELAY on accepted connections: on a kept-alive connection every response then waits
-    ~40 ms for a delayed ACK. A new connection per request avoids that (~3 ms a request).
-    """
-    return httpx.Client(base_url=base_url, timeout=5.0, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 class _Started:

@@ -64,6 +64,7 @@ def test_redeliver_sends_the_signed_notification_again_without_its_fault(sandbox
     assert fault.status_code == 201, fault.text
     sandbox.paid_bill("WX_NATIVE", "page0005")
     (forged,) = sandbox.webhooks(1)
+    sandbox.wait_attempts(ref, 1)  # logged once the receiver's answer is read, just after it arrived
     page = SandboxPage.open(sandbox.client)
     (first,) = [r for r in page.parsed.rows if r.attrs.get("ref") == ref]
 

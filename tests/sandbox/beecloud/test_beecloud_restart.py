@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from sandbox.common.server import serve_in_thread
-from tests.sandbox.beecloud.beecloud_support import APP_ID
-from tests.sandbox.beecloud.conftest import MakeSandbox, fresh_connection_client
+from tests.sandbox.beecloud.beecloud_support import APP_ID, MakeSandbox, fresh_connection_client
 
 
 def test_a_crash_keeps_bills_and_the_restart_resends_webhooks_in_flight(make_sandbox: MakeSandbox) -> None:
