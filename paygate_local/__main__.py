@@ -1,6 +1,7 @@
 """`make run`: start the whole gateway locally, print where it is, stop cleanly on Ctrl-C/SIGTERM.
 
     python -m paygate_local [--api-port 3000] [--time-scale 1.0] [--fresh] [...]
+    python -m paygate_local invoke <FunctionLogicalId> -e events/<file>.json   (see invoke.py)
 
 Writes `.local/stack.json` for scripts; keeps DynamoDB data, secrets and logs under `.local/`,
 and reuses the demo app from the previous run unless `--fresh`.
@@ -80,6 +81,11 @@ def _banner(info: StackInfo) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["invoke"]:
+        from paygate_local.invoke import main as invoke
+
+        return invoke(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("httpx", "botocore", "urllib3", "werkzeug"):

@@ -103,9 +103,49 @@ class StackInfo:
     api_key: str | None = None
     beecloud: dict[str, str] | None = None
     beilypay: dict[str, Any] | None = None
+    name_prefix: str = "paygate-local"
+    template: str = "template.yaml"
+    parameter_overrides: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def local_template(
+    template: str | Path,
+    *,
+    name_prefix: str,
+    parameter_overrides: dict[str, str],
+    beecloud_url: str,
+    beilypay_url: str,
+    moto_url: str,
+) -> ResolvedTemplate:
+    """The template as the local stack deploys it: the sandboxes as providers, loopback webhooks allowed."""
+    overrides = {
+        # Local merchants' webhook receivers are http://127.0.0.1:... (production: https, public hosts).
+        "WebhookAllowInsecureUrls": "true",
+        **parameter_overrides,
+        "BeeCloudBaseUrl": beecloud_url,
+        "BeilyPayBaseUrl": beilypay_url,
+    }
+    path = Path(template)
+    if not path.is_absolute():
+        path = (Path.cwd() / path).resolve()
+    return resolve_template(path, name_prefix=name_prefix, parameter_overrides=overrides, moto_url=moto_url)
+
+
+def aws_endpoints_env(moto_url: str, dynamodb_url: str) -> dict[str, str]:
+    """What points boto3 at the local AWS: the same variables a deployed function would not need."""
+    return {
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
 
 
 class LocalStack:
@@ -175,18 +215,13 @@ class LocalStack:
 
         self.moto.wait_ready()
 
-        overrides = {
-            # Local merchants' webhook receivers are http://127.0.0.1:... (production: https, public hosts).
-            "WebhookAllowInsecureUrls": "true",
-            **cfg.parameter_overrides,
-            "BeeCloudBaseUrl": self.beecloud.url,
-            "BeilyPayBaseUrl": self.beilypay.url,
-        }
-        template_path = Path(cfg.template)
-        if not template_path.is_absolute():
-            template_path = (Path.cwd() / template_path).resolve()
-        self.template = tpl = resolve_template(
-            template_path, name_prefix=cfg.name_prefix, parameter_overrides=overrides, moto_url=self.moto.url
+        self.template = tpl = local_template(
+            cfg.template,
+            name_prefix=cfg.name_prefix,
+            parameter_overrides=cfg.parameter_overrides,
+            beecloud_url=self.beecloud.url,
+            beilypay_url=self.beilypay.url,
+            moto_url=self.moto.url,
         )
         create_tables(self._dynamodb_url, tpl.of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"))
 
@@ -232,6 +267,9 @@ class LocalStack:
             beilypay_url=self.beilypay.url,
             events_url=f"{self.api.url}/_local/events",
             swagger_url=f"{self.api.url}{swagger}",
+            name_prefix=cfg.name_prefix,
+            template=str(tpl.path),
+            parameter_overrides=dict(cfg.parameter_overrides),
         )
         if cfg.demo_app:
             demo = self._reuse_demo(cfg.demo) if cfg.demo else None
@@ -261,16 +299,7 @@ class LocalStack:
 
     def _base_env(self) -> dict[str, str]:
         assert self.moto is not None
-        return {
-            "AWS_ENDPOINT_URL": self.moto.url,
-            "AWS_ENDPOINT_URL_DYNAMODB": self._dynamodb_url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_EC2_METADATA_DISABLED": "true",
-        }
+        return aws_endpoints_env(self.moto.url, self._dynamodb_url)
 
     def _function_env(self, spec: FunctionSpec) -> dict[str, str]:
         return {**lambda_environment(spec, self._base_env(), region=REGION), **self.config.function_env}

@@ -81,7 +81,8 @@ class Worker:
         os.close(req_r)
         os.close(resp_w)
         self._requests = os.fdopen(self._req_w, "w", encoding="utf-8")
-        threading.Thread(target=self._pump_logs, args=(sink,), daemon=True).start()
+        self._log_pump = threading.Thread(target=self._pump_logs, args=(sink,), daemon=True)
+        self._log_pump.start()
         threading.Thread(target=self._pump_responses, daemon=True).start()
         self.init_ms: float | None = None
 
@@ -150,6 +151,10 @@ class Worker:
     @property
     def alive(self) -> bool:
         return self.proc.poll() is None
+
+    def drain_logs(self, timeout_s: float) -> None:
+        """After `kill`: wait until the sink has every line the worker wrote."""
+        self._log_pump.join(timeout_s)
 
     def kill(self) -> None:
         """Stop the worker's whole process group and reap it."""
