@@ -65,6 +65,7 @@ def _banner(info: StackInfo) -> str:
         f"  API          {info.api_url}",
         f"  Swagger UI   {info.swagger_url}",
         f"  events       {info.events_url}",
+        f"  schedules    {info.api_url}/_local/schedules   (POST .../fire?rule=ReconcileFunction runs one now)",
         f"  BeeCloud     {info.beecloud_url}   (sandbox; act as payer and provider at /_sandbox)",
         f"  BeilyPay     {info.beilypay_url}   (sandbox; act as payer and provider at /_sandbox)",
         f"  moto         {info.moto_url}   (EventBridge, Step Functions, SQS, Secrets Manager, SSM)",

@@ -112,7 +112,8 @@ class ApiGateway:
         self.api_id = api_id
         self.binary_media_types = list(binary_media_types)
         self.integration_timeout = integration_timeout
-        self.local_routes: dict[str, LocalRoute] = {}
+        self.local_routes: dict[str, LocalRoute] = {}  # GET /_local/...
+        self.local_post_routes: dict[str, LocalRoute] = {}  # POST /_local/... (no body)
         self._server: BaseWSGIServer = make_server("127.0.0.1", port, self, threaded=True, request_handler=_Handler)
         self.port: int = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
@@ -151,9 +152,10 @@ class ApiGateway:
         # hands it over decoded as latin-1.
         raw_path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace") or "/"
         method = environ["REQUEST_METHOD"].upper()
-        if raw_path.startswith("/_local/") and method == "GET" and raw_path in self.local_routes:
+        local = {"GET": self.local_routes, "POST": self.local_post_routes}.get(method, {})
+        if raw_path.startswith("/_local/") and raw_path in local:
             query = _multi(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
-            status, content_type, body = self.local_routes[raw_path](query)
+            status, content_type, body = local[raw_path](query)
             return Response(status, [("Content-Type", content_type)], body)
         found = self._route(raw_path, method)
         if found is None:

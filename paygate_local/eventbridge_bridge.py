@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from paygate_local.moto_server import MotoServer
+from paygate_local.schedules import Schedule, ScheduledRule, Scheduler
 from paygate_local.template import ACCOUNT_ID, REGION
 from paygate_local.workers import Functions
 
@@ -49,6 +50,7 @@ class RuleSpec:
     targets: list[dict[str, Any]]
     state: str = "ENABLED"
     schedule: str | None = None
+    aliases: frozenset[str] = frozenset()  # other names it answers to (a SAM event's id)
 
 
 @dataclass
@@ -152,6 +154,7 @@ class EventBridge:
         self.sfn = moto.client("stepfunctions")
         self.log = EventLog()
         self.pollers: list[Poller] = []
+        self.scheduler = Scheduler()
 
     def create_bus(self, name: str) -> None:
         if name != "default":
@@ -179,25 +182,47 @@ class EventBridge:
             kwargs["EventPattern"] = json.dumps(rule.pattern)
         if rule.schedule:
             kwargs["ScheduleExpression"] = rule.schedule
-            log.info(
-                "rule %s (%s) never fires locally (moto has no scheduler): invoke its target by hand",
-                rule.name,
-                rule.schedule,
-            )
-        self.events.put_rule(**kwargs)
-        targets = []
+        arn = self.events.put_rule(**kwargs)["RuleArn"]
+        targets, queues = [], []
         for target in rule.targets:
             service = target["Arn"].split(":")[2]
             if service in {"lambda", "states"}:
-                targets.append(self._bridge(rule, target, service))
+                through, url = self._bridge(rule, target, service)
+                targets.append(through)
+                queues.append(url)
             elif {"Input", "InputPath", "InputTransformer"} & set(target):
                 targets.append(target)
             else:
                 targets.append({**target, "InputTransformer": _ENVELOPE})
         if targets:
             self.events.put_targets(Rule=rule.name, EventBusName=rule.bus, Targets=targets)
+        if rule.schedule and rule.state == "ENABLED":
+            self._schedule(rule, arn, queues)
 
-    def _bridge(self, rule: RuleSpec, target: dict[str, Any], service: str) -> dict[str, Any]:
+    def _schedule(self, rule: RuleSpec, arn: str, queues: list[str]) -> None:
+        """moto never fires a schedule: the scheduler does, through the rule's bridges."""
+        assert rule.schedule is not None
+        try:
+            schedule = Schedule.parse(rule.schedule)
+        except ValueError as exc:
+            log.warning("rule %s (%s) never fires locally: %s", rule.name, rule.schedule, exc)
+            return
+        if len(queues) != len(rule.targets):
+            log.warning("rule %s: only its Lambda and Step Functions targets fire locally", rule.name)
+        aliases = {rule.name}
+        for target in rule.targets:
+            pool = self.functions.find(target["Arn"])
+            if pool is not None:
+                aliases.add(pool.spec.logical_id)
+        aliases.update(rule.aliases)
+
+        def deliver(event: dict[str, Any]) -> None:
+            for url in queues:
+                self.sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+
+        self.scheduler.add(ScheduledRule(rule.name, arn, schedule, deliver, frozenset(aliases)))
+
+    def _bridge(self, rule: RuleSpec, target: dict[str, Any], service: str) -> tuple[dict[str, Any], str]:
         url, arn = self._queue(_queue_name(self.prefix, "bridge", rule.name, target["Id"]))
         through = {"Id": target["Id"], "Arn": arn, "InputTransformer": target.get("InputTransformer", _ENVELOPE)}
 
@@ -213,7 +238,7 @@ class EventBridge:
             self._poll(url, lambda m: self._deliver_to_lambda(url, target["Arn"], m, payload(m)))
         else:
             self._poll(url, lambda m: self._start_execution(target["Arn"], payload(m)))
-        return through
+        return through, url
 
     def _deliver_to_lambda(self, url: str, arn: str, message: dict[str, Any], event: Any) -> bool:
         pool = self.functions.find(arn)
@@ -250,6 +275,7 @@ class EventBridge:
         self.pollers.append(poller)
 
     def stop(self) -> None:
+        self.scheduler.stop()
         for poller in self.pollers:
             poller.stop()
         for poller in self.pollers:
@@ -291,8 +317,9 @@ def rules_from_template(
                 bus=_bus_name(props.get("EventBusName", "default")),
                 pattern=props.get("Pattern"),
                 targets=[target],
-                state=props.get("State", "ENABLED"),
+                state="DISABLED" if props.get("Enabled") is False else props.get("State", "ENABLED"),
                 schedule=props.get("Schedule"),
+                aliases=frozenset({event_id}),
             )
         )
     return rules

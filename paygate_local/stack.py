@@ -253,6 +253,9 @@ class LocalStack:
         )
         assert self.eventbridge is not None
         self.api.local_routes["/_local/events"] = self.eventbridge.log.route
+        self.api.local_routes["/_local/schedules"] = self.eventbridge.scheduler.route
+        self.api.local_post_routes["/_local/schedules/fire"] = self.eventbridge.scheduler.fire_route
+        self.eventbridge.scheduler.start()
         self.api.local_routes["/_local/health"] = lambda _q: (200, "application/json", b'{"status":"ok"}')
         add_swagger_ui(self.api, tpl.path.parent / "docs" / "openapi.json")
         self._on_stop("api", self.api.stop)
