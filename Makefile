@@ -62,7 +62,7 @@ openapi: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy layers/paygate/paygate sandbox paygate_local scripts clients/python/paygate_client
+	$(VENV)/bin/mypy layers/paygate/paygate sandbox paygate_local scripts bench clients/python/paygate_client
 	for f in functions/*/app.py; do $(VENV)/bin/mypy $$f || exit 1; done
 
 validate: bootstrap-sam
@@ -80,10 +80,10 @@ build: bootstrap-sam
 BENCH := PYTHONPATH=.:layers/paygate $(PY) -m
 bench: bootstrap
 	@mkdir -p .local/bench
-	$(BENCH) scripts.bench_cold --runs 7 --json .local/bench/cold.json
-	$(BENCH) scripts.bench_warm --json .local/bench/warm.json
-	$(BENCH) scripts.bench_load --json .local/bench/load.json
-	$(BENCH) scripts.bench_cost --warm .local/bench/warm.json --json .local/bench/cost.json
+	$(BENCH) bench.cold --runs 7 --json .local/bench/cold.json
+	$(BENCH) bench.warm --json .local/bench/warm.json
+	$(BENCH) bench.load --json .local/bench/load.json
+	$(BENCH) bench.cost --warm .local/bench/warm.json --json .local/bench/cost.json
 
 ## deploy: sam deploy with samconfig.toml (needs real AWS credentials)
 deploy: build

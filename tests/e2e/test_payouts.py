@@ -17,9 +17,9 @@ import boto3
 import httpx
 import pytest
 
+from bench.samples import collection_body, payout_body
 from paygate_local.stack import LocalStack, StackConfig
 from tests.support.gateway import Gateway, Merchant, eventually
-from tests.support.requests import collection_body, payout_body
 
 pytestmark = pytest.mark.e2e
 

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.samples import collection_body, payout_body
 from tests.support.bad_input import RawBody
 from tests.support.functions import ROOT, BeilyPayMerchant, Merchant, api_event, invoke, load_event
-from tests.support.requests import collection_body, payout_body
 
 ENDPOINT_ID = "we_" + "0" * 24
 EVENT_ID = "00000000-0000-4000-8000-000000000000"

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.samples import collection_body
 from paygate.api.transfer_models import CreateCollectionRequest
 from paygate.collects import CollectionService
 from paygate.errors import PaygateError
@@ -18,7 +19,6 @@ from paygate.providers import beilypay
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
 from paygate.transfers import TransferLedger
-from tests.support.requests import collection_body
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

@@ -20,11 +20,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from bench.samples import payout_body
 from sandbox.beilypay.app import create_app as create_beilypay_app
 from sandbox.beilypay.config import BeilyPayConfig
 from sandbox.common.server import RunningServer, serve_in_thread
 from tests.support.lambda_container import BeilyPayAccount, run_in_container
-from tests.support.requests import payout_body
 from tests.support.template import ROOT
 
 LAYER = ROOT / "layers" / "paygate"

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from bench.samples import payout_body
 from paygate.api.transfer_models import CreatePayoutRequest
 from paygate.errors import PaygateError
 from paygate.models import OrderKind, TransferStatus
@@ -19,7 +20,6 @@ from paygate.providers import beilypay
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
 from paygate.transfers import TransferLedger
-from tests.support.requests import payout_body
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

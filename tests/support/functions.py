@@ -18,8 +18,8 @@ from typing import Any
 import boto3
 import httpx
 
+from bench.samples import first_notification
 from tests.support.lambda_context import FakeLambdaContext
-from tests.support.sandbox import first_notification
 from tests.support.template import ROOT
 
 REGION = "us-east-1"

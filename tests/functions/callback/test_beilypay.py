@@ -6,9 +6,9 @@ import boto3
 import httpx
 import pytest
 
+from bench.samples import collection_body, payout_body
 from paygate.providers.beilypay import sign
 from tests.support.functions import api_event, beilypay_notify_event, body_of, invoke
-from tests.support.requests import collection_body, payout_body
 
 
 def _payout(merchant, **overrides):

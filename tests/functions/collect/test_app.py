@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
+from bench.samples import collection_body
 from tests.support.functions import api_event, body_of, invoke
-from tests.support.requests import collection_body
 
 
 def _post(merchant, body, headers=None):

@@ -6,8 +6,8 @@ import boto3
 import httpx
 import pytest
 
+from bench.samples import payout_body
 from tests.support.functions import api_event, body_of, invoke
-from tests.support.requests import payout_body
 
 
 def _post(merchant, body, headers=None):

@@ -10,6 +10,7 @@ import boto3
 import httpx
 import pytest
 
+from bench.samples import collection_body, payout_body
 from paygate.clock import now_ms
 from paygate.poller import PollState
 from tests.support.functions import (
@@ -19,7 +20,6 @@ from tests.support.functions import (
     invoke,
     load_event,
 )
-from tests.support.requests import collection_body, payout_body
 
 
 def _payout(merchant, **overrides):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bench.samples import collection_body, payout_body
 from tests.support.functions import api_event, body_of, invoke
-from tests.support.requests import collection_body, payout_body
 
 
 def _get(merchant, path, resource=None, path_params=None, query=None):

@@ -9,6 +9,7 @@ import boto3
 import httpx
 import pytest
 
+from bench.samples import collection_body, payout_body
 from paygate.clock import iso_from_ms, now_ms
 from paygate.models import OrderKind
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
@@ -22,7 +23,6 @@ from tests.support.functions import (
     pay_in_sandbox,
     webhook_event,
 )
-from tests.support.requests import collection_body, payout_body
 
 pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 

@@ -7,6 +7,7 @@ import re
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from bench.samples import collection_body, payout_body
 from paygate.api.models import CreateBillRequest, CreateRefundRequest
 from paygate.api.strict_json import MAX_FREE_FORM_DEPTH
 from paygate.api.transfer_models import CreateCollectionRequest, CreatePayoutRequest
@@ -14,7 +15,6 @@ from paygate.models import Channel
 from paygate.providers import limits
 from paygate.webhooks.api_models import CreateWebhookEndpointRequest
 from tests.support.bad_input import nested_value
-from tests.support.requests import collection_body, payout_body
 
 BILL = {"bill_no": "BILL00000001", "channel": "WX_NATIVE", "total_fee": 100, "title": "tea"}
 REFUND = {"refund_no": "20260101001", "bill_no": "BILL00000001", "refund_fee": 1}

@@ -1,4 +1,4 @@
-"""The calls a merchant pays for, per operation, stay at their minimum (scripts/bench_warm.py's counting part).
+"""The calls a merchant pays for, per operation, stay at their minimum (bench/warm.py's counting part).
 
 One local stack (DynamoDB Local, moto, both sandboxes) for the module; each operation runs its
 real handler twice (one warm-up, one counted) in the bench's handler process, not in this one.
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from scripts.bench_warm import Targets, run_bench, run_handler_process, state_machine_transitions
+from bench.warm import Targets, run_bench, run_handler_process, state_machine_transitions
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ("create_bill", "bill_callback", "refund", "query_bill", "payout", "payout_callback")

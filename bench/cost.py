@@ -1,11 +1,11 @@
 """AWS cost per 1M successful payments and per 1M payouts, from the calls `bench_warm` counted.
 
 Nothing here is measured on AWS (there is no AWS account here): the counts of requests, capacity
-units, events and transitions per operation come from `scripts.bench_warm` (hooks on botocore
+units, events and transitions per operation come from `bench.warm` (hooks on botocore
 and httpx around the real handlers), the memory size from template.yaml, and the prices and
 latencies below are written down so anyone can check them or pass their own.
 
-    python -m scripts.bench_cost --warm .local/bench/warm.json
+    python -m bench.cost --warm .local/bench/warm.json
 """
 
 from __future__ import annotations
@@ -75,10 +75,9 @@ FLOWS: dict[str, dict[str, float]] = {
 
 def memory_sizes() -> dict[str, int]:
     """MemorySize per function as template.yaml sets it (Globals, then the function's own)."""
-    sys.path.insert(0, str(ROOT))
-    from tests.support.template import template
+    from paygate_local.template import load_yaml
 
-    doc = template()
+    doc = load_yaml(ROOT / "template.yaml")
     default = int(doc.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
     return {
         name: int(res["Properties"].get("MemorySize", default))
@@ -163,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{spec.name.replace('_', '-')}", type=float, default=spec.default)
     args = parser.parse_args(argv)
     if not args.warm.exists():
-        parser.error(f"{args.warm} is missing: run `python -m scripts.bench_warm --json {args.warm}` first")
+        parser.error(f"{args.warm} is missing: run `python -m bench.warm --json {args.warm}` first")
     prices = Prices()
     waits = Latencies(**{spec.name: getattr(args, spec.name) for spec in fields(Latencies)})
     result = model(json.loads(args.warm.read_text()), prices, waits)

@@ -13,7 +13,7 @@ Starts `paygate_local.stack.LocalStack` on free ports, then
    delivery by WebhookDispatcher, an on-demand Reconcile), then each live worker's peak RSS
    (`VmHWM`) next to the template's MemorySize and a suggested size.
 
-    PYTHONPATH=.:layers/paygate .venv/bin/python -m scripts.bench_load [--seconds 20] [--json out.json]
+    PYTHONPATH=.:layers/paygate .venv/bin/python -m bench.load [--seconds 20] [--json out.json]
 
 Figures depend on the machine and on what else runs on it; see docs/performance.md.
 """
@@ -43,10 +43,10 @@ from typing import Any, ClassVar
 
 import httpx
 
+from bench.samples import collection_body, payout_body
 from paygate.clock import china_date, iso_from_ms, now_ms
 from paygate_local.stack import LocalStack, StackConfig
 from paygate_local.template import FunctionSpec
-from tests.support.requests import collection_body, payout_body
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LAMBDA_MB_PER_VCPU = 1769  # Lambda: 1769 MB = one full vCPU; CPU share scales linearly with memory

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scripts._bench_hooks import Index, transaction_capacity
+from bench.hooks import Index, transaction_capacity
 
 KEYS = frozenset({"gsi1pk", "gsi1sk"})
 NEW_REFUND = {"pk": {"S": "REFUND#a#r1"}, "gsi1pk": {"S": "a#refund"}, "gsi1sk": {"S": "1#r1"}, "fee": {"N": "1"}}

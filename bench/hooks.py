@@ -1,4 +1,4 @@
-"""Measurement hooks for scripts/bench_warm.py: botocore event hooks and an httpx transport wrapper.
+"""Measurement hooks for bench/warm.py: botocore event hooks and an httpx transport wrapper.
 
 Nothing in production code changes. Every botocore client created after `Recorder.install()`
 gets hooks on its own event system (`provide-client-params` starts the clock and asks DynamoDB

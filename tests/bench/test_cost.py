@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from scripts import bench_cost
+from bench import cost as bench_cost
 
 
 def _op(*, requests: int, wcu: float, rcu: float, provider: int = 0, events: int = 0, starts: int = 0) -> dict:

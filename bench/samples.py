@@ -1,8 +1,12 @@
-"""Valid API request bodies (test data): handler tests, end-to-end tests and the benchmarks share them."""
+"""Sample traffic the benchmarks send, and the tests reuse: valid API request bodies, and the
+first notification a provider sandbox sent for an order."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+import httpx
 
 
 def payout_body(out_order_no: str = "PO-0001", **overrides: Any) -> dict[str, Any]:
@@ -34,3 +38,15 @@ def collection_body(out_order_no: str = "CO-0001", **overrides: Any) -> dict[str
     }
     body.update(overrides)
     return body
+
+
+def first_notification(sandbox_url: str, ref: str, timeout_s: float) -> dict[str, Any]:
+    """The signed body of the first webhook/notify the sandbox tried to deliver for `ref`."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        attempts = httpx.get(f"{sandbox_url}/_sandbox/notifications", params={"ref": ref}).json()["attempts"]
+        if attempts:
+            body: dict[str, Any] = attempts[0]["body"]
+            return body
+        time.sleep(0.02)
+    raise AssertionError(f"the sandbox sent no notification for {ref}")

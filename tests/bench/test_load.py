@@ -9,9 +9,9 @@ import json
 
 import pytest
 
+from bench import load as bench_load
 from paygate_local.stack import REPO_ROOT
 from paygate_local.template import resolve_template
-from scripts import bench_load
 
 pytestmark = pytest.mark.e2e
 

@@ -1,11 +1,11 @@
 """Warm latency and calls per operation: the real handlers in a process of their own, real DynamoDB Local and sandboxes.
 
-    PYTHONPATH=.:layers/paygate .venv/bin/python -m scripts.bench_warm [--iterations 200] [--json PATH]
+    PYTHONPATH=.:layers/paygate .venv/bin/python -m bench.warm [--iterations 200] [--json PATH]
 
 This process starts the local stack (`paygate_local`: DynamoDB Local, moto for EventBridge /
 Secrets Manager / SQS / Step Functions, both provider sandboxes) and a webhook receiver, computes
 the functions' environment (`lambda_environment`, as the stack's workers get it), and starts the
-handler process: `python -m scripts.bench_warm --child CONFIG.json`, with that environment and
+handler process: `python -m bench.warm --child CONFIG.json`, with that environment and
 nothing else of this process (plain data: the environment and the URLs; its stdout, where the
 handlers' Powertools logs go, is discarded). The handler process imports every handler module
 from `functions/<name>/app.py` under its own module name and invokes each on an event built from
@@ -13,7 +13,7 @@ its `events/*.json` file. Each handler is warmed up first (its first, cold call 
 it is where Secrets Manager is read; Powertools caches the secret for the container). It writes
 its figures to a file; this process prints them.
 
-What is measured, with hooks only (scripts/_bench_hooks.py; production code is untouched):
+What is measured, with hooks only (bench/hooks.py; production code is untouched):
 - handler time (perf_counter around lambda_handler);
 - time inside botocore calls (provide-client-params -> after-call), DynamoDB apart from the
   other AWS services; time inside httpx requests (providers; the receiver for webhook delivery);
@@ -60,8 +60,8 @@ import httpx
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel
 
-from scripts._bench_hooks import Call, Recorder, Sample, count_calls, percentile
-from tests.support.sandbox import first_notification
+from bench.hooks import Call, Recorder, Sample, count_calls, percentile
+from bench.samples import first_notification
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -749,7 +749,7 @@ def run_handler_process(
         }
         config_path.write_text(json.dumps(config))
         process = subprocess.Popen(
-            [sys.executable, "-m", "scripts.bench_warm", "--child", str(config_path)],
+            [sys.executable, "-m", "bench.warm", "--child", str(config_path)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,  # its end closes with this process: the child then exits (child_main)

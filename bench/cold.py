@@ -11,7 +11,7 @@ each handler module (which also builds its module-level objects):
   - baseline   : a naive handler module (boto3, Logger/Tracer/Metrics instantiated,
                  APIGatewayRestResolver, pydantic, httpx) in both layouts.
 
-Run with `make bench` (or `python -m scripts.bench_cold --runs 7`). Figures are medians.
+Run with `make bench` (or `python -m bench.cold --runs 7`). Figures are medians.
 """
 
 from __future__ import annotations
@@ -102,11 +102,10 @@ ENV = {
 
 
 def _functions() -> dict[str, Path]:
-    sys.path.insert(0, str(ROOT))
-    from tests.support.template import template
+    from paygate_local.template import load_yaml
 
     found = {}
-    for logical_id, resource in template()["Resources"].items():
+    for logical_id, resource in load_yaml(ROOT / "template.yaml")["Resources"].items():
         if resource["Type"] == "AWS::Serverless::Function":
             found[logical_id] = ROOT / resource["Properties"]["CodeUri"]
     return found
