@@ -1,0 +1,240 @@
+"""BeeCloud callbacks against the ledger: nothing moves unless the webhook is authentic, matches
+the order, and, when only the legacy `sign` vouches for it, BeeCloud itself confirms it.
+
+Unit level: the real store on moto, the real BeeCloud adapter over a scripted MockTransport."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from paygate.api.models import CreateBillRequest, CreateRefundRequest
+from paygate.bills import BillService
+from paygate.callbacks import BeeCloudCallbacks, CallbackRejectedError
+from paygate.clock import china_date
+from paygate.errors import PaygateError
+from paygate.models import BillStatus, RefundStatus
+from paygate.providers import beecloud
+from paygate.refunds import RefundService
+from paygate.store.orders import OrdersStore
+from tests.support.services import (
+    APP,
+    BEECLOUD_CREDS,
+    BEECLOUD_OK,
+    LEASE_MS,
+    NOW_MS,
+    RecordingPublisher,
+    Upstream,
+    beecloud_bill_answer,
+    orders_table,
+)
+
+BILL_NO = "BILL00000001"
+REFUND_NO = f"{china_date(NOW_MS)}001"
+
+
+def md5(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def webhook(kind: str = "PAY", number: str = BILL_NO, fee: int = 100, channel: str = "WX", *, strong: bool = True
+            ) -> dict[str, Any]:  # fmt: skip
+    """A BeeCloud webhook; `strong`: with the 2017 `signature` over the fee, else the legacy `sign` only."""
+    creds, timestamp = BEECLOUD_CREDS, NOW_MS
+    body: dict[str, Any] = {
+        "sign": md5(f"{creds.app_id}{creds.app_secret}{timestamp}"),
+        "timestamp": timestamp,
+        "channel_type": channel,
+        "sub_channel_type": f"{channel}_NATIVE",
+        "transaction_type": kind,
+        "transaction_id": number,
+        "transaction_fee": fee,
+        "trade_success": True,
+        "message_detail": {},
+        "optional": {},
+    }
+    if strong:
+        body["signature"] = md5(f"{creds.app_id}{number}{kind}{channel}{fee}{creds.master_secret}")
+    return body
+
+
+@pytest.fixture
+def orders() -> Iterator[OrdersStore]:
+    with orders_table() as client:
+        yield OrdersStore(client, "orders")
+
+
+@pytest.fixture
+def upstream() -> Upstream:
+    return Upstream(
+        {
+            beecloud.BILL_PATH: beecloud_bill_answer,
+            beecloud.REFUND_PATH: {**BEECLOUD_OK, "id": "bc-refund"},
+            beecloud.BILLS_PATH: {**BEECLOUD_OK, "count": 0, "bills": []},
+            beecloud.REFUNDS_PATH: {**BEECLOUD_OK, "count": 0, "refunds": []},
+        }
+    )
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def refunds(orders: OrdersStore, upstream: Upstream, publisher: RecordingPublisher) -> RefundService:
+    return RefundService(orders, upstream.beecloud(), publisher, clock=lambda: NOW_MS)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def callbacks(orders, upstream, publisher, refunds) -> BeeCloudCallbacks:
+    """Callbacks for one pending ¥1.00 WX_NATIVE bill."""
+    request = CreateBillRequest(bill_no=BILL_NO, channel="WX_NATIVE", total_fee=100, title="白开水")  # type: ignore[arg-type]
+    BillService(orders, upstream.beecloud(), publisher, lease_ms=LEASE_MS, clock=lambda: NOW_MS).create(  # type: ignore[arg-type]
+        APP, BEECLOUD_CREDS, request
+    )
+    upstream.requests.clear()
+    publisher.events.clear()
+    return BeeCloudCallbacks(orders, refunds, publisher, beecloud=upstream.beecloud(), clock=lambda: NOW_MS)  # type: ignore[arg-type]
+
+
+def _bill_record(paid: bool, fee: int = 100) -> dict[str, Any]:
+    return {"bill_no": BILL_NO, "total_fee": fee, "channel": "WX_NATIVE", "title": "白开水", "spay_result": paid,
+            "created_time": NOW_MS}  # fmt: skip
+
+
+def _paid_with_refund(callbacks, orders, refunds) -> None:
+    callbacks.handle(APP, BEECLOUD_CREDS, webhook())
+    refunds.create(APP, BEECLOUD_CREDS, CreateRefundRequest(refund_no=REFUND_NO, bill_no=BILL_NO, refund_fee=40))
+
+
+def test_a_strongly_signed_pay_webhook_pays_once_and_a_repeat_republishes_the_same_event(callbacks, orders, publisher):
+    first = callbacks.handle(APP, BEECLOUD_CREDS, webhook())
+    again = callbacks.handle(APP, BEECLOUD_CREDS, webhook())
+
+    assert (first.outcome, again.outcome) == ("applied", "duplicate")
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.SUCCEEDED
+    assert [e.detail_type for e in publisher.events] == ["bill.succeeded", "bill.succeeded"]
+    assert publisher.events[0].event_id == publisher.events[1].event_id
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (webhook(fee=1), "amount mismatch"),
+        (webhook(channel="ALI"), "channel mismatch"),
+        (webhook(number="BILL99999999"), "unknown bill"),
+        (webhook(fee=1, strong=False), "amount mismatch"),
+        (webhook(number="BILL99999999", strong=False), "unknown bill"),
+    ],
+)
+def test_a_webhook_that_does_not_match_the_ledger_moves_nothing(callbacks, orders, publisher, payload, reason):
+    with pytest.raises(CallbackRejectedError) as rejected:
+        callbacks.handle(APP, BEECLOUD_CREDS, payload)
+
+    assert rejected.value.reason == reason
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.PENDING
+    assert publisher.events == []
+
+
+def test_a_forged_signature_is_rejected(callbacks, orders):
+    forged = {**webhook(), "signature": "0" * 32, "sign": "0" * 32}
+
+    with pytest.raises(CallbackRejectedError, match="signature"):
+        callbacks.handle(APP, BEECLOUD_CREDS, forged)
+
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.PENDING
+
+
+def test_a_sign_only_pay_webhook_pays_only_once_beecloud_confirms_it(callbacks, orders, upstream):
+    with pytest.raises(CallbackRejectedError, match="not confirmed"):
+        callbacks.handle(APP, BEECLOUD_CREDS, webhook(strong=False))  # BeeCloud lists nothing paid
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.PENDING
+
+    upstream.answers[beecloud.BILLS_PATH] = {**BEECLOUD_OK, "count": 1, "bills": [_bill_record(paid=True, fee=99)]}
+    with pytest.raises(CallbackRejectedError, match="not confirmed"):
+        callbacks.handle(APP, BEECLOUD_CREDS, webhook(strong=False))  # paid, but not in full
+
+    upstream.answers[beecloud.BILLS_PATH] = {**BEECLOUD_OK, "count": 1, "bills": [_bill_record(paid=True)]}
+    assert callbacks.handle(APP, BEECLOUD_CREDS, webhook(strong=False)).outcome == "applied"
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.SUCCEEDED
+
+
+def test_when_beecloud_cannot_confirm_now_the_webhook_is_retried_not_refused(callbacks, orders, upstream):
+    upstream.answers[beecloud.BILLS_PATH] = {"result_code": 14, "result_msg": "RUN_TIME_ERROR", "err_detail": ""}
+
+    with pytest.raises(PaygateError) as failed:  # an error answer: BeeCloud sends the webhook again
+        callbacks.handle(APP, BEECLOUD_CREDS, webhook(strong=False))
+
+    assert not isinstance(failed.value, CallbackRejectedError)
+    assert failed.value.status >= 500
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.PENDING
+
+
+def test_without_a_provider_to_ask_a_sign_only_webhook_is_refused(orders, refunds, publisher, callbacks):
+    blind = BeeCloudCallbacks(orders, refunds, publisher, beecloud=None, clock=lambda: NOW_MS)
+
+    with pytest.raises(CallbackRejectedError, match="no provider to confirm"):
+        blind.handle(APP, BEECLOUD_CREDS, webhook(strong=False))
+
+
+def test_a_refund_webhook_settles_the_refund_once(callbacks, orders, refunds):
+    _paid_with_refund(callbacks, orders, refunds)
+
+    first = callbacks.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 40))
+    again = callbacks.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 40))
+
+    assert (first.outcome, again.outcome) == ("applied", "duplicate")
+    assert orders.get_refund(APP.app_id, REFUND_NO).status is RefundStatus.SUCCEEDED
+    assert orders.get_bill(APP.app_id, BILL_NO).refunded_fee == 40
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (webhook("REFUND", REFUND_NO, 41), "amount mismatch"),
+        (webhook("REFUND", f"{china_date(NOW_MS)}999", 40), "unknown refund"),
+    ],
+)
+def test_a_refund_webhook_that_does_not_match_moves_nothing(callbacks, orders, refunds, payload, reason):
+    _paid_with_refund(callbacks, orders, refunds)
+
+    with pytest.raises(CallbackRejectedError) as rejected:
+        callbacks.handle(APP, BEECLOUD_CREDS, payload)
+
+    assert rejected.value.reason == reason
+    assert orders.get_refund(APP.app_id, REFUND_NO).status is RefundStatus.PENDING
+
+
+def test_a_sign_only_refund_webhook_needs_beecloud_to_report_the_refund_finished(callbacks, orders, refunds, upstream):
+    _paid_with_refund(callbacks, orders, refunds)
+    record = {"bill_no": BILL_NO, "refund_no": REFUND_NO, "total_fee": 100, "refund_fee": 40, "finish": False,
+              "result": False, "created_time": NOW_MS, "channel": "WX_NATIVE", "title": "白开水"}  # fmt: skip
+
+    upstream.answers[beecloud.REFUNDS_PATH] = {**BEECLOUD_OK, "count": 1, "refunds": [record]}
+    with pytest.raises(CallbackRejectedError, match="not confirmed"):
+        callbacks.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 40, strong=False))
+
+    upstream.answers[beecloud.REFUNDS_PATH] = {**BEECLOUD_OK, "count": 1, "refunds": [{**record, "finish": True,
+                                                                                       "result": True}]}  # fmt: skip
+    assert callbacks.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 40, strong=False)).outcome == "applied"
+
+
+def test_a_refund_we_already_failed_cannot_be_made_to_succeed_by_a_webhook(callbacks, orders, refunds):
+    _paid_with_refund(callbacks, orders, refunds)
+    refunds.settle(orders.get_refund(APP.app_id, REFUND_NO), succeeded=False, failure="refund_failed")
+
+    with pytest.raises(CallbackRejectedError, match="refund is"):
+        callbacks.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 40))
+
+    assert orders.get_refund(APP.app_id, REFUND_NO).status is RefundStatus.FAILED
+
+
+def test_a_webhook_for_a_bill_a_refresh_already_settled_is_a_duplicate(callbacks, orders, publisher):
+    orders.mark_bill_paid(APP.app_id, BILL_NO, total_fee=100, now_ms=NOW_MS)  # the refresh or follow-up won
+
+    assert callbacks.handle(APP, BEECLOUD_CREDS, webhook()).outcome == "duplicate"
+    assert publisher.detail_types == ["bill.succeeded"]  # published again (same id), not applied twice
