@@ -1,0 +1,124 @@
+"""BeilyPay notifies against the ledger: signed, for an order we recorded, with BeilyPay's own
+order number and the amount we asked for; anything else moves nothing.
+
+Unit level: a payout created through PayoutService (moto store, scripted BeilyPay), then notifies
+signed with the merchant's secret as BeilyPay signs them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bench.samples import payout_body
+from paygate.api.transfer_models import CreatePayoutRequest
+from paygate.beilypay_callbacks import BeilyPayCallbacks
+from paygate.callbacks import CallbackRejectedError
+from paygate.models import OrderKind, TransferStatus
+from paygate.payouts import PayoutService
+from paygate.providers import beilypay
+from paygate.store.transfers import TransfersStore
+from paygate.transfers import TransferLedger
+from tests.support.services import (
+    APP,
+    BEILYPAY_CREDS,
+    LEASE_MS,
+    NOW_MS,
+    RecordingPublisher,
+    RecordingStarter,
+    Upstream,
+    beilypay_trans_answer,
+    no_sleep,
+    orders_table,
+)
+
+NO = "PO-0001"
+AMOUNT = 150_000  # payout_body's amount, paise
+
+
+def payout_notify(status: int = 2, *, order_no: str = "BP-1", out_order_no: str = NO, amount: int = AMOUNT,
+                  secret: str = BEILYPAY_CREDS.secret) -> dict[str, Any]:  # fmt: skip
+    body = {"appId": BEILYPAY_CREDS.app_id, "merchantId": BEILYPAY_CREDS.merchant_id, "outOrderNo": out_order_no,
+            "orderNo": order_no, "payAmount": amount, "status": status, "payTime": "2026-11-25T10:00:00"}  # fmt: skip
+    return {**body, "sign": beilypay.sign(body, secret)}
+
+
+@pytest.fixture
+def store() -> Iterator[TransfersStore]:
+    with orders_table() as client:
+        yield TransfersStore(client, "orders")
+
+
+@pytest.fixture
+def publisher() -> RecordingPublisher:
+    return RecordingPublisher()
+
+
+@pytest.fixture
+def stopped() -> list[tuple[OrderKind, str, str]]:
+    return []
+
+
+@pytest.fixture
+def callbacks(store, publisher, stopped) -> BeilyPayCallbacks:
+    """Callbacks for one pending payout that BeilyPay accepted as order BP-1."""
+    ledger = TransferLedger(store, publisher, clock=lambda: NOW_MS)
+    service = PayoutService(store, ledger, RecordingStarter(), lease_ms=LEASE_MS, clock=lambda: NOW_MS, sleep=no_sleep)
+    client = Upstream({beilypay.TRANS_CREATE_PATH: beilypay_trans_answer}).beilypay()
+    service.create(APP, BEILYPAY_CREDS, client, CreatePayoutRequest.model_validate(payout_body(NO)),
+                   notify_url="https://api.example.com/callbacks/beilypay/app")  # fmt: skip
+    publisher.events.clear()
+    return BeilyPayCallbacks(store, ledger, lambda *order: stopped.append(order))
+
+
+def _status(store: TransfersStore) -> TransferStatus:
+    transfer = store.get_transfer(OrderKind.PAYOUT, APP.app_id, NO)
+    assert transfer is not None
+    return transfer.status
+
+
+def test_a_success_notify_settles_the_payout_once_and_stops_its_poller(callbacks, store, publisher, stopped):
+    first = callbacks.handle(APP, BEILYPAY_CREDS, payout_notify(2))
+    again = callbacks.handle(APP, BEILYPAY_CREDS, payout_notify(2))
+
+    assert (first.outcome, again.outcome) == ("applied", "duplicate")
+    assert _status(store) is TransferStatus.SUCCEEDED
+    assert publisher.detail_types == ["payout.succeeded"]  # its publication is recorded: no second event
+    assert (OrderKind.PAYOUT, APP.app_id, NO) in stopped
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (payout_notify(2, secret="not-the-secret"), "signature"),
+        (payout_notify(2, amount=AMOUNT + 1), "amount mismatch"),
+        (payout_notify(2, order_no="BP-OTHER"), "orderNo mismatch"),
+        (payout_notify(2, out_order_no="PO-UNKNOWN"), "unknown payout"),
+        (payout_notify(1, amount=AMOUNT + 1), "amount mismatch"),  # even a pending notify is checked
+        (payout_notify(1, out_order_no="PO-UNKNOWN"), "unknown payout"),
+    ],
+)
+def test_a_notify_that_is_forged_or_does_not_match_moves_nothing(callbacks, store, publisher, payload, reason):
+    with pytest.raises(CallbackRejectedError) as rejected:
+        callbacks.handle(APP, BEILYPAY_CREDS, payload)
+
+    assert rejected.value.reason.startswith(reason)
+    assert _status(store) is TransferStatus.PENDING
+    assert publisher.events == []
+
+
+def test_a_pending_notify_is_acknowledged_and_changes_nothing(callbacks, store, publisher):
+    assert callbacks.handle(APP, BEILYPAY_CREDS, payout_notify(1)).outcome == "ignored"
+
+    assert _status(store) is TransferStatus.PENDING
+    assert publisher.events == []
+
+
+def test_a_failure_after_a_success_is_refused(callbacks, store):
+    callbacks.handle(APP, BEILYPAY_CREDS, payout_notify(2))
+
+    with pytest.raises(CallbackRejectedError):
+        callbacks.handle(APP, BEILYPAY_CREDS, payout_notify(3))
+
+    assert _status(store) is TransferStatus.SUCCEEDED
