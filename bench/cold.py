@@ -139,7 +139,9 @@ def prepare(python: str) -> dict[str, Path]:
     runtime = WORK / "runtime"
     if not runtime.exists():  # the Lambda runtime's own boto3 ships compiled
         boto3_pin = next(
-            line for line in (ROOT / "requirements-dev.txt").read_text().splitlines() if line.startswith("boto3==")
+            line
+            for line in (ROOT / "layers" / "paygate" / "requirements.txt").read_text().splitlines()
+            if line.startswith("boto3==")
         )
         subprocess.run([*pip, "--target", str(runtime), boto3_pin], check=True, stderr=subprocess.DEVNULL)
     for name, code_dir in _functions().items():
