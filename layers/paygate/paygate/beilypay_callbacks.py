@@ -14,14 +14,16 @@ from typing import Any
 
 from paygate.callbacks import CallbackRejectedError, CallbackResult
 from paygate.models import App, OrderKind
-from paygate.providers.beilypay import BeilyPayCredentials, verify_collection_notify, verify_payout_notify
+from paygate.providers.beilypay import (
+    BeilyPayCredentials,
+    CollectionStatus,
+    PayoutStatus,
+    verify_collection_notify,
+    verify_payout_notify,
+)
 from paygate.providers.errors import WebhookVerificationError
 from paygate.store.transfers import Transfer, TransfersStore
 from paygate.transfers import SettlementConflictError, TransferLedger
-
-PENDING = 1
-PAYOUT_SUCCESS = 2
-COLLECTION_SUCCESS = 2
 
 
 def is_collection_notify(payload: Mapping[str, Any]) -> bool:
@@ -50,7 +52,7 @@ class BeilyPayCallbacks:
             notify = verify_payout_notify(payload, creds)
         except WebhookVerificationError as error:
             raise CallbackRejectedError(f"signature: {error}") from None
-        if notify.status == PENDING:  # the old doc's status 1: nothing to record, only to check
+        if notify.status == PayoutStatus.PENDING:  # the old doc's status 1: nothing to record, only to check
             payout = self._order(OrderKind.PAYOUT, app, notify.out_order_no, notify.order_no)
             if notify.amount != payout.amount:
                 raise CallbackRejectedError("amount mismatch")
@@ -59,7 +61,7 @@ class BeilyPayCallbacks:
             OrderKind.PAYOUT,
             app,
             notify.out_order_no,
-            succeeded=notify.status == PAYOUT_SUCCESS,
+            succeeded=notify.status == PayoutStatus.SUCCEEDED,
             order_no=notify.order_no,
             amount=notify.amount,
             paid=None,
@@ -71,10 +73,10 @@ class BeilyPayCallbacks:
             notify = verify_collection_notify(payload, creds)
         except WebhookVerificationError as error:
             raise CallbackRejectedError(f"signature: {error}") from None
-        if notify.status == PENDING:
+        if notify.status == CollectionStatus.PENDING:
             self._order(OrderKind.COLLECTION, app, notify.out_order_no, notify.order_no)
             return CallbackResult("ignored")
-        succeeded = notify.status == COLLECTION_SUCCESS
+        succeeded = notify.status == CollectionStatus.PAID
         # `paid` may differ from the amount (recorded as reported), but a success paying nothing
         # or a failure that kept money is not something BeilyPay sends: refuse it.
         if succeeded and notify.paid <= 0:

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 from paygate.api.transfer_models import CreatePayoutRequest
 from paygate.models import App, OrderKind, Payout, TransferStatus
-from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials
+from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, PayoutStatus
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer
 from paygate.transfers import Created, CreateFlow
-
-PAYOUT_SUCCESS, PAYOUT_FAILED = 2, 3
 
 
 class PayoutService(CreateFlow):
@@ -81,12 +79,15 @@ class PayoutService(CreateFlow):
                     now_ms=self._clock(),
                 ),
             )
-            if answer.status in (PAYOUT_SUCCESS, PAYOUT_FAILED) and stored.status is TransferStatus.PENDING:
+            if (
+                answer.status in (PayoutStatus.SUCCEEDED, PayoutStatus.FAILED)
+                and stored.status is TransferStatus.PENDING
+            ):
                 stored = self._ledger.settle(
                     self.kind,
                     app.app_id,
                     request.out_order_no,
-                    succeeded=answer.status == PAYOUT_SUCCESS,
+                    succeeded=answer.status == PayoutStatus.SUCCEEDED,
                     provider_order_no=answer.order_no,
                     amount=request.amount,
                 ).transfer

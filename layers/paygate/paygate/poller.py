@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paygate.clock import now_ms
 from paygate.models import Collection, OrderKind, Payout, TransferStatus
-from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials
+from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, CollectionStatus, PayoutStatus
 from paygate.providers.errors import ProviderError
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer, TransfersStore
@@ -30,8 +30,6 @@ from paygate.transfers import SettlementConflictError, TransferLedger
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)
 
-PAYOUT_SUCCESS, PAYOUT_FAILED = 2, 3
-COLLECTION_CREATE_FAILED, COLLECTION_PAID, COLLECTION_FAILED = 0, 2, 3
 DEFAULT_GROWTH = 4  # ×4: 8 polls and 26 transitions for a payout pending a whole day
 
 
@@ -235,13 +233,13 @@ class PendingPoller:
         state = self._beilypay.query_payout(creds, order_no=order_no)
         if state.out_order_no != payout.out_order_no or state.amount != payout.amount:
             raise SettlementConflictError("query answer is for another order or amount")
-        if state.status not in (PAYOUT_SUCCESS, PAYOUT_FAILED):
+        if state.status not in (PayoutStatus.SUCCEEDED, PayoutStatus.FAILED):
             return None
         return self._ledger.settle(
             OrderKind.PAYOUT,
             payout.app_id,
             payout.out_order_no,
-            succeeded=state.status == PAYOUT_SUCCESS,
+            succeeded=state.status == PayoutStatus.SUCCEEDED,
             provider_order_no=order_no,
             amount=payout.amount,
         ).transfer
@@ -250,10 +248,10 @@ class PendingPoller:
         state = self._beilypay.query_collection(creds, order_no=order_no)
         if state.out_order_no != collection.out_order_no or state.amount != collection.amount:
             raise SettlementConflictError("query answer is for another order or amount")
-        if state.status == COLLECTION_PAID:
+        if state.status == CollectionStatus.PAID:
             paid = state.paid if state.paid is not None else state.amount
             succeeded = True
-        elif state.status in (COLLECTION_CREATE_FAILED, COLLECTION_FAILED):
+        elif state.status in (CollectionStatus.CREATE_FAILED, CollectionStatus.FAILED):
             paid, succeeded = 0, False
         else:
             return None

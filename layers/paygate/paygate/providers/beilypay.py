@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from enum import IntEnum
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -68,9 +69,26 @@ ACCOUNT_INFO_FIELDS = ("merchantId", "settlementAmount")
 PAYOUT_NOTIFY_FIELDS = ("appId", "merchantId", "outOrderNo", "payAmount", "status", "orderNo", "payTime")
 COLLECTION_NOTIFY_FIELDS = ("outOrderNo", "paid", "status", "orderNo", "payTime")
 
-PAYOUT_STATUSES = frozenset({1, 2, 3})  # 1 waiting for callback, 2 succeeded, 3 failed
-COLLECTION_STATUSES = frozenset({0, 1, 2, 3})  # 0 creation failed
-COLLECTION_STATUS_PAID = 2
+
+class PayoutStatus(IntEnum):
+    """A payout's `status` on the wire (trans/create, trans/query, the payout notify)."""
+
+    PENDING = 1  # waiting for the bank's answer ("waiting for callback")
+    SUCCEEDED = 2
+    FAILED = 3
+
+
+class CollectionStatus(IntEnum):
+    """A collection's `status` on the wire (payment/query, the collection notify)."""
+
+    CREATE_FAILED = 0
+    PENDING = 1
+    PAID = 2
+    FAILED = 3
+
+
+PAYOUT_STATUSES = frozenset(PayoutStatus)
+COLLECTION_STATUSES = frozenset(CollectionStatus)
 
 
 @dataclass(frozen=True)
@@ -427,7 +445,7 @@ class BeilyPayClient:
                 raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: answer is for another order")
             if vo.status not in COLLECTION_STATUSES or vo.pay_amount < 0 or (vo.paid is not None and vo.paid < 0):
                 raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: unknown status or negative amount")
-            if vo.status == COLLECTION_STATUS_PAID and vo.paid is None:
+            if vo.status == CollectionStatus.PAID and vo.paid is None:
                 # How much the customer paid is what a paid collection records: never guessed.
                 raise ProviderProtocolError(PROVIDER, f"{PAYMENT_QUERY_PATH}: paid without the amount paid")
             return CollectionState(

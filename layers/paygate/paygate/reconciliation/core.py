@@ -31,7 +31,6 @@ from paygate.events import (
     transfer_detail_type,
 )
 from paygate.models import App, Bill, BillStatus, OrderKind, Payout, Refund, RefundStatus, TransferStatus
-from paygate.poller import COLLECTION_CREATE_FAILED, COLLECTION_FAILED, COLLECTION_PAID, PAYOUT_FAILED, PAYOUT_SUCCESS
 from paygate.providers.beecloud import (
     BILLS_PATH,
     MAX_QUERY_LIMIT,
@@ -41,7 +40,7 @@ from paygate.providers.beecloud import (
     BeeCloudCredentials,
     BeeCloudRefund,
 )
-from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials
+from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, CollectionStatus, PayoutStatus
 from paygate.providers.errors import ProviderError
 from paygate.reconciliation.report import Fix, Mismatch, MismatchKind, Report, RunError
 from paygate.refunds import RefundService
@@ -52,6 +51,13 @@ from paygate.transfers import SettlementConflictError, TransferLedger
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)
 
+# A final BeilyPay status -> whether the order succeeded (absent: not final yet).
+_PAYOUT_SUCCEEDED: dict[int, bool] = {PayoutStatus.SUCCEEDED: True, PayoutStatus.FAILED: False}
+_COLLECTION_PAID: dict[int, bool] = {
+    CollectionStatus.PAID: True,
+    CollectionStatus.FAILED: False,
+    CollectionStatus.CREATE_FAILED: False,
+}
 FAMILIES = ("WX", "ALI", "UN")  # v1 first made `channel` required on queries; families cover all channels
 MAX_PAGES = 2000  # per family and period: 100 000 records; beyond that, ask for a shorter period
 # A pending refund younger than this may still be on its way to BeeCloud: "BeeCloud has no such
@@ -528,14 +534,12 @@ class _App:
             if isinstance(transfer, Payout):
                 p = self._run._beilypay.query_payout(creds, order_no=order_no)
                 record: dict[str, Any] = asdict(p)
-                finished = {PAYOUT_SUCCESS: True, PAYOUT_FAILED: False}.get(p.status)
+                finished = _PAYOUT_SUCCEEDED.get(p.status)
                 out_order_no, amount, paid = p.out_order_no, p.amount, None
             else:
                 c = self._run._beilypay.query_collection(creds, order_no=order_no)
                 record = asdict(c)
-                finished = {COLLECTION_PAID: True, COLLECTION_FAILED: False, COLLECTION_CREATE_FAILED: False}.get(
-                    c.status
-                )
+                finished = _COLLECTION_PAID.get(c.status)
                 out_order_no, amount = c.out_order_no, c.amount
                 paid = (c.paid if c.paid is not None else c.amount) if finished else 0
         except ProviderError as error:
