@@ -46,8 +46,10 @@ class ProviderFailedError(PaygateError):
     code = "provider_error"
 
 
-class ProviderTimedOutError(PaygateError):
-    """The provider did not answer in time; the order stays pending for reconciliation."""
+class GatewayTimeoutError(PaygateError):
+    """504: the provider did not answer in time; the order stays pending for reconciliation.
+
+    (The adapter's own exception is `providers.errors.ProviderTimeoutError`; this is its API answer.)"""
 
     status = 504
     code = "provider_timeout"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from paygate.errors import (
     ConflictError,
+    GatewayTimeoutError,
     InvalidRequestError,
     PaygateError,
     ProviderFailedError,
-    ProviderTimedOutError,
 )
 from paygate.providers.errors import (
     ProviderError,
@@ -123,7 +123,7 @@ def to_api_error(error: ProviderError) -> PaygateError:
         cls, code, message = _REJECTIONS[error.reason]
         return cls(message, code=code, details={"provider": error.provider, "provider_code": error.code})
     if isinstance(error, ProviderTimeoutError):
-        return ProviderTimedOutError(
+        return GatewayTimeoutError(
             "the provider did not answer in time; the order stays pending until the provider confirms it",
             details={"provider": error.provider},
         )
