@@ -38,14 +38,20 @@ class RecordingReceiver:
         self.default_reply = default_reply
         self._received: list[Received] = []
         self._changed = threading.Condition()
+        self._only_under: str | None = None
         self.app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["POST"])])
 
-    def reset(self, default_reply: str = "SUCC") -> None:
-        """Forget what was received and queued (one receiver shared by many tests)."""
+    def reset(self, default_reply: str = "SUCC", *, only_under: str | None = None) -> None:
+        """Forget what was received and queued (one receiver shared by many tests).
+
+        With `only_under` (a path prefix), requests to other paths are answered but not recorded:
+        a notification an earlier user of the receiver had on the wire when it reset cannot land
+        among the next user's (give each user a prefix of its own)."""
         with self._changed:
             self._replies.clear()
             self._received.clear()
             self.default_reply = default_reply
+            self._only_under = only_under
 
     def queue_replies(self, *replies: str) -> None:
         """Answer the next requests with these bodies, in order."""
@@ -71,6 +77,8 @@ class RecordingReceiver:
     async def _handle(self, request: Request) -> Response:
         raw = await request.body()
         with self._changed:
+            if self._only_under is not None and not request.url.path.startswith(self._only_under):
+                return PlainTextResponse(self.default_reply)  # an earlier user's late notification
             self._received.append(
                 Received(
                     path=request.url.path,

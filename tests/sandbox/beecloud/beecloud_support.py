@@ -6,8 +6,9 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -73,16 +74,27 @@ class Sandbox:
     client: httpx.Client
     app_id: str = APP_ID
     secret: str = APP_SECRET
-    received_before: int = 0  # receiver requests that belong to earlier tests
+    generation: int = 0  # each test's webhooks go to a path of their own
 
     def reset(self) -> None:
-        """Forget earlier tests' state; webhooks() then counts only what arrives from now on."""
+        """Forget earlier tests' state and give this test's webhooks a receiver path of their own.
+
+        The reset cancels earlier tests' deliveries, but one already on the wire still lands
+        after it: webhooks() counts only what arrives at this test's path, so it never does."""
         response = self.client.post("/_sandbox/reset")
         assert response.status_code == 200
-        # The reset cancels earlier tests' deliveries; one that was mid-send may still land, so
-        # count from when none is left (a later retry of theirs would land in this test).
-        wait_until(lambda: self.emulator.notifier.in_flight() == 0, what="earlier deliveries cancelled")
-        self.received_before = len(self.receiver.received)
+        old_url = self.receiver_url
+        self.generation += 1
+        self.receiver_url = f"{old_url.rsplit('/webhook', 1)[0]}/webhook/{self.generation}"
+        store = self.emulator.store
+        for app in list(store.apps.values()):
+            if app.webhook_url == old_url:
+                store.register_app(replace(app, webhook_url=self.receiver_url))
+
+    def received_here(self) -> list[Any]:
+        """What this test's webhook path received (earlier tests' late deliveries excluded)."""
+        path = urlsplit(self.receiver_url).path
+        return [item for item in self.receiver.received if item.path == path]
 
     @property
     def url(self) -> str:
@@ -154,12 +166,16 @@ class Sandbox:
         return list(wait_until(enough, timeout_s, f"{count} attempts for {ref}"))
 
     def webhooks(self, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-        """Wait for ``count`` webhooks received since the last reset; returns their JSON bodies."""
-        received = self.receiver.wait_for(self.received_before + count, timeout_s)
-        return [item.json() for item in received[self.received_before :]]
+        """Wait for ``count`` webhooks of this test (since the last reset); returns their JSON bodies."""
+
+        def enough() -> list[Any] | None:
+            found = self.received_here()
+            return found if len(found) >= count else None
+
+        return [item.json() for item in wait_until(enough, timeout_s, f"{count} webhooks")]
 
     def received_count(self) -> int:
-        return len(self.receiver.received) - self.received_before
+        return len(self.received_here())
 
 
 MakeSandbox = Callable[..., Sandbox]

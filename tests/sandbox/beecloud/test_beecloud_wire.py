@@ -77,7 +77,7 @@ def test_no_answer_or_webhook_header_names_the_emulators_stack(sandbox: Sandbox)
     ]
     assert sandbox.client.post(f"/_sandbox/bills/{sandbox.app_id}/hdr0001/pay").status_code == 200
     sandbox.webhooks(1)
-    webhook = sandbox.receiver.received[-1]
+    webhook = sandbox.received_here()[-1]
 
     for answer in answers:
         for name, value in answer.headers:

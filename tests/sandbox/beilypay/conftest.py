@@ -7,6 +7,7 @@ One emulator and one receiver serve the whole session (starting and stopping uvi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 
 import httpx
@@ -61,8 +62,9 @@ def sandbox(beilypay_server: RunningServer, beilypay_receiver: tuple[RecordingRe
     receiver, receiver_url = beilypay_receiver
     with httpx.Client(base_url=beilypay_server.url, timeout=5.0) as client:
         assert client.post("/_sandbox/reset").status_code == 200
-        receiver.reset()
-        yield Sandbox(server=beilypay_server, client=client, receiver=receiver, notify_url=f"{receiver_url}/notify")
+        path = f"/notify/{uuid.uuid4().hex}"  # this test's: earlier tests' late notifies go elsewhere
+        receiver.reset(only_under=path)
+        yield Sandbox(server=beilypay_server, client=client, receiver=receiver, notify_url=receiver_url + path)
 
 
 @pytest.fixture

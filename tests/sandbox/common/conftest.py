@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -51,6 +52,9 @@ def mini(mini_server: Running) -> Running:
 
 @pytest.fixture
 def receiver(mini: Running, receiver_server: tuple[RecordingReceiver, str]) -> tuple[RecordingReceiver, str]:
-    """The shared receiver, emptied after the emulator stopped its deliveries (hence ``mini``)."""
-    receiver_server[0].reset()
-    return receiver_server
+    """The shared receiver, emptied after the emulator stopped its deliveries (hence ``mini``), at
+    a base URL of this test's own: an earlier test's notification still on the wire lands elsewhere."""
+    recording, url = receiver_server
+    path = f"/t/{uuid.uuid4().hex}"
+    recording.reset(only_under=path)
+    return recording, url + path
