@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 
-from bench.samples import payout_body
-from paygate.api.transfer_models import CreatePayoutRequest
+from bench.samples import collection_body, payout_body
+from paygate.api.transfer_models import CreateCollectionRequest, CreatePayoutRequest
 from paygate.beilypay_callbacks import BeilyPayCallbacks
 from paygate.callbacks import CallbackRejectedError
+from paygate.collects import CollectionService
 from paygate.models import OrderKind, TransferStatus
 from paygate.payouts import PayoutService
 from paygate.providers import beilypay
@@ -28,6 +29,7 @@ from tests.support.services import (
     RecordingPublisher,
     RecordingStarter,
     Upstream,
+    beilypay_payment_answer,
     beilypay_trans_answer,
     no_sleep,
     orders_table,
@@ -122,3 +124,66 @@ def test_a_failure_after_a_success_is_refused(callbacks, store):
         callbacks.handle(APP, BEILYPAY_CREDS, payout_notify(3))
 
     assert _status(store) is TransferStatus.SUCCEEDED
+
+
+# -- collections ----------------------------------------------------------------------------------
+
+CO = "CO-0001"
+
+
+def collection_notify(status: int = 2, *, paid: int = 49_900, order_no: str = "BP-2", out_order_no: str = CO,
+                      secret: str = BEILYPAY_CREDS.secret) -> dict[str, Any]:  # fmt: skip
+    body = {"outOrderNo": out_order_no, "orderNo": order_no, "paid": paid, "status": status,
+            "payTime": "2026-11-25T10:00:00"}  # fmt: skip
+    return {**body, "sign": beilypay.sign(body, secret)}
+
+
+@pytest.fixture
+def collections(store, publisher, stopped) -> BeilyPayCallbacks:
+    """Callbacks for one pending ¥499 collection that BeilyPay created as order BP-2."""
+    ledger = TransferLedger(store, publisher, clock=lambda: NOW_MS)
+    service = CollectionService(store, ledger, RecordingStarter(), lease_ms=LEASE_MS, clock=lambda: NOW_MS,
+                                sleep=no_sleep)  # fmt: skip
+    client = Upstream({beilypay.PAYMENT_CREATE_PATH: beilypay_payment_answer}).beilypay()
+    service.create(APP, BEILYPAY_CREDS, client, CreateCollectionRequest.model_validate(collection_body(CO)),
+                   notify_url="https://api.example.com/callbacks/beilypay/app")  # fmt: skip
+    publisher.events.clear()
+    return BeilyPayCallbacks(store, ledger, lambda *order: stopped.append(order))
+
+
+def _collection(store: TransfersStore) -> Any:
+    return store.get_transfer(OrderKind.COLLECTION, APP.app_id, CO)
+
+
+def test_a_paid_collection_records_what_was_paid(collections, store, publisher):
+    assert collections.handle(APP, BEILYPAY_CREDS, collection_notify(2, paid=30_000)).outcome == "applied"
+
+    collection = _collection(store)
+    assert (collection.status, collection.paid) == (TransferStatus.SUCCEEDED, 30_000)  # as reported, partly paid
+    assert publisher.detail_types == ["collection.succeeded"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (collection_notify(2, paid=0), "paid mismatch: success without payment"),
+        (collection_notify(3, paid=100), "paid mismatch: failure with payment"),
+        (collection_notify(2, order_no="BP-OTHER"), "orderNo mismatch"),
+        (collection_notify(2, out_order_no="CO-UNKNOWN"), "unknown collection"),
+        (collection_notify(1, out_order_no="CO-UNKNOWN"), "unknown collection"),
+        (collection_notify(2, secret="not-the-secret"), "signature"),
+    ],
+)
+def test_a_collection_notify_that_cannot_be_true_moves_nothing(collections, store, publisher, payload, reason):
+    with pytest.raises(CallbackRejectedError) as rejected:
+        collections.handle(APP, BEILYPAY_CREDS, payload)
+
+    assert rejected.value.reason.startswith(reason)
+    assert _collection(store).status is TransferStatus.PENDING
+    assert publisher.events == []
+
+
+def test_a_pending_collection_notify_changes_nothing(collections, store):
+    assert collections.handle(APP, BEILYPAY_CREDS, collection_notify(1, paid=0)).outcome == "ignored"
+
+    assert _collection(store).status is TransferStatus.PENDING
