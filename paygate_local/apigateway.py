@@ -152,7 +152,7 @@ class ApiGateway:
         # hands it over decoded as latin-1.
         raw_path = environ.get("PATH_INFO", "/").encode("latin-1").decode("utf-8", "replace") or "/"
         method = environ["REQUEST_METHOD"].upper()
-        local = {"GET": self.local_routes, "POST": self.local_post_routes}.get(method, {})
+        local = self.local_post_routes if method == "POST" else self.local_routes if method == "GET" else {}
         if raw_path.startswith("/_local/") and raw_path in local:
             query = _multi(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
             status, content_type, body = local[raw_path](query)

@@ -204,8 +204,6 @@ class Scheduler:
         with self._lock:
             due = [r for r in self.rules if r.next_at is not None and r.next_at <= now]
             for rule in due:
-                at = rule.next_at
-                assert at is not None
                 rule.next_at = rule.schedule.next_after(now, since=rule.created)
             upcoming = [r.next_at for r in self.rules if r.next_at is not None]
         for rule in due:

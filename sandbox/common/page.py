@@ -35,6 +35,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 _HERE = Path(__file__).parent
+_STYLESHEET = (_HERE / "static" / "sandbox_page.css").read_text(encoding="utf-8")
 _templates = Environment(
     loader=FileSystemLoader(_HERE / "templates"),
     autoescape=select_autoescape(default=True),
@@ -149,8 +150,8 @@ class SandboxPage:
         return HTMLResponse(body, headers=SECURITY_HEADERS)
 
     async def stylesheet(self, request: Request) -> Response:
-        css = (_HERE / "static" / "sandbox_page.css").read_text()
-        return Response(css, media_type="text/css", headers={**SECURITY_HEADERS, "Cache-Control": "max-age=300"})
+        headers = {**SECURITY_HEADERS, "Cache-Control": "max-age=300"}
+        return Response(_STYLESHEET, media_type="text/css", headers=headers)
 
     async def act(self, request: Request) -> Response:
         fields = await self._form(request)

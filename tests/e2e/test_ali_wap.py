@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from tests.support.clock import refund_no
-from tests.support.gateway import eventually, last_hour
+from tests.support.gateway import last_hour
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.clock  # refund_no carries today's date: run under shifted clocks too
 

@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from paygate_local.stack import LocalStack, StackConfig
-from tests.support.gateway import Gateway, eventually
+from tests.support.gateway import Gateway
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

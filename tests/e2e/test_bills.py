@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from tests.support.clock import refund_no, today_in_china
-from tests.support.gateway import eventually
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.clock  # dates: run under shifted clocks by `make test-clock`
 

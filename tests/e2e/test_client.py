@@ -17,7 +17,7 @@ from paygate_client import (
     RefundStatus,
 )
 from tests.support.clock import refund_no
-from tests.support.gateway import eventually
+from tests.support.polling import eventually
 
 
 @pytest.fixture

@@ -19,7 +19,8 @@ import pytest
 
 from bench.samples import collection_body, payout_body
 from paygate_local.stack import LocalStack, StackConfig
-from tests.support.gateway import Gateway, Merchant, eventually
+from tests.support.gateway import Gateway, Merchant
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 

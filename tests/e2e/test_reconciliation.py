@@ -10,7 +10,8 @@ import httpx
 
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
 from paygate_local.stack import REPO_ROOT
-from tests.support.gateway import Merchant, eventually, last_hour
+from tests.support.gateway import Merchant, last_hour
+from tests.support.polling import eventually
 
 
 def _shop(gateway):

@@ -13,7 +13,8 @@ import pytest
 
 from paygate.webhooks.verify import construct_event
 from paygate_local.stack import LocalStack, StackConfig
-from tests.support.gateway import Gateway, Merchant, eventually
+from tests.support.gateway import Gateway, Merchant
+from tests.support.polling import eventually
 from tests.support.webhook_receiver import Receiver, running_receiver
 
 MAX_ATTEMPTS = 6

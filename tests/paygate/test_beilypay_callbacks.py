@@ -6,7 +6,6 @@ signed with the merchant's secret as BeilyPay signs them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,13 +25,11 @@ from tests.support.services import (
     BEILYPAY_CREDS,
     LEASE_MS,
     NOW_MS,
-    RecordingPublisher,
     RecordingStarter,
     Upstream,
     beilypay_payment_answer,
     beilypay_trans_answer,
     no_sleep,
-    orders_table,
 )
 
 NO = "PO-0001"
@@ -44,17 +41,6 @@ def payout_notify(status: int = 2, *, order_no: str = "BP-1", out_order_no: str 
     body = {"appId": BEILYPAY_CREDS.app_id, "merchantId": BEILYPAY_CREDS.merchant_id, "outOrderNo": out_order_no,
             "orderNo": order_no, "payAmount": amount, "status": status, "payTime": "2026-11-25T10:00:00"}  # fmt: skip
     return {**body, "sign": beilypay.sign(body, secret)}
-
-
-@pytest.fixture
-def store() -> Iterator[TransfersStore]:
-    with orders_table() as client:
-        yield TransfersStore(client, "orders")
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ failures injected inside the adapter, before the request is sent and after it wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from paygate.api.models import CreateBillRequest
@@ -25,26 +23,14 @@ from tests.support.services import (
     Upstream,
     beecloud_bill_answer,
     no_sleep,
-    orders_table,
 )
 
 BILL_NO = "BILL00000001"
 
 
 @pytest.fixture
-def orders() -> Iterator[OrdersStore]:
-    with orders_table() as client:
-        yield OrdersStore(client, "orders")
-
-
-@pytest.fixture
 def upstream() -> Upstream:
     return Upstream({beecloud.BILL_PATH: beecloud_bill_answer})
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Unit level: the real store on moto, the real BeeCloud adapter over a scripted Mo
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,7 +28,6 @@ from tests.support.services import (
     RecordingPublisher,
     Upstream,
     beecloud_bill_answer,
-    orders_table,
 )
 
 BILL_NO = "BILL00000001"
@@ -62,12 +60,6 @@ def webhook(kind: str = "PAY", number: str = BILL_NO, fee: int = 100, channel: s
 
 
 @pytest.fixture
-def orders() -> Iterator[OrdersStore]:
-    with orders_table() as client:
-        yield OrdersStore(client, "orders")
-
-
-@pytest.fixture
 def upstream() -> Upstream:
     return Upstream(
         {
@@ -77,11 +69,6 @@ def upstream() -> Upstream:
             beecloud.REFUNDS_PATH: {**BEECLOUD_OK, "count": 0, "refunds": []},
         }
     )
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture

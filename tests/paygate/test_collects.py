@@ -6,8 +6,6 @@ failures injected inside the adapter, before the request is sent and after it wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bench.samples import collection_body
@@ -24,12 +22,10 @@ from tests.support.services import (
     BEILYPAY_CREDS,
     LEASE_MS,
     NOW_MS,
-    RecordingPublisher,
     RecordingStarter,
     Upstream,
     beilypay_payment_answer,
     no_sleep,
-    orders_table,
 )
 
 NO = "CO-0001"
@@ -37,19 +33,8 @@ NOTIFY_URL = "https://api.example.com/callbacks/beilypay/app_0123456789abcdef/co
 
 
 @pytest.fixture
-def store() -> Iterator[TransfersStore]:
-    with orders_table() as client:
-        yield TransfersStore(client, "orders")
-
-
-@pytest.fixture
 def upstream() -> Upstream:
     return Upstream({beilypay.PAYMENT_CREATE_PATH: beilypay_payment_answer})
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture

@@ -7,8 +7,6 @@ poller's start and in the store.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from bench.samples import payout_body
@@ -25,12 +23,10 @@ from tests.support.services import (
     BEILYPAY_CREDS,
     LEASE_MS,
     NOW_MS,
-    RecordingPublisher,
     RecordingStarter,
     Upstream,
     beilypay_trans_answer,
     no_sleep,
-    orders_table,
 )
 
 NO = "PO-0001"
@@ -38,19 +34,8 @@ NOTIFY_URL = "https://api.example.com/callbacks/beilypay/app_0123456789abcdef/pa
 
 
 @pytest.fixture
-def store() -> Iterator[TransfersStore]:
-    with orders_table() as client:
-        yield TransfersStore(client, "orders")
-
-
-@pytest.fixture
 def upstream() -> Upstream:
     return Upstream({beilypay.TRANS_CREATE_PATH: beilypay_trans_answer})
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture

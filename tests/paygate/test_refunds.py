@@ -6,8 +6,6 @@ failures injected inside the adapter, before the request is sent and after it wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from paygate.api.models import CreateBillRequest, CreateRefundRequest
@@ -27,17 +25,10 @@ from tests.support.services import (
     RecordingPublisher,
     Upstream,
     beecloud_bill_answer,
-    orders_table,
 )
 
 BILL_NO = "BILL00000001"
 TODAY = china_date(NOW_MS)
-
-
-@pytest.fixture
-def orders() -> Iterator[OrdersStore]:
-    with orders_table() as client:
-        yield OrdersStore(client, "orders")
 
 
 @pytest.fixture
@@ -50,11 +41,6 @@ def upstream() -> Upstream:
             beecloud.REFUND_STATUS_PATH: {"result_code": 13, "result_msg": "NO_SUCH_REFUND", "err_detail": ""},
         }
     )
-
-
-@pytest.fixture
-def publisher() -> RecordingPublisher:
-    return RecordingPublisher()
 
 
 @pytest.fixture

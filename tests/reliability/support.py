@@ -23,6 +23,7 @@ import httpx
 
 from paygate_local.stack import LocalStack, StackInfo
 from paygate_local.workers import KillPoint, arm_kill_point, fired_kill_points
+from tests.support import polling
 from tests.support.clock import today_in_china
 
 FIGURES_FILE = Path(__file__).resolve().parents[2] / ".local" / "reliability-figures.json"
@@ -96,15 +97,8 @@ def counting_client(base_url: str = "", **kwargs: Any) -> httpx.Client:
 
 
 def eventually[T](probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.1) -> T:
-    """Poll until probe returns something truthy: a bounded wait, never a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+    """Poll until probe returns something truthy: the reliability suite waits longer, on a busier stack."""
+    return polling.eventually(probe, timeout=timeout, interval=interval)
 
 
 # A scenario creates its refunds within this long of taking the date (see tests/support/clock.py).

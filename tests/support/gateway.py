@@ -1,13 +1,11 @@
 """The whole gateway on a local stack, as the end-to-end tests drive it.
 
-A stack, its merchants, its event log, and polling until something happens.
+A stack, its merchants and its event log.
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,15 +67,3 @@ class Merchant:
     http: httpx.Client
     beecloud_app_id: str
     beilypay: dict[str, Any]
-
-
-def eventually[T](probe: Callable[[], T | None], *, timeout: float = 15.0, interval: float = 0.05) -> T:
-    """Poll until probe returns something truthy; a bounded wait, never a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)

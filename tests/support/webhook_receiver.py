@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.polling import eventually
 
 HOLD_LIMIT_S = 30.0
 
@@ -100,11 +101,4 @@ def running_receiver() -> Iterator[Receiver]:
 
 def wait_for(probe: Any, *, timeout: float = 15.0, interval: float = 0.02) -> Any:
     """Poll until probe() is truthy (bounded); never a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = probe()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
+    return eventually(probe, timeout=timeout, interval=interval)
