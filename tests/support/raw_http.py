@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -62,3 +63,26 @@ def raw_request(
         (name.strip().lower(), value.strip()) for name, _, value in (line.partition(b":") for line in header_lines)
     )
     return RawResponse(status_line, parsed, payload)
+
+
+# How many times one round of answers_in_both_forms sends its request: a one-shot fault injected
+# for a request read in both forms must last this many answers.
+READS_PER_ROUND = 3
+
+
+def answers_in_both_forms(
+    send: Callable[[bool], RawResponse], *, volatile: tuple[str, ...] = ("date",), rounds: int = 5
+) -> tuple[RawResponse, RawResponse]:
+    """One request read in absolute form, in origin form, then in absolute form again.
+
+    A resource can move on its own between two reads (a refund or a payout settles on a timer), so
+    the absolute and origin answers are only comparable when the absolute reads on either side of
+    the origin one agree; until they do, the round is taken again. ``send(absolute)`` sends it.
+    """
+    for _ in range(rounds):
+        before = send(True).without(*volatile)
+        origin = send(False).without(*volatile)
+        after = send(True).without(*volatile)
+        if before == after:
+            return before, origin
+    raise AssertionError(f"the answer kept changing for {rounds} rounds: {before!r} then {after!r}")

@@ -29,7 +29,7 @@ from tests.sandbox.beilypay.beilypay_support import (
     signed,
     verify_seed_sign,
 )
-from tests.support.raw_http import RawResponse, raw_request
+from tests.support.raw_http import READS_PER_ROUND, RawResponse, answers_in_both_forms, raw_request
 
 JSON = {"Content-Type": "application/json;charset=UTF-8"}
 
@@ -48,8 +48,7 @@ class SdkStyleClient:
         return dict(json.loads(answer.body))
 
     def both_forms(self, path: str, params: dict[str, Any], **options: Any) -> dict[str, Any]:
-        absolute = self.send(path, params, **options).without("date")
-        origin = self.send(path, params, absolute=False, **options).without("date")
+        absolute, origin = answers_in_both_forms(lambda absolute: self.send(path, params, absolute=absolute, **options))
         assert absolute == origin
         return dict(json.loads(absolute.body))
 
@@ -122,7 +121,7 @@ def _balance_not_enough(sandbox: Sandbox, client: SdkStyleClient) -> tuple[str, 
 
 
 def _too_frequent(sandbox: Sandbox, client: SdkStyleClient) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    sandbox.add_fault(scope="request", kind="rate_limit", path="/merchant/accountInfo", count=2)
+    sandbox.add_fault(scope="request", kind="rate_limit", path="/merchant/accountInfo", count=READS_PER_ROUND)
     return "/merchant/accountInfo", ids(), {}
 
 
@@ -131,7 +130,7 @@ def _account_type_not_supported(sandbox: Sandbox, client: SdkStyleClient) -> tup
 
 
 def _order_finished(sandbox: Sandbox, client: SdkStyleClient) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    sandbox.add_fault(scope="request", kind="code", status=10009, path="/v2/trans/query", count=2)
+    sandbox.add_fault(scope="request", kind="code", status=10009, path="/v2/trans/query", count=READS_PER_ROUND)
     return "/v2/trans/query", ids(orderNo="1"), {}
 
 
@@ -141,7 +140,9 @@ def _param_error(sandbox: Sandbox, client: SdkStyleClient) -> tuple[str, dict[st
 
 def _platform_side(code: ErrorCode) -> Scenario:
     def scenario(sandbox: Sandbox, client: SdkStyleClient) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        sandbox.add_fault(scope="request", kind="code", status=int(code), path="/v2/payment/create", count=2)
+        sandbox.add_fault(
+            scope="request", kind="code", status=int(code), path="/v2/payment/create", count=READS_PER_ROUND
+        )
         return "/v2/payment/create", collection_request(f"CONF-CO-{int(code)}", sandbox.notify_url), {}
 
     return scenario

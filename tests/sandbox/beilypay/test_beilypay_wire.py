@@ -20,18 +20,19 @@ from tests.sandbox.beilypay.beilypay_support import (
     payout_request,
     signed,
 )
-from tests.support.raw_http import RawResponse, raw_request
+from tests.support.raw_http import RawResponse, answers_in_both_forms, raw_request
 
 JSON = {"Content-Type": "application/json"}
 STACK_NAMES = (b"uvicorn", b"starlette", b"python", b"httpx")
 
 
 def both_forms(sandbox: Sandbox, path: str, params: dict[str, Any]) -> tuple[RawResponse, RawResponse]:
-    """The same signed request in origin form, then in absolute form; each answer minus its Date."""
+    """The same signed request in origin form and in absolute form; each answer minus its Date."""
     body = json.dumps(signed(params)).encode()
-    origin = raw_request(sandbox.server.url, "POST", path, body=body, headers=JSON)
-    absolute = raw_request(sandbox.server.url, "POST", path, body=body, headers=JSON, absolute=True)
-    return origin.without("date"), absolute.without("date")
+    absolute, origin = answers_in_both_forms(
+        lambda absolute: raw_request(sandbox.server.url, "POST", path, body=body, headers=JSON, absolute=absolute)
+    )
+    return origin, absolute
 
 
 def ids(order_no: str) -> dict[str, Any]:
