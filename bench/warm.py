@@ -317,7 +317,7 @@ class WarmBench:
         self._create_app()
 
     def _create_app(self) -> None:
-        from paygate.admin import BeeCloudAccount, BeilyPayAccount, create_app
+        from paygate.apps.admin import BeeCloudAccount, BeilyPayAccount, create_app
 
         beecloud = BeeCloudAccount(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
         beilypay = BeilyPayAccount(
@@ -370,9 +370,9 @@ class WarmBench:
         from aws_lambda_powertools.utilities import parameters
 
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # this "container" has not read any secret yet
-        from paygate import app_secrets
+        from paygate import credentials
 
-        provider = getattr(app_secrets, "_provider", None)  # a cached SecretsProvider of our own, if any
+        provider = getattr(credentials, "_provider", None)  # a cached SecretsProvider of our own, if any
         if provider is not None and hasattr(provider, "cache_clear"):
             provider().clear_cache()
         call = handler or load_function(function).lambda_handler
@@ -582,7 +582,7 @@ def _ok(response: httpx.Response) -> None:
 
 # ---------------------------------------------------------------- Step Functions transitions
 def state_machine_transitions() -> dict[str, int]:
-    """Transitions of statemachines/poll_pending.asl.json for one payout, walked with paygate.poller's schedule.
+    """Transitions of statemachines/poll_pending.asl.json for one payout, walked with the poller's schedule.
 
     The schedule is the template's defaults; each poll round's outcome is what PendingPoller
     answers: `final` once the order is settled, `expired` at the deadline, else `pending` with
@@ -592,7 +592,7 @@ def state_machine_transitions() -> dict[str, int]:
     """
     import yaml
 
-    from paygate.poller import PollState, next_wait
+    from paygate.transfers.poller import PollState, next_wait
 
     class _Loader(yaml.SafeLoader):
         pass

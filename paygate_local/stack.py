@@ -426,7 +426,7 @@ class LocalStack:
 
     def _admin(self, *args: str) -> dict[str, Any]:
         proc = subprocess.run(  # noqa: S603 - our interpreter, fixed module
-            [sys.executable, "-m", "paygate.admin", *args],
+            [sys.executable, "-m", "paygate.apps.admin", *args],
             env=self.admin_env(),
             cwd=REPO_ROOT,
             capture_output=True,
@@ -435,7 +435,7 @@ class LocalStack:
             check=False,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"paygate.admin {args[:2]} failed ({proc.returncode}): {proc.stderr.strip()}")
+            raise RuntimeError(f"paygate.apps.admin {args[:2]} failed ({proc.returncode}): {proc.stderr.strip()}")
         try:
             result: dict[str, Any] = json.loads(proc.stdout)
         except ValueError:

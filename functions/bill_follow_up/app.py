@@ -1,6 +1,6 @@
 """BillFollowUp: BillFollowUpQueue's consumer, one bill follow-up per record, partial batch failures.
 
-Each record asks where one bill stands (paygate.bill_refresh): a final bill costs one GetItem; a
+Each record asks where one bill stands (paygate.payments.refresh): a final bill costs one GetItem; a
 pending one BeeCloud's bill query, settled as the webhook would settle it, or one more delayed
 message until the last attempt. Only our own failures (DynamoDB, EventBridge, Secrets Manager,
 SQS) are reported as batch item failures, so SQS delivers just those records again.
@@ -17,10 +17,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from paygate.app_secrets import require_beecloud
-from paygate.bill_refresh import BillFollowUps, BillRefresher, FollowUp
+from paygate.credentials import require_beecloud
 from paygate.deps import apps_store, beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
 from paygate.errors import NotFoundError
+from paygate.payments.refresh import BillFollowUps, BillRefresher, FollowUp
 from paygate.providers.beecloud import BeeCloudCredentials
 from paygate.tracing import traced
 

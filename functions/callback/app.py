@@ -18,10 +18,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import BodyRejection, build_resolver, handle
-from paygate.app_secrets import beecloud_credentials, beilypay_credentials, load_app_secrets
-from paygate.auth import is_valid_app_id
-from paygate.beilypay_callbacks import BeilyPayCallbacks
-from paygate.callbacks import BeeCloudCallbacks, CallbackRejectedError
+from paygate.apps.keys import is_valid_app_id
+from paygate.credentials import beecloud_credentials, beilypay_credentials, load_app_secrets
 from paygate.deps import (
     apps_store,
     beecloud_client,
@@ -31,10 +29,12 @@ from paygate.deps import (
     transfer_ledger,
     transfers_store,
 )
+from paygate.payments.callbacks import BeeCloudCallbacks, CallbackRejectedError
+from paygate.payments.refunds import RefundService
 from paygate.providers import WebhookVerificationError, parse_callback_body
-from paygate.refunds import RefundService
 from paygate.settings import get_settings
 from paygate.tracing import traced
+from paygate.transfers.callbacks import BeilyPayCallbacks
 
 logger = Logger()
 metrics = Metrics()

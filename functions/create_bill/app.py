@@ -1,7 +1,7 @@
 """POST /bills and POST /bills/{bill_no}/refresh: bills over BeeCloud.
 
 A bill BeeCloud created gets one delayed follow-up on BillFollowUpQueue, so that a lost webhook
-is settled within minutes (paygate.bill_refresh).
+is settled within minutes (paygate.payments.refresh).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from paygate.api.http import build_resolver, current_app, error_responses, handl
 from paygate.api.idempotency import respond
 from paygate.api.models import BillView, CreateBillRequest
 from paygate.api.views import bill_view
-from paygate.app_secrets import require_beecloud
-from paygate.bill_refresh import BillRefresher, needs_follow_up
-from paygate.bills import BillService
 from paygate.clock import now_ms
+from paygate.credentials import require_beecloud
 from paygate.deps import beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
+from paygate.payments.bills import BillService
+from paygate.payments.refresh import BillRefresher, needs_follow_up
 from paygate.settings import get_settings
 from paygate.tracing import traced
 

@@ -1,6 +1,6 @@
 """PollPending: the task of statemachines/poll_pending.asl.json, one poll round per invocation.
 
-Input and output are the state machine's data (paygate.poller.PollState): the order, the next
+Input and output are the state machine's data (paygate.transfers.poller.PollState): the order, the next
 wait, the deadline, and `outcome` (pending -> loop, final -> done, expired -> mark unknown).
 Provider failures are absorbed (the next round asks again); only our own failures raise, and
 the state machine retries them.
@@ -14,11 +14,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.app_secrets import beilypay_credentials_or_none
+from paygate.credentials import beilypay_credentials_or_none
 from paygate.deps import apps_store, beilypay_client, transfer_ledger, transfers_store
-from paygate.poller import PendingPoller, PollState
 from paygate.providers.beilypay import BeilyPayCredentials
 from paygate.tracing import traced
+from paygate.transfers.poller import PendingPoller, PollState
 
 logger = Logger()
 metrics = Metrics()

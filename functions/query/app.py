@@ -20,7 +20,7 @@ from paygate.api.models import BillList, BillView, RefundList, RefundView
 from paygate.api.transfer_models import BalanceView, CollectionList, CollectionView, PayoutList, PayoutView
 from paygate.api.transfer_views import balance_view, collection_view, payout_view
 from paygate.api.views import bill_view, refund_view
-from paygate.app_secrets import require_beilypay
+from paygate.credentials import require_beilypay
 from paygate.deps import beilypay_api_client, orders_store, transfers_store
 from paygate.errors import InvalidRequestError, NotFoundError
 from paygate.models import (

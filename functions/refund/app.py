@@ -15,9 +15,9 @@ from paygate.api.http import build_resolver, current_app, error_responses, handl
 from paygate.api.idempotency import respond
 from paygate.api.models import CreateRefundRequest, RefundView
 from paygate.api.views import refund_view
-from paygate.app_secrets import require_beecloud
+from paygate.credentials import require_beecloud
 from paygate.deps import beecloud_client, event_publisher, orders_store
-from paygate.refunds import RefundService
+from paygate.payments.refunds import RefundService
 from paygate.tracing import traced
 
 logger = Logger()

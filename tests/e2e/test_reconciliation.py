@@ -77,7 +77,7 @@ def test_the_admin_cli_reconciles_on_the_local_stack_and_writes_the_report(gatew
     window = last_hour()
 
     proc = subprocess.run(
-        [sys.executable, "-m", "paygate.admin", "reconcile", "--app-id", shop.app_id,
+        [sys.executable, "-m", "paygate.apps.admin", "reconcile", "--app-id", shop.app_id,
          "--from", window["from"], "--to", window["to"], "--out", str(tmp_path / "run")],
         env=gateway.stack.admin_env(), cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip

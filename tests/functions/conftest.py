@@ -89,8 +89,8 @@ def beecloud_sandbox() -> Iterator[RunningServer]:
 @pytest.fixture
 def merchant(aws: AwsAccount, beecloud_sandbox: RunningServer) -> Merchant:
     """A paygate app with its own fresh BeeCloud app in the sandbox."""
-    from paygate.admin import BeeCloudAccount
-    from paygate.admin import create_app as create_paygate_app
+    from paygate.apps.admin import BeeCloudAccount
+    from paygate.apps.admin import create_app as create_paygate_app
 
     account = BeeCloudAccount(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
     app, api_key = create_paygate_app("shop", beecloud=account, beilypay=None)
@@ -128,8 +128,8 @@ def beilypay(aws: AwsAccount, beilypay_sandbox: RunningServer, monkeypatch: pyte
 
     Notifies go to an unreachable PUBLIC_BASE_URL: handler tests feed them to the callback themselves.
     """
-    from paygate.admin import BeilyPayAccount
-    from paygate.admin import create_app as create_paygate_app
+    from paygate.apps.admin import BeilyPayAccount
+    from paygate.apps.admin import create_app as create_paygate_app
 
     sfn = boto3.client("stepfunctions", region_name=REGION)
     definition = (ROOT / "statemachines" / "poll_pending.asl.json").read_text()

@@ -143,7 +143,11 @@ def test_every_logger_of_the_layer_logs_as_the_functions_json_at_info() -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     loggers = json.loads(next(line for line in lines if line.startswith("@@loggers "))[len("@@loggers ") :])
-    assert {"paygate.transfers.logger", "paygate.poller.logger", "paygate.reconciliation.core.logger"} <= set(loggers)
+    assert {
+        "paygate.transfers.ledger.logger",
+        "paygate.transfers.poller.logger",
+        "paygate.reconciliation.core.logger",
+    } <= set(loggers)
     probes = {}
     for line in lines:
         if line.startswith("{"):

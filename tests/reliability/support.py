@@ -253,13 +253,13 @@ class Gateway:
         FIGURES.add("faults_injected")
 
     def reconcile(self, merchant: Merchant) -> dict[str, Any]:
-        """`paygate.admin reconcile` for one app over the last two days, as an operator runs it.
+        """`paygate.apps.admin reconcile` for one app over the last two days, as an operator runs it.
 
         Returns the full JSON report plus its exit code (0 clean, 1 errors, 3 mismatches).
         """
         out = self.logs_dir.parent / "reconciliation" / f"{merchant.name}-{time.monotonic_ns()}"
         done = subprocess.run(
-            [sys.executable, "-m", "paygate.admin", "reconcile", "--app-id", merchant.app_id, "--out", str(out)],
+            [sys.executable, "-m", "paygate.apps.admin", "reconcile", "--app-id", merchant.app_id, "--out", str(out)],
             env=self.stack.admin_env(),
             capture_output=True,
             text=True,

@@ -80,7 +80,7 @@ def _all_final(views: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]] | 
 
 def _admin(gateway: Gateway, *args: str) -> dict[str, str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "paygate.admin", *args],
+        [sys.executable, "-m", "paygate.apps.admin", *args],
         env=gateway.stack.admin_env(),
         cwd=ROOT,
         capture_output=True,

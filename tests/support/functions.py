@@ -31,7 +31,7 @@ def clear_container_caches() -> None:
     """A fresh 'container': no clients or settings carried over from another test."""
     from aws_lambda_powertools.utilities import parameters
 
-    from paygate import app_secrets, aws, deps, settings
+    from paygate import aws, credentials, deps, settings
     from paygate.api import idempotency
 
     aws.clear_caches()
@@ -42,7 +42,7 @@ def clear_container_caches() -> None:
             func.cache_clear()
     idempotency._persistence.cache_clear()
     parameters.clear_caches()
-    app_secrets._provider.cache_clear()
+    credentials._provider.cache_clear()
 
 
 @dataclass

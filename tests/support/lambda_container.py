@@ -131,8 +131,8 @@ def _provision(beilypay: dict[str, Any]) -> str:
     """The template's tables, the bus and the poller machine on moto, and one app; its API key."""
     import boto3
 
-    from paygate.admin import BeilyPayAccount as AdminBeilyPayAccount
-    from paygate.admin import create_app
+    from paygate.apps.admin import BeilyPayAccount as AdminBeilyPayAccount
+    from paygate.apps.admin import create_app
     from tests.support.template import table_definitions
 
     names = {

@@ -15,15 +15,15 @@ from paygate.settings import get_settings
 from paygate.store.apps import AppsStore
 from paygate.store.orders import OrdersStore
 from paygate.store.transfers import TransfersStore
-from paygate.transfers import TransferLedger
+from paygate.transfers.ledger import TransferLedger
 
 if TYPE_CHECKING:
     import httpx
 
-    from paygate.bill_refresh import FollowUpScheduler
-    from paygate.poller import PollerStarter
+    from paygate.payments.refresh import FollowUpScheduler
     from paygate.providers.beecloud import BeeCloudClient
     from paygate.providers.beilypay import BeilyPayClient
+    from paygate.transfers.poller import PollerStarter
 
 
 @cache
@@ -86,7 +86,7 @@ def transfer_ledger() -> TransferLedger:
 
 @cache
 def poller_starter() -> PollerStarter:
-    from paygate.poller import PollerStarter, PollSchedule
+    from paygate.transfers.poller import PollerStarter, PollSchedule
 
     settings = get_settings()
     schedule = PollSchedule(
@@ -98,8 +98,8 @@ def poller_starter() -> PollerStarter:
 @cache
 def bill_follow_up_scheduler() -> FollowUpScheduler | None:
     """None when no BillFollowUpQueue is configured: bills then wait for the webhook or reconciliation."""
-    from paygate.bill_refresh import FollowUpSchedule, FollowUpScheduler
-    from paygate.follow_up_queue import FollowUpQueue
+    from paygate.payments.follow_ups import FollowUpQueue
+    from paygate.payments.refresh import FollowUpSchedule, FollowUpScheduler
 
     settings = get_settings()
     if not settings.bill_follow_up_queue_url:

@@ -161,7 +161,7 @@ def test_requests_without_a_valid_key_are_unauthorized(merchant, authorization):
 
 
 def test_a_rotated_key_stops_working_at_once(merchant):
-    from paygate.admin import rotate_key
+    from paygate.apps.admin import rotate_key
 
     new_key = rotate_key(merchant.app_id)
     assert _post(merchant, _bill())["statusCode"] == 401

@@ -81,7 +81,7 @@ def test_an_unpaid_bill_stays_pending_and_publishes_nothing(merchant, aws):
 
 
 def test_another_apps_bill_is_a_404_like_a_missing_one(merchant, aws, beecloud_sandbox):
-    from paygate.admin import create_app
+    from paygate.apps.admin import create_app
 
     _create(merchant, "REFRESH00003")
     _pay_at_beecloud(beecloud_sandbox.url, merchant, "REFRESH00003")

@@ -12,7 +12,7 @@ import pytest
 
 from bench.samples import collection_body, payout_body
 from paygate.clock import now_ms
-from paygate.poller import PollState
+from paygate.transfers.poller import PollState
 from tests.support.functions import (
     api_event,
     beilypay_notify_event,

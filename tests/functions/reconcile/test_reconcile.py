@@ -283,7 +283,7 @@ def test_a_bad_request_and_an_unknown_app_are_answered_not_raised(aws):
 def test_the_admin_cli_runs_the_same_reconciliation_and_writes_json_and_csv(
     merchant, aws, beecloud_sandbox, clean_faults, tmp_path, capsys
 ):
-    from paygate.admin import main
+    from paygate.apps.admin import main
 
     add_fault(beecloud_sandbox.url, scope="callback", kind="drop", path=f"{merchant.beecloud_app_id}/PAY/")
     _create_bill(merchant, "RECCLI000001")
@@ -329,9 +329,9 @@ def test_beecloud_listings_are_paged_with_skip_until_a_short_page(merchant, aws,
         transfer_ledger,
         transfers_store,
     )
+    from paygate.payments.refunds import RefundService
     from paygate.reconciliation import Period, Reconciler
     from paygate.reconciliation.runner import accounts
-    from paygate.refunds import RefundService
 
     add_fault(beecloud_sandbox.url, scope="callback", kind="drop", path=f"{merchant.beecloud_app_id}/PAY/")
     bill_nos = [f"RECPAGE{n:05d}" for n in range(5)]

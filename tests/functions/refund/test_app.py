@@ -8,7 +8,7 @@ import pytest
 
 from paygate.clock import china_date, iso_from_ms, now_ms
 from paygate.deps import beecloud_client, event_publisher, orders_store
-from paygate.refunds import RefundService
+from paygate.payments.refunds import RefundService
 from tests.support.clock import DAY_MS, next_china_midnight_ms, refund_no, today_in_china
 from tests.support.functions import (
     add_fault,

@@ -38,7 +38,7 @@ def _get(merchant, endpoint_id):
 
 
 def _other_merchant():
-    from paygate.admin import create_app
+    from paygate.apps.admin import create_app
 
     app, key = create_app("other", beecloud=None, beilypay=None)
 

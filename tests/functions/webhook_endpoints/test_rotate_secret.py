@@ -107,7 +107,7 @@ def test_bad_bodies_are_422(merchant, webhooks, body):
 
 
 def test_another_apps_endpoint_cannot_be_rotated(merchant, webhooks):
-    from paygate.admin import create_app
+    from paygate.apps.admin import create_app
 
     created = webhooks.create_endpoint(merchant, "https://shop.example.com/h", ["*"])
     _, other_key = create_app("other", beecloud=None, beilypay=None)

@@ -22,7 +22,7 @@ from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from paygate.api.models import ErrorResponse
 from paygate.api.strict_json import JsonRejectedError, parse_json
-from paygate.auth import authenticate
+from paygate.apps.keys import authenticate
 from paygate.deps import apps_store
 from paygate.errors import PaygateError
 from paygate.models import App

@@ -19,11 +19,11 @@ from pydantic import (
 )
 
 from paygate.api.strict_json import MAX_FREE_FORM_DEPTH, check_free_form
-from paygate.api.text import HumanText
 from paygate.clock import china_date
 from paygate.models import BillStatus, Channel, RefundStatus
 from paygate.providers import limits
 from paygate.providers.limits import MAX_FEE, MAX_OPENID_LENGTH, MAX_OPTIONAL_BYTES
+from paygate.validation import HumanText
 
 # The field limits are BeeCloud's, from paygate.providers.limits: the adapter checks a request
 # with the same functions, so whatever it would refuse is a 422 here.

@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from paygate.api.models import Failure
-from paygate.api.text import HumanText
 from paygate.models import TransferStatus
 from paygate.providers import limits
 from paygate.providers.limits import MAX_AMOUNT
+from paygate.validation import HumanText
 
 MAX_URL_LENGTH = 512  # the BeilyPay emulator's (and a sensible) notifyUrl/frontCallback limit
 

@@ -31,6 +31,7 @@ from paygate.events import (
     transfer_detail_type,
 )
 from paygate.models import App, Bill, BillStatus, OrderKind, Payout, Refund, RefundStatus, TransferStatus
+from paygate.payments.refunds import RefundService
 from paygate.providers.beecloud import (
     BILLS_PATH,
     MAX_QUERY_LIMIT,
@@ -43,10 +44,9 @@ from paygate.providers.beecloud import (
 from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, CollectionStatus, PayoutStatus
 from paygate.providers.errors import ProviderError
 from paygate.reconciliation.report import Fix, Mismatch, MismatchKind, Report, RunError
-from paygate.refunds import RefundService
 from paygate.store.orders import ProviderState, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, transfer_from
-from paygate.transfers import SettlementConflictError, TransferLedger
+from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)

@@ -1,11 +1,11 @@
-"""Wiring shared by the Reconcile function and `python -m paygate.admin reconcile`: same code, same result."""
+"""Wiring shared by the Reconcile function and `python -m paygate.apps.admin reconcile`: same code, same result."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
-from paygate.app_secrets import beecloud_credentials, beilypay_credentials, load_app_secrets
+from paygate.credentials import beecloud_credentials, beilypay_credentials, load_app_secrets
 from paygate.deps import (
     apps_store,
     beecloud_client,
@@ -16,9 +16,9 @@ from paygate.deps import (
     transfers_store,
 )
 from paygate.models import App
+from paygate.payments.refunds import RefundService
 from paygate.reconciliation.core import AppAccounts, Period, Reconciler
 from paygate.reconciliation.report import Report
-from paygate.refunds import RefundService
 from paygate.settings import get_settings
 
 DEFAULT_LOOKBACK_HOURS = 48  # daily runs overlap: a bill paid a day after it was created is still seen

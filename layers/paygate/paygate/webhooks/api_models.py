@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from paygate.api.text import HumanMultilineText
 from paygate.clock import iso_from_ms
+from paygate.validation import HumanMultilineText
 from paygate.webhooks.models import EVENT_TYPES, DeliveryAttempt, WebhookEndpoint, valid_pattern
 from paygate.webhooks.urls import MAX_URL_LENGTH
 

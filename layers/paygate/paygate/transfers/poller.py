@@ -25,7 +25,7 @@ from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, Coll
 from paygate.providers.errors import ProviderError
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer, TransfersStore
-from paygate.transfers import SettlementConflictError, TransferLedger
+from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)

@@ -12,14 +12,14 @@ import pytest
 
 from bench.samples import collection_body, payout_body
 from paygate.api.transfer_models import CreateCollectionRequest, CreatePayoutRequest
-from paygate.beilypay_callbacks import BeilyPayCallbacks
-from paygate.callbacks import CallbackRejectedError
-from paygate.collects import CollectionService
 from paygate.models import OrderKind, TransferStatus
-from paygate.payouts import PayoutService
+from paygate.payments.callbacks import CallbackRejectedError
 from paygate.providers import beilypay
 from paygate.store.transfers import TransfersStore
-from paygate.transfers import TransferLedger
+from paygate.transfers.callbacks import BeilyPayCallbacks
+from paygate.transfers.collections import CollectionService
+from paygate.transfers.ledger import TransferLedger
+from paygate.transfers.payouts import PayoutService
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

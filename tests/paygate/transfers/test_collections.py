@@ -10,13 +10,13 @@ import pytest
 
 from bench.samples import collection_body
 from paygate.api.transfer_models import CreateCollectionRequest
-from paygate.collects import CollectionService
 from paygate.errors import PaygateError
 from paygate.models import OrderKind, TransferStatus
 from paygate.providers import beilypay
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
-from paygate.transfers import TransferLedger
+from paygate.transfers.collections import CollectionService
+from paygate.transfers.ledger import TransferLedger
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from paygate.bill_refresh import FollowUp, FollowUpSchedule, FollowUpScheduler, needs_follow_up
 from paygate.models import Bill, BillStatus, Channel
+from paygate.payments.refresh import FollowUp, FollowUpSchedule, FollowUpScheduler, needs_follow_up
 from paygate.store.orders import ProviderState
 
 

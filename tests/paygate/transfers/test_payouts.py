@@ -13,11 +13,11 @@ from bench.samples import payout_body
 from paygate.api.transfer_models import CreatePayoutRequest
 from paygate.errors import PaygateError
 from paygate.models import OrderKind, TransferStatus
-from paygate.payouts import PayoutService
 from paygate.providers import beilypay
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
-from paygate.transfers import TransferLedger
+from paygate.transfers.ledger import TransferLedger
+from paygate.transfers.payouts import PayoutService
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from paygate.models import OrderKind, Payout, TransferStatus
-from paygate.poller import PollSchedule, PollState, execution_name, initial_state, next_wait
+from paygate.transfers.poller import PollSchedule, PollState, execution_name, initial_state, next_wait
 from tests.support.template import ROOT
 
 ASL = json.loads((ROOT / "statemachines" / "poll_pending.asl.json").read_text())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from paygate.bill_refresh import FollowUp
+from paygate.payments.refresh import FollowUp
 
 
 class FollowUpQueue:

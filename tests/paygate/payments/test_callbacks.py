@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from paygate.api.models import CreateBillRequest, CreateRefundRequest
-from paygate.bills import BillService
-from paygate.callbacks import BeeCloudCallbacks, CallbackRejectedError
 from paygate.clock import china_date
 from paygate.errors import PaygateError
 from paygate.models import BillStatus, RefundStatus
+from paygate.payments.bills import BillService
+from paygate.payments.callbacks import BeeCloudCallbacks, CallbackRejectedError
+from paygate.payments.refunds import RefundService
 from paygate.providers import beecloud
-from paygate.refunds import RefundService
 from paygate.store.orders import OrdersStore
 from tests.support.services import (
     APP,

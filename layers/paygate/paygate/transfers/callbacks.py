@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from paygate.callbacks import CallbackRejectedError, CallbackResult
 from paygate.models import App, OrderKind
+from paygate.payments.callbacks import CallbackRejectedError, CallbackResult
 from paygate.providers.beilypay import (
     BeilyPayCredentials,
     CollectionStatus,
@@ -23,7 +23,7 @@ from paygate.providers.beilypay import (
 )
 from paygate.providers.errors import WebhookVerificationError
 from paygate.store.transfers import Transfer, TransfersStore
-from paygate.transfers import SettlementConflictError, TransferLedger
+from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 
 
 def is_collection_notify(payload: Mapping[str, Any]) -> bool:

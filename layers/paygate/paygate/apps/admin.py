@@ -1,9 +1,9 @@
 """Operator CLI: create apps with their provider credentials, rotate keys, show apps.
 
-    python -m paygate.admin apps create --name shop --beecloud-app-id ... --beecloud-app-secret ... --json
-    python -m paygate.admin apps rotate-key --app-id app_... [--json]
-    python -m paygate.admin apps show --app-id app_...
-    python -m paygate.admin reconcile [--app-id app_...] --from 2026-11-24 --to 2026-11-24 [--out PREFIX]
+    python -m paygate.apps.admin apps create --name shop --beecloud-app-id ... --beecloud-app-secret ... --json
+    python -m paygate.apps.admin apps rotate-key --app-id app_... [--json]
+    python -m paygate.apps.admin apps show --app-id app_...
+    python -m paygate.apps.admin reconcile [--app-id app_...] --from 2026-11-24 --to 2026-11-24 [--out PREFIX]
 
 Runs against whatever AWS endpoint the environment names (a real account, or the local stack
 through AWS_ENDPOINT_URL); reads the same variables as the functions (APPS_TABLE,
@@ -18,10 +18,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from paygate.app_secrets import AppSecrets, secret_name
-from paygate.auth import hash_key, is_valid_app_id, new_api_key, new_app_id
+from paygate.apps.keys import hash_key, is_valid_app_id, new_api_key, new_app_id
 from paygate.aws import client
 from paygate.clock import now_ms
+from paygate.credentials import AppSecrets, secret_name
 from paygate.models import App
 from paygate.settings import get_settings
 from paygate.store.apps import AppsStore
@@ -87,7 +87,7 @@ def show_app(app_id: str) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m paygate.admin", description="paygate operator CLI")
+    parser = argparse.ArgumentParser(prog="python -m paygate.apps.admin", description="paygate operator CLI")
     groups = parser.add_subparsers(dest="group", required=True)
     apps = groups.add_parser("apps").add_subparsers(dest="command", required=True)
     create = apps.add_parser("create", help="create an app and print its API key once")

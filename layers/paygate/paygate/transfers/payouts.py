@@ -16,7 +16,7 @@ from paygate.models import App, OrderKind, Payout, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, PayoutStatus
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer
-from paygate.transfers import Created, CreateFlow
+from paygate.transfers.ledger import Created, CreateFlow
 
 
 class PayoutService(CreateFlow):

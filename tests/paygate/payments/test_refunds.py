@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 
 from paygate.api.models import CreateBillRequest, CreateRefundRequest
-from paygate.bills import BillService
 from paygate.clock import china_date
 from paygate.errors import PaygateError, ProviderFailedError
 from paygate.models import RefundStatus
+from paygate.payments.bills import BillService
+from paygate.payments.refunds import RefundService
 from paygate.providers import beecloud
-from paygate.refunds import RefundService
 from paygate.store.orders import OrdersStore
 from tests.support.services import (
     APP,

@@ -16,7 +16,7 @@ from paygate.bus import DomainEvent, PublishError
 from paygate.models import OrderKind, Payout, TransferStatus
 from paygate.store.orders import ProviderState, TransitionRejectedError
 from paygate.store.transfers import TransfersStore
-from paygate.transfers import SettlementConflictError, TransferLedger
+from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 from tests.support.template import table_definitions
 
 APP = "app_0123456789abcdef"

@@ -12,7 +12,7 @@ from paygate.models import App, Collection, OrderKind, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer
-from paygate.transfers import Created, CreateFlow
+from paygate.transfers.ledger import Created, CreateFlow
 
 
 class CollectionService(CreateFlow):
