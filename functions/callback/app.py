@@ -29,9 +29,10 @@ from paygate.deps import (
     transfer_ledger,
     transfers_store,
 )
+from paygate.errors import WebhookVerificationError
 from paygate.payments.callbacks import BeeCloudCallbacks, CallbackRejectedError
 from paygate.payments.refunds import RefundService
-from paygate.providers import WebhookVerificationError, parse_callback_body
+from paygate.providers import parse_callback_body
 from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.transfers.callbacks import BeilyPayCallbacks

@@ -22,7 +22,7 @@ from paygate.api.transfer_views import balance_view, collection_view, payout_vie
 from paygate.api.views import bill_view, refund_view
 from paygate.credentials import require_beilypay
 from paygate.deps import beilypay_api_client, orders_store, transfers_store
-from paygate.errors import InvalidRequestError, NotFoundError
+from paygate.errors import InvalidRequestError, NotFoundError, ProviderError, to_api_error
 from paygate.models import (
     Bill,
     BillStatus,
@@ -34,8 +34,6 @@ from paygate.models import (
     RefundStatus,
     TransferStatus,
 )
-from paygate.provider_errors import to_api_error
-from paygate.providers.errors import ProviderError
 from paygate.store.cursors import InvalidCursorError
 from paygate.store.orders import Page
 from paygate.tracing import traced

@@ -9,8 +9,7 @@ from urllib.parse import quote_plus, unquote_plus
 import httpx
 import pytest
 
-from paygate.providers.beecloud import BeeCloudBill, BeeCloudClient, BeeCloudRefund, RefundAccepted, app_sign
-from paygate.providers.errors import (
+from paygate.errors import (
     ProviderProtocolError,
     ProviderRejectedError,
     ProviderRequestError,
@@ -18,6 +17,7 @@ from paygate.providers.errors import (
     ProviderUnavailableError,
     RejectReason,
 )
+from paygate.providers.beecloud import BeeCloudBill, BeeCloudClient, BeeCloudRefund, RefundAccepted, app_sign
 from paygate.providers.limits import BILL_CHANNELS
 from tests.paygate.providers._providers_support import (
     BEECLOUD_CREDS,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from paygate.errors import WebhookVerificationError
 from paygate.providers.beecloud import (
     BeeCloudCredentials,
     BeeCloudWebhook,
@@ -13,7 +14,6 @@ from paygate.providers.beecloud import (
     webhook_sign,
     webhook_signature,
 )
-from paygate.providers.errors import WebhookVerificationError
 from tests.paygate.providers._providers_support import BEECLOUD_CREDS
 
 APP = BEECLOUD_CREDS.app_id

@@ -9,6 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
+from paygate.errors import (
+    ProviderProtocolError,
+    ProviderRejectedError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RejectReason,
+)
 from paygate.providers.beilypay import (
     BeilyPayClient,
     CollectionCreated,
@@ -16,13 +23,6 @@ from paygate.providers.beilypay import (
     PayoutState,
     mask,
     sign,
-)
-from paygate.providers.errors import (
-    ProviderProtocolError,
-    ProviderRejectedError,
-    ProviderTimeoutError,
-    ProviderUnavailableError,
-    RejectReason,
 )
 from tests.paygate.providers._providers_support import BEILYPAY_CREDS, ScriptedProvider
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from paygate.errors import WebhookVerificationError
 from paygate.providers import parse_callback_body
 from paygate.providers.beilypay import (
     BeilyPayCredentials,
@@ -15,7 +16,6 @@ from paygate.providers.beilypay import (
     verify_collection_notify,
     verify_payout_notify,
 )
-from paygate.providers.errors import WebhookVerificationError
 from tests.paygate.providers._providers_support import BEILYPAY_CREDS, md5_hex
 
 SECRET = BEILYPAY_CREDS.secret

@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from paygate.providers.beecloud import BeeCloudClient
-from paygate.providers.beilypay import BeilyPayClient
-from paygate.providers.errors import (
+from paygate.errors import (
     ProviderProtocolError,
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
+from paygate.providers.beecloud import BeeCloudClient
+from paygate.providers.beilypay import BeilyPayClient
 from paygate.providers.http import make_http_client
 from tests.paygate.providers._providers_support import BEECLOUD_CREDS, BEILYPAY_CREDS, LocalServer
 

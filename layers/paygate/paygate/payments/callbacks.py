@@ -17,13 +17,11 @@ from typing import Any
 
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
-from paygate.errors import ConflictError
+from paygate.errors import ConflictError, ProviderError, WebhookVerificationError, to_api_error
 from paygate.events import bill_succeeded
 from paygate.models import CURRENCY_CNY, App, Bill, BillStatus, Refund, RefundStatus
 from paygate.payments.refunds import RefundService
-from paygate.provider_errors import to_api_error
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, BeeCloudWebhook, verify_webhook
-from paygate.providers.errors import ProviderError, WebhookVerificationError
 from paygate.store.orders import OrdersStore, TransitionRejectedError
 
 

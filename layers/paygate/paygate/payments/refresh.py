@@ -27,12 +27,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paygate.bus import EventPublisher
 from paygate.clock import iso_from_ms, now_ms
-from paygate.errors import ConflictError, NotFoundError, PaygateError, ServiceUnavailableError
+from paygate.errors import (
+    ConflictError,
+    NotFoundError,
+    PaygateError,
+    ProviderError,
+    ServiceUnavailableError,
+    to_api_error,
+)
 from paygate.events import bill_succeeded, reconciliation_mismatch
 from paygate.models import CURRENCY_CNY, Bill, BillStatus
-from paygate.provider_errors import to_api_error
 from paygate.providers.beecloud import BILLS_PATH, BeeCloudBill, BeeCloudClient, BeeCloudCredentials
-from paygate.providers.errors import ProviderError
 from paygate.store.orders import OrdersStore, ProviderState, TransitionRejectedError
 
 if TYPE_CHECKING:

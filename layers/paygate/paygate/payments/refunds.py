@@ -22,12 +22,21 @@ from typing import Any
 from paygate.api.models import CreateRefundRequest
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
-from paygate.errors import ConflictError, InvalidRequestError, NotFoundError, PaygateError
+from paygate.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PaygateError,
+    ProviderError,
+    ProviderRejectedError,
+    ProviderRequestError,
+    RejectReason,
+    failure_code,
+    to_api_error,
+)
 from paygate.events import refund_finished
 from paygate.models import App, BillStatus, Refund, RefundStatus
-from paygate.provider_errors import failure_code, to_api_error
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, RefundAccepted
-from paygate.providers.errors import ProviderError, ProviderRejectedError, ProviderRequestError, RejectReason
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
 
 # Answers to a re-send that the first refund may have caused, had it reached BeeCloud after all

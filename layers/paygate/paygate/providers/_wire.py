@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ValidationError
 
-from paygate.providers.errors import (
+from paygate.errors import (
     ProviderError,
     ProviderName,
     ProviderProtocolError,

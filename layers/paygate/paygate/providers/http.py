@@ -14,13 +14,13 @@ from typing import Any
 import httpx
 from aws_lambda_powertools import Logger
 
-from paygate.providers._wire import JsonNumber
-from paygate.providers.errors import (
+from paygate.errors import (
     ProviderName,
     ProviderProtocolError,
     ProviderTimeoutError,
     ProviderUnavailableError,
 )
+from paygate.providers._wire import JsonNumber
 
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)

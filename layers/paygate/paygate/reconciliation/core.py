@@ -22,7 +22,7 @@ from aws_lambda_powertools import Logger
 
 from paygate.bus import DomainEvent, EventPublisher, PublishError
 from paygate.clock import iso_from_ms, now_ms
-from paygate.errors import ConflictError
+from paygate.errors import ConflictError, ProviderError
 from paygate.events import (
     RECONCILIATION_MISMATCH,
     bill_succeeded,
@@ -42,7 +42,6 @@ from paygate.providers.beecloud import (
     BeeCloudRefund,
 )
 from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, CollectionStatus, PayoutStatus
-from paygate.providers.errors import ProviderError
 from paygate.reconciliation.report import Fix, Mismatch, MismatchKind, Report, RunError
 from paygate.store.orders import ProviderState, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, transfer_from

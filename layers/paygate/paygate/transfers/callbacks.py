@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from paygate.errors import WebhookVerificationError
 from paygate.models import App, OrderKind
 from paygate.payments.callbacks import CallbackRejectedError, CallbackResult
 from paygate.providers.beilypay import (
@@ -21,7 +22,6 @@ from paygate.providers.beilypay import (
     verify_collection_notify,
     verify_payout_notify,
 )
-from paygate.providers.errors import WebhookVerificationError
 from paygate.store.transfers import Transfer, TransfersStore
 from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 

@@ -18,11 +18,18 @@ from aws_lambda_powertools import Logger
 
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
-from paygate.errors import ConflictError
+from paygate.errors import (
+    REQUEST_NOT_SENT,
+    ConflictError,
+    ProviderError,
+    ProviderRejectedError,
+    ProviderTimeoutError,
+    failure_code,
+    stored_failure,
+    to_api_error,
+)
 from paygate.events import transfer_detail_type, transfer_event
 from paygate.models import OrderKind, TransferStatus
-from paygate.provider_errors import REQUEST_NOT_SENT, failure_code, stored_failure, to_api_error
-from paygate.providers.errors import ProviderError, ProviderRejectedError, ProviderTimeoutError
 from paygate.store.orders import AlreadyExistsError, ProviderState, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, UnknownFrom, transfer_from
 

@@ -20,9 +20,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from paygate.clock import now_ms
+from paygate.errors import ProviderError
 from paygate.models import Collection, OrderKind, Payout, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, CollectionStatus, PayoutStatus
-from paygate.providers.errors import ProviderError
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer, TransfersStore
 from paygate.transfers.ledger import SettlementConflictError, TransferLedger

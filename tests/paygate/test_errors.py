@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paygate.providers.errors import (
+from paygate.errors import (
     BEECLOUD_REASONS,
     BEILYPAY_REASONS,
     ProviderError,
