@@ -17,11 +17,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from paygate.credentials import require_beecloud
+from paygate.credentials import BeeCloudCredentials, require_beecloud
 from paygate.deps import apps_store, beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
 from paygate.errors import NotFoundError
 from paygate.payments.refresh import BillFollowUps, BillRefresher, FollowUp
-from paygate.providers.beecloud import BeeCloudCredentials
 from paygate.tracing import traced
 
 logger = Logger()

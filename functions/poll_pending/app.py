@@ -14,9 +14,8 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.credentials import beilypay_credentials_or_none
+from paygate.credentials import BeilyPayCredentials, beilypay_credentials_or_none
 from paygate.deps import apps_store, beilypay_client, transfer_ledger, transfers_store
-from paygate.providers.beilypay import BeilyPayCredentials
 from paygate.tracing import traced
 from paygate.transfers.poller import PendingPoller, PollState
 

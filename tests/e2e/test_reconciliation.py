@@ -8,7 +8,8 @@ import sys
 
 import httpx
 
-from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
+from paygate.credentials import BeeCloudCredentials
+from paygate.providers.beecloud import BeeCloudClient
 from paygate_local.stack import REPO_ROOT
 from tests.support.gateway import Merchant, last_hour
 from tests.support.polling import eventually

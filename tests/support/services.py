@@ -18,10 +18,11 @@ import httpx
 from moto import mock_aws
 
 from paygate.bus import DomainEvent
+from paygate.credentials import BeeCloudCredentials, BeilyPayCredentials
 from paygate.models import App, OrderKind
 from paygate.providers import beilypay
-from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
-from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials
+from paygate.providers.beecloud import BeeCloudClient
+from paygate.providers.beilypay import BeilyPayClient
 from paygate.store.transfers import Transfer
 from tests.support.template import table_definitions
 

@@ -11,8 +11,9 @@ import pytest
 
 from bench.samples import collection_body, payout_body
 from paygate.clock import iso_from_ms, now_ms
+from paygate.credentials import BeeCloudCredentials
 from paygate.models import OrderKind
-from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
+from paygate.providers.beecloud import BeeCloudClient
 from paygate.store.orders import order_pk
 from tests.support.clock import refund_no as todays_refund_no
 from tests.support.functions import (

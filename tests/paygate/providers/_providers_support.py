@@ -14,8 +14,7 @@ from typing import Any
 
 import httpx
 
-from paygate.providers.beecloud import BeeCloudCredentials
-from paygate.providers.beilypay import BeilyPayCredentials
+from paygate.credentials import BeeCloudCredentials, BeilyPayCredentials
 
 # Public demo credentials from the providers' own SDK samples (protocols §1.7, §2.6).
 BEECLOUD_CREDS = BeeCloudCredentials(

@@ -47,7 +47,7 @@ def test_matching():
 
 
 def test_rotation_keeps_what_is_still_active_for_the_new_window_only():
-    from paygate.webhooks.secrets import SigningSecret, SigningSecrets
+    from paygate.credentials import SigningSecret, SigningSecrets
 
     stored = SigningSecrets(
         signing_secrets=[

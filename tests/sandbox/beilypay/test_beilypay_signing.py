@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paygate.credentials import BeilyPayCredentials
 from paygate.providers import parse_callback_body
 from paygate.providers.beilypay import (
     BeilyPayClient,
@@ -19,7 +20,6 @@ from paygate.providers.beilypay import (
     verify_signature,
 )
 from paygate.providers.beilypay import sign as paygate_sign
-from paygate.providers.credentials import BeilyPayCredentials
 from paygate.providers.http import encode_json
 from sandbox.beilypay.protocol import dumps
 from sandbox.beilypay.signing import loads, sign, signing_string, verify, with_sign

@@ -21,7 +21,7 @@ from typing import Any
 from paygate.apps.keys import hash_key, is_valid_app_id, new_api_key, new_app_id
 from paygate.aws import client
 from paygate.clock import now_ms
-from paygate.credentials import AppSecrets, secret_name
+from paygate.credentials import AppSecrets, app_secret_name
 from paygate.models import App
 from paygate.settings import get_settings
 from paygate.store.apps import AppsStore
@@ -52,7 +52,7 @@ def create_app(name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPa
         beilypay_secret=beilypay.secret if beilypay else None,
     )
     client("secretsmanager").create_secret(
-        Name=secret_name(settings.app_secrets_prefix, app_id),
+        Name=app_secret_name(settings.app_secrets_prefix, app_id),
         SecretString=secrets.model_dump_json(exclude_none=True),
         Description=f"paygate provider credentials for {name}",
     )

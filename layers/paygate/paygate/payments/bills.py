@@ -21,10 +21,11 @@ from dataclasses import dataclass
 from paygate.api.models import CreateBillRequest
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
+from paygate.credentials import BeeCloudCredentials
 from paygate.errors import ConflictError, PaygateError, ProviderError, failure_code, stored_failure, to_api_error
 from paygate.events import bill_failed
 from paygate.models import App, Bill, BillStatus
-from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials
+from paygate.providers.beecloud import BeeCloudClient
 from paygate.store.orders import AlreadyExistsError, OrdersStore, ProviderState, TransitionRejectedError
 
 # How long a repeat waits for a concurrent first call before answering 409 request_in_progress.

@@ -17,11 +17,12 @@ from typing import Any
 
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
+from paygate.credentials import BeeCloudCredentials
 from paygate.errors import ConflictError, ProviderError, WebhookVerificationError, to_api_error
 from paygate.events import bill_succeeded
 from paygate.models import CURRENCY_CNY, App, Bill, BillStatus, Refund, RefundStatus
 from paygate.payments.refunds import RefundService
-from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, BeeCloudWebhook, verify_webhook
+from paygate.providers.beecloud import BeeCloudClient, BeeCloudWebhook, verify_webhook
 from paygate.store.orders import OrdersStore, TransitionRejectedError
 
 

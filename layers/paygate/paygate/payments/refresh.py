@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from paygate.bus import EventPublisher
 from paygate.clock import iso_from_ms, now_ms
+from paygate.credentials import BeeCloudCredentials
 from paygate.errors import (
     ConflictError,
     NotFoundError,
@@ -37,7 +38,7 @@ from paygate.errors import (
 )
 from paygate.events import bill_succeeded, reconciliation_mismatch
 from paygate.models import CURRENCY_CNY, Bill, BillStatus
-from paygate.providers.beecloud import BILLS_PATH, BeeCloudBill, BeeCloudClient, BeeCloudCredentials
+from paygate.providers.beecloud import BILLS_PATH, BeeCloudBill, BeeCloudClient
 from paygate.store.orders import OrdersStore, ProviderState, TransitionRejectedError
 
 if TYPE_CHECKING:

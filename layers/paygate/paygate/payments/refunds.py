@@ -22,6 +22,7 @@ from typing import Any
 from paygate.api.models import CreateRefundRequest
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
+from paygate.credentials import BeeCloudCredentials
 from paygate.errors import (
     ConflictError,
     InvalidRequestError,
@@ -36,7 +37,7 @@ from paygate.errors import (
 )
 from paygate.events import refund_finished
 from paygate.models import App, BillStatus, Refund, RefundStatus
-from paygate.providers.beecloud import BeeCloudClient, BeeCloudCredentials, RefundAccepted
+from paygate.providers.beecloud import BeeCloudClient, RefundAccepted
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
 
 # Answers to a re-send that the first refund may have caused, had it reached BeeCloud after all

@@ -20,6 +20,7 @@ import httpx
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from paygate.credentials import BeeCloudCredentials
 from paygate.errors import (
     ProviderProtocolError,
     ProviderRejectedError,
@@ -38,7 +39,6 @@ from paygate.providers._wire import (
     hex_equal,
     int_from_wire,
 )
-from paygate.providers.credentials import BeeCloudCredentials as BeeCloudCredentials  # re-exported
 from paygate.providers.http import encode_json, json_object, send, with_retries
 from paygate.providers.limits import BILL_CHANNELS as BILL_CHANNELS
 from paygate.providers.limits import QR_PAY_MODES as QR_PAY_MODES

@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 from pydantic import AliasGenerator, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
+from paygate.credentials import BeilyPayCredentials
 from paygate.errors import (
     ProviderProtocolError,
     ProviderRejectedError,
@@ -38,7 +39,6 @@ from paygate.providers._wire import (
     hex_equal,
     int_from_wire,
 )
-from paygate.providers.credentials import BeilyPayCredentials as BeilyPayCredentials  # re-exported
 from paygate.providers.http import encode_json, json_object, send, with_retries
 from paygate.providers.limits import INT32_MAX as INT32_MAX
 from paygate.providers.limits import check_amount, check_text

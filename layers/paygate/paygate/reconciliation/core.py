@@ -22,6 +22,7 @@ from aws_lambda_powertools import Logger
 
 from paygate.bus import DomainEvent, EventPublisher, PublishError
 from paygate.clock import iso_from_ms, now_ms
+from paygate.credentials import BeeCloudCredentials, BeilyPayCredentials
 from paygate.errors import ConflictError, ProviderError
 from paygate.events import (
     RECONCILIATION_MISMATCH,
@@ -38,10 +39,9 @@ from paygate.providers.beecloud import (
     REFUNDS_PATH,
     BeeCloudBill,
     BeeCloudClient,
-    BeeCloudCredentials,
     BeeCloudRefund,
 )
-from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, CollectionStatus, PayoutStatus
+from paygate.providers.beilypay import BeilyPayClient, CollectionStatus, PayoutStatus
 from paygate.reconciliation.report import Fix, Mismatch, MismatchKind, Report, RunError
 from paygate.store.orders import ProviderState, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, transfer_from

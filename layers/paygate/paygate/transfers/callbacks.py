@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from paygate.credentials import BeilyPayCredentials
 from paygate.errors import WebhookVerificationError
 from paygate.models import App, OrderKind
 from paygate.payments.callbacks import CallbackRejectedError, CallbackResult
 from paygate.providers.beilypay import (
-    BeilyPayCredentials,
     CollectionStatus,
     PayoutStatus,
     verify_collection_notify,

@@ -20,9 +20,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field
 
 from paygate.clock import now_ms
+from paygate.credentials import BeilyPayCredentials
 from paygate.errors import ProviderError
 from paygate.models import Collection, OrderKind, Payout, TransferStatus
-from paygate.providers.beilypay import BeilyPayClient, BeilyPayCredentials, CollectionStatus, PayoutStatus
+from paygate.providers.beilypay import BeilyPayClient, CollectionStatus, PayoutStatus
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer, TransfersStore
 from paygate.transfers.ledger import SettlementConflictError, TransferLedger

@@ -8,11 +8,11 @@ from __future__ import annotations
 from functools import cache
 
 from paygate.aws import client
+from paygate.credentials import SigningSecretStore
 from paygate.webhooks.config import get_webhook_settings
 from paygate.webhooks.dispatch import Dispatcher
 from paygate.webhooks.endpoints import EndpointService
 from paygate.webhooks.queue import DeliveryQueue
-from paygate.webhooks.secrets import SigningSecretStore
 from paygate.webhooks.store import WebhooksStore
 
 

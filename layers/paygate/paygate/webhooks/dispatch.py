@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from paygate.clock import now_ms
+from paygate.credentials import SecretsUnavailableError, SigningSecretStore
 from paygate.webhooks.config import WebhookSettings
 from paygate.webhooks.models import (
     AttemptStatus,
@@ -27,7 +28,6 @@ from paygate.webhooks.models import (
     retry_delay_s,
 )
 from paygate.webhooks.queue import DeliveryQueue
-from paygate.webhooks.secrets import SecretsUnavailableError, SigningSecretStore
 from paygate.webhooks.store import WebhooksStore
 from paygate.webhooks.verify import EVENT_ID_HEADER, SCHEME, SIGNATURE_HEADER, compute_signature
 
