@@ -24,8 +24,8 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from paygate.deps import delivery_queue, dispatcher
 from paygate.tracing import traced
-from paygate.webhooks.deps import delivery_queue, dispatcher
 from paygate.webhooks.dispatch import Outcome
 from paygate.webhooks.models import DeliveryTask
 

@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.deps import endpoint_service, webhooks_store
 from paygate.tracing import traced
 from paygate.webhooks.api_models import (
     CreatedWebhookEndpointView,
@@ -33,7 +34,6 @@ from paygate.webhooks.api_models import (
     delivery_view,
     endpoint_view,
 )
-from paygate.webhooks.deps import endpoint_service, webhooks_store
 
 logger = Logger()
 metrics = Metrics()

@@ -19,7 +19,7 @@ SECRETS_PREFIX = "paygate/test/webhooks/"
 
 
 def _clear() -> None:
-    from paygate.webhooks import deps
+    from paygate import deps
 
     deps.clear_caches()
 

@@ -31,15 +31,11 @@ def clear_container_caches() -> None:
     """A fresh 'container': no clients or settings carried over from another test."""
     from aws_lambda_powertools.utilities import parameters
 
-    from paygate import aws, credentials, deps, settings
+    from paygate import aws, credentials, deps
     from paygate.api import idempotency
 
     aws.clear_caches()
-    settings.get_settings.cache_clear()
-    for name in dir(deps):
-        func = getattr(deps, name)
-        if hasattr(func, "cache_clear"):
-            func.cache_clear()
+    deps.clear_caches()
     idempotency._persistence.cache_clear()
     parameters.clear_caches()
     credentials._provider.cache_clear()

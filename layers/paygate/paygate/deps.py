@@ -1,7 +1,8 @@
 """Per-container singletons: built on first use, reused by every invocation of the container.
 
-Provider clients (and so httpx) are imported inside their getters: a function that never calls
-a provider (Query) does not pay for them at cold start.
+The one place where services meet their adapters. Provider clients and the webhook sender (and
+so httpx) are imported inside their getters: a function that never calls out (Query, the
+endpoints API) does not pay for them at cold start.
 """
 
 from __future__ import annotations
@@ -11,11 +12,16 @@ from typing import TYPE_CHECKING
 
 from paygate.aws import client
 from paygate.bus import EventPublisher
-from paygate.settings import get_settings
+from paygate.credentials import SigningSecretStore
+from paygate.settings import get_settings, get_webhook_settings
 from paygate.store.apps import AppsStore
 from paygate.store.orders import OrdersStore
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.ledger import TransferLedger
+from paygate.webhooks.dispatch import Dispatcher
+from paygate.webhooks.endpoints import EndpointService
+from paygate.webhooks.queue import DeliveryQueue
+from paygate.webhooks.store import WebhooksStore
 
 if TYPE_CHECKING:
     import httpx
@@ -106,3 +112,59 @@ def bill_follow_up_scheduler() -> FollowUpScheduler | None:
         return None
     queue = FollowUpQueue(client("sqs"), settings.bill_follow_up_queue_url)
     return FollowUpScheduler(queue.send, FollowUpSchedule(settings.bill_follow_up_s, settings.bill_follow_up_attempts))
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+@cache
+def webhooks_store() -> WebhooksStore:
+    return WebhooksStore(client("dynamodb"), get_webhook_settings().webhooks_table)
+
+
+@cache
+def delivery_queue() -> DeliveryQueue:
+    return DeliveryQueue(client("sqs"), get_webhook_settings().deliveries_queue_url)
+
+
+@cache
+def signing_secrets() -> SigningSecretStore:
+    settings = get_webhook_settings()
+    return SigningSecretStore(client("secretsmanager"), settings.secrets_prefix, max_age_s=settings.secrets_max_age_s)
+
+
+@cache
+def endpoint_service() -> EndpointService:
+    return EndpointService(webhooks_store(), signing_secrets(), delivery_queue(), get_webhook_settings())
+
+
+@cache
+def dispatcher() -> Dispatcher:
+    from paygate.webhooks.sender import post
+
+    return Dispatcher(webhooks_store(), delivery_queue(), signing_secrets(), get_webhook_settings(), post)
+
+
+def clear_caches() -> None:
+    """A fresh 'container' (tests and benchmarks): every singleton above and both settings."""
+    get_settings.cache_clear()
+    get_webhook_settings.cache_clear()
+    for factory in (
+        orders_store,
+        apps_store,
+        event_publisher,
+        http_client,
+        beecloud_client,
+        beilypay_client,
+        beilypay_api_client,
+        transfers_store,
+        transfer_ledger,
+        poller_starter,
+        bill_follow_up_scheduler,
+        webhooks_store,
+        delivery_queue,
+        signing_secrets,
+        endpoint_service,
+        dispatcher,
+    ):
+        factory.cache_clear()

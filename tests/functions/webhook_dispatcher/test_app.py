@@ -97,7 +97,7 @@ def test_the_last_attempt_is_final(merchant, webhooks, receiver):
 
 
 def test_a_deleted_endpoint_drops_its_queued_deliveries(merchant, webhooks, receiver):
-    from paygate.webhooks.deps import endpoint_service
+    from paygate.deps import endpoint_service
 
     endpoint = webhooks.create_endpoint(merchant, receiver.url + "/hook", ["*"])
     _publish(merchant.app_id)
@@ -109,7 +109,7 @@ def test_a_deleted_endpoint_drops_its_queued_deliveries(merchant, webhooks, rece
 
 
 def test_loopback_destinations_are_blocked_in_production(merchant, webhooks, receiver, monkeypatch):
-    from paygate.webhooks import deps
+    from paygate import deps
 
     endpoint = webhooks.create_endpoint(merchant, receiver.url + "/hook", ["*"])
     _publish(merchant.app_id)
@@ -146,7 +146,7 @@ def test_a_slow_receiver_does_not_hold_up_another_endpoint(merchant, webhooks, r
 
 
 def test_a_receiver_that_never_answers_times_out(merchant, webhooks, receiver, monkeypatch):
-    from paygate.webhooks import deps
+    from paygate import deps
 
     monkeypatch.setenv("WEBHOOK_TIMEOUT_S", "0.5")
     deps.clear_caches()

@@ -85,7 +85,7 @@ def test_production_settings_refuse_unsafe_urls_and_unknown_types(
     merchant, webhooks, monkeypatch, url, event_types, code
 ):
     monkeypatch.setenv("WEBHOOK_ALLOW_INSECURE_URLS", "false")
-    from paygate.webhooks import deps
+    from paygate import deps
 
     deps.clear_caches()
     result = _call(merchant, "POST", "/webhook-endpoints", body={"url": url, "event_types": event_types})
@@ -98,7 +98,7 @@ def test_production_settings_refuse_every_non_public_destination(merchant, webho
     # IPv4 spellings (2130706433, 0x7f.1, 0177.0.0.1) and trailing dots: 422, nothing stored.
     # One table through the handler (the unit tests check each form alone), one moto setup.
     monkeypatch.setenv("WEBHOOK_ALLOW_INSECURE_URLS", "false")
-    from paygate.webhooks import deps
+    from paygate import deps
 
     deps.clear_caches()
     answers = {
@@ -160,7 +160,7 @@ def test_delete_removes_the_endpoint_and_its_secret(merchant, webhooks):
 
 def test_an_app_has_a_bounded_number_of_endpoints(merchant, webhooks, monkeypatch):
     monkeypatch.setenv("WEBHOOK_MAX_ENDPOINTS", "2")
-    from paygate.webhooks import deps
+    from paygate import deps
 
     deps.clear_caches()
     for n in range(2):
@@ -173,7 +173,7 @@ def test_an_app_has_a_bounded_number_of_endpoints(merchant, webhooks, monkeypatc
 
 
 def test_the_delivery_log_pages_newest_first(merchant, webhooks):
-    from paygate.webhooks.deps import webhooks_store
+    from paygate.deps import webhooks_store
     from paygate.webhooks.models import AttemptStatus, DeliveryAttempt
 
     endpoint_id = webhooks.create_endpoint(merchant, "https://shop.example.com/hooks", ["*"])["id"]
@@ -235,7 +235,7 @@ def _resend(merchant, event_id, query=None):
 
 
 def test_resend_queues_the_stored_event_for_subscribed_endpoints(merchant, webhooks):
-    from paygate.webhooks.deps import dispatcher
+    from paygate.deps import dispatcher
 
     bills = webhooks.create_endpoint(merchant, "https://shop.example.com/bills", ["bill.*"])
     webhooks.create_endpoint(merchant, "https://shop.example.com/payouts", ["payout.*"])
@@ -255,7 +255,7 @@ def test_resend_queues_the_stored_event_for_subscribed_endpoints(merchant, webho
 
 
 def test_resend_of_an_unknown_or_foreign_event_is_a_404(merchant, webhooks):
-    from paygate.webhooks.deps import dispatcher
+    from paygate.deps import dispatcher
 
     webhooks.create_endpoint(merchant, "https://shop.example.com/bills", ["*"])
     detail = {"version": "1", "event_id": EVENT_ID, "type": "bill.succeeded", "app_id": merchant.app_id, "data": {}}

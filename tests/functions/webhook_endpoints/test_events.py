@@ -22,7 +22,7 @@ def _as(merchant, name, endpoint_id=None):
 
 def test_the_webhook_catalogue_drives_register_read_log_resend_delete(merchant, webhooks, monkeypatch):
     monkeypatch.setenv("WEBHOOK_ALLOW_INSECURE_URLS", "false")  # the file's URL is production-shaped
-    from paygate.webhooks import deps
+    from paygate import deps
 
     deps.clear_caches()
     created = invoke("webhook_endpoints", _as(merchant, "create_webhook_endpoint"))
@@ -50,7 +50,7 @@ def test_the_dispatcher_sqs_batch_fans_out_and_drops_a_task_for_an_unknown_endpo
     result = invoke("webhook_dispatcher", event)
 
     assert result == {"batchItemFailures": []}
-    from paygate.webhooks.deps import webhooks_store
+    from paygate.deps import webhooks_store
 
     detail = json.loads(event["Records"][0]["body"])["detail"]
     stored = webhooks_store().get_event(CATALOGUE_APP, detail["event_id"])

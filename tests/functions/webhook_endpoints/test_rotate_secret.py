@@ -75,7 +75,7 @@ def test_a_second_rotation_caps_every_older_secret_at_the_new_window(merchant, w
 
 
 def test_the_default_keeps_the_previous_secret_a_day(merchant, webhooks):
-    from paygate.webhooks.deps import signing_secrets
+    from paygate.deps import signing_secrets
 
     created = webhooks.create_endpoint(merchant, "https://shop.example.com/h", ["*"])
     assert _rotate(merchant, created["id"])["statusCode"] == 200
@@ -87,7 +87,7 @@ def test_the_default_keeps_the_previous_secret_a_day(merchant, webhooks):
 
 def test_a_rotation_in_progress_is_a_409(merchant, webhooks):
     from paygate.clock import now_ms
-    from paygate.webhooks.deps import webhooks_store
+    from paygate.deps import webhooks_store
 
     created = webhooks.create_endpoint(merchant, "https://shop.example.com/h", ["*"])
     assert webhooks_store().take_rotation_lease(
@@ -119,7 +119,7 @@ def test_another_apps_endpoint_cannot_be_rotated(merchant, webhooks):
 
 
 def test_a_rotation_racing_a_delete_is_a_404(merchant, webhooks):
-    from paygate.webhooks.deps import signing_secrets
+    from paygate.deps import signing_secrets
 
     created = webhooks.create_endpoint(merchant, "https://shop.example.com/h", ["*"])
     signing_secrets().delete(merchant.app_id, created["id"])  # the delete got there between the checks

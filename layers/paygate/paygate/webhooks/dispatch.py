@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from paygate.clock import now_ms
 from paygate.credentials import SecretsUnavailableError, SigningSecretStore
-from paygate.webhooks.config import WebhookSettings
+from paygate.settings import WebhookSettings
 from paygate.webhooks.models import (
     AttemptStatus,
     DeliveryAttempt,

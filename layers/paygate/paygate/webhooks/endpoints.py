@@ -10,8 +10,8 @@ from aws_lambda_powertools import Logger
 from paygate.clock import now_ms
 from paygate.credentials import SecretGoneError, SigningSecretStore, new_signing_secret
 from paygate.errors import ConflictError, InvalidRequestError, NotFoundError
+from paygate.settings import WebhookSettings
 from paygate.webhooks.api_models import CreateWebhookEndpointRequest
-from paygate.webhooks.config import WebhookSettings
 from paygate.webhooks.dispatch import tasks_for
 from paygate.webhooks.models import WebhookEndpoint
 from paygate.webhooks.queue import DeliveryQueue
