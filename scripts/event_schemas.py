@@ -18,9 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from paygate import events
-from paygate.api.models import BillView, RefundView
-from paygate.api.transfer_models import CollectionView, PayoutView
 from paygate.bus import ENVELOPE_VERSION, SOURCE
+from paygate.views import BillView, CollectionView, PayoutView, RefundView
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "events.md"

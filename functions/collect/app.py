@@ -13,14 +13,14 @@ from pydantic import BaseModel
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, public_base_url
 from paygate.api.idempotency import respond
-from paygate.api.transfer_models import CollectionView, CreateCollectionRequest
-from paygate.api.transfer_views import collection_view
 from paygate.credentials import require_beilypay
 from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
 from paygate.models import Collection, TransferStatus
 from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.transfers.collections import CollectionService
+from paygate.transfers.requests import CreateCollectionRequest
+from paygate.views import CollectionView, collection_view
 
 logger = Logger()
 app = build_resolver()

@@ -17,15 +17,15 @@ from pydantic import BaseModel
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
 from paygate.api.idempotency import respond
-from paygate.api.models import BillView, CreateBillRequest
-from paygate.api.views import bill_view
 from paygate.clock import now_ms
 from paygate.credentials import require_beecloud
 from paygate.deps import beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
 from paygate.payments.bills import BillService
 from paygate.payments.refresh import BillRefresher, needs_follow_up
+from paygate.payments.requests import CreateBillRequest
 from paygate.settings import get_settings
 from paygate.tracing import traced
+from paygate.views import BillView, bill_view
 
 logger = Logger()
 app = build_resolver()

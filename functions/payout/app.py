@@ -14,14 +14,14 @@ from pydantic import BaseModel
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, public_base_url
 from paygate.api.idempotency import respond
-from paygate.api.transfer_models import CreatePayoutRequest, PayoutView
-from paygate.api.transfer_views import payout_view
 from paygate.credentials import require_beilypay
 from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
 from paygate.models import Payout, TransferStatus
 from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.transfers.payouts import PayoutService
+from paygate.transfers.requests import CreatePayoutRequest
+from paygate.views import PayoutView, payout_view
 
 logger = Logger()
 metrics = Metrics()

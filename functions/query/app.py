@@ -16,10 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
-from paygate.api.models import BillList, BillView, RefundList, RefundView
-from paygate.api.transfer_models import BalanceView, CollectionList, CollectionView, PayoutList, PayoutView
-from paygate.api.transfer_views import balance_view, collection_view, payout_view
-from paygate.api.views import bill_view, refund_view
+from paygate.api.models import BillList, CollectionList, PayoutList, RefundList
 from paygate.credentials import require_beilypay
 from paygate.deps import beilypay_api_client, orders_store, transfers_store
 from paygate.errors import InvalidRequestError, NotFoundError, ProviderError, to_api_error
@@ -37,6 +34,18 @@ from paygate.models import (
 from paygate.store.cursors import InvalidCursorError
 from paygate.store.orders import Page
 from paygate.tracing import traced
+from paygate.views import (
+    BalanceView,
+    BillView,
+    CollectionView,
+    PayoutView,
+    RefundView,
+    balance_view,
+    bill_view,
+    collection_view,
+    payout_view,
+    refund_view,
+)
 
 logger = Logger()
 app = build_resolver()

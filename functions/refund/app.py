@@ -13,12 +13,12 @@ from pydantic import BaseModel
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
 from paygate.api.idempotency import respond
-from paygate.api.models import CreateRefundRequest, RefundView
-from paygate.api.views import refund_view
 from paygate.credentials import require_beecloud
 from paygate.deps import beecloud_client, event_publisher, orders_store
 from paygate.payments.refunds import RefundService
+from paygate.payments.requests import CreateRefundRequest
 from paygate.tracing import traced
+from paygate.views import RefundView, refund_view
 
 logger = Logger()
 app = build_resolver()

@@ -17,22 +17,24 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
-from paygate.deps import endpoint_service, webhooks_store
-from paygate.tracing import traced
-from paygate.webhooks.api_models import (
+from paygate.api.models import (
     CreatedWebhookEndpointView,
-    CreateWebhookEndpointRequest,
     DeletedWebhookEndpointView,
     DeliveryList,
-    EndpointIdPattern,
-    EventIdPattern,
     ResendView,
-    RotateSecretRequest,
     WebhookEndpointList,
     WebhookEndpointView,
     created_endpoint_view,
     delivery_view,
     endpoint_view,
+)
+from paygate.deps import endpoint_service, webhooks_store
+from paygate.tracing import traced
+from paygate.webhooks.requests import (
+    CreateWebhookEndpointRequest,
+    EndpointIdPattern,
+    EventIdPattern,
+    RotateSecretRequest,
 )
 
 logger = Logger()

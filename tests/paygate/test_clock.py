@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from paygate.api.models import CreateRefundRequest
 from paygate.clock import china_date, iso_from_ms
+from paygate.payments.requests import CreateRefundRequest
 from tests.support.clock import china_ms
 
 pytestmark = pytest.mark.clock

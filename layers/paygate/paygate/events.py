@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from paygate.api.transfer_views import collection_view, payout_view
-from paygate.api.views import bill_view, refund_view
 from paygate.bus import DomainEvent
 from paygate.models import Bill, Collection, Payout, Refund, RefundStatus, TransferStatus
+from paygate.views import bill_view, collection_view, payout_view, refund_view
 
 BILL_SUCCEEDED = "bill.succeeded"
 BILL_FAILED = "bill.failed"

@@ -8,12 +8,12 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from bench.samples import collection_body, payout_body
-from paygate.api.models import CreateBillRequest, CreateRefundRequest
-from paygate.api.strict_json import MAX_FREE_FORM_DEPTH
-from paygate.api.transfer_models import CreateCollectionRequest, CreatePayoutRequest
 from paygate.models import Channel
+from paygate.payments.requests import CreateBillRequest, CreateRefundRequest
 from paygate.providers import limits
-from paygate.webhooks.api_models import CreateWebhookEndpointRequest
+from paygate.strict_json import MAX_FREE_FORM_DEPTH
+from paygate.transfers.requests import CreateCollectionRequest, CreatePayoutRequest
+from paygate.webhooks.requests import CreateWebhookEndpointRequest
 from tests.support.bad_input import nested_value
 
 BILL = {"bill_no": "BILL00000001", "channel": "WX_NATIVE", "total_fee": 100, "title": "tea"}

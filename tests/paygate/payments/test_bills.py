@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from paygate.api.models import CreateBillRequest
 from paygate.errors import InvalidRequestError, PaygateError, ProviderFailedError
 from paygate.models import BillStatus
 from paygate.payments.bills import BillService
+from paygate.payments.requests import CreateBillRequest
 from paygate.providers import beecloud
 from paygate.store.orders import OrdersStore, ProviderState
 from tests.support.services import (

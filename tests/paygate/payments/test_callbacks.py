@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from paygate.api.models import CreateBillRequest, CreateRefundRequest
 from paygate.clock import china_date
 from paygate.errors import PaygateError
 from paygate.models import BillStatus, RefundStatus
 from paygate.payments.bills import BillService
 from paygate.payments.callbacks import BeeCloudCallbacks, CallbackRejectedError
 from paygate.payments.refunds import RefundService
+from paygate.payments.requests import CreateBillRequest, CreateRefundRequest
 from paygate.providers import beecloud
 from paygate.store.orders import OrdersStore
 from tests.support.services import (

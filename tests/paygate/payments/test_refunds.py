@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from paygate.api.models import CreateBillRequest, CreateRefundRequest
 from paygate.clock import china_date
 from paygate.errors import PaygateError, ProviderFailedError
 from paygate.models import RefundStatus
 from paygate.payments.bills import BillService
 from paygate.payments.refunds import RefundService
+from paygate.payments.requests import CreateBillRequest, CreateRefundRequest
 from paygate.providers import beecloud
 from paygate.store.orders import OrdersStore
 from tests.support.services import (

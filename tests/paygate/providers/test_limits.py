@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from paygate.api.models import CreateBillRequest, CreateRefundRequest
-from paygate.api.transfer_models import CreateCollectionRequest, CreatePayoutRequest
 from paygate.models import Channel
+from paygate.payments.requests import CreateBillRequest, CreateRefundRequest
 from paygate.providers import limits
 from paygate.providers.beecloud import BeeCloudClient
 from paygate.providers.beilypay import BeilyPayClient
+from paygate.transfers.requests import CreateCollectionRequest, CreatePayoutRequest
 from tests.paygate.providers._providers_support import BEECLOUD_CREDS, FIXED_NOW_S
 from tests.support.services import BEILYPAY_CREDS, beilypay_payment_answer, beilypay_trans_answer
 

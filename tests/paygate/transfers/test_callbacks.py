@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from bench.samples import collection_body, payout_body
-from paygate.api.transfer_models import CreateCollectionRequest, CreatePayoutRequest
 from paygate.models import OrderKind, TransferStatus
 from paygate.payments.callbacks import CallbackRejectedError
 from paygate.providers import beilypay
@@ -20,6 +19,7 @@ from paygate.transfers.callbacks import BeilyPayCallbacks
 from paygate.transfers.collections import CollectionService
 from paygate.transfers.ledger import TransferLedger
 from paygate.transfers.payouts import PayoutService
+from paygate.transfers.requests import CreateCollectionRequest, CreatePayoutRequest
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

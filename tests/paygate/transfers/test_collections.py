@@ -9,7 +9,6 @@ from __future__ import annotations
 import pytest
 
 from bench.samples import collection_body
-from paygate.api.transfer_models import CreateCollectionRequest
 from paygate.errors import PaygateError
 from paygate.models import OrderKind, TransferStatus
 from paygate.providers import beilypay
@@ -17,6 +16,7 @@ from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.collections import CollectionService
 from paygate.transfers.ledger import TransferLedger
+from paygate.transfers.requests import CreateCollectionRequest
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

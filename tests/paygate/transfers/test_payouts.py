@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from bench.samples import payout_body
-from paygate.api.transfer_models import CreatePayoutRequest
 from paygate.errors import PaygateError
 from paygate.models import OrderKind, TransferStatus
 from paygate.providers import beilypay
@@ -18,6 +17,7 @@ from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.ledger import TransferLedger
 from paygate.transfers.payouts import PayoutService
+from paygate.transfers.requests import CreatePayoutRequest
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,

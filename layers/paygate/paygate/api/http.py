@@ -21,11 +21,11 @@ from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from paygate.api.models import ErrorResponse
-from paygate.api.strict_json import JsonRejectedError, parse_json
 from paygate.apps.keys import authenticate
 from paygate.deps import apps_store
 from paygate.errors import PaygateError
 from paygate.models import App
+from paygate.strict_json import JsonRejectedError, parse_json
 
 logger = Logger(child=True)
 

@@ -1,180 +1,18 @@
-"""Merchant API request and response models: the public contract, validated before any provider call."""
+"""The API's own response shapes: lists, errors and the webhook endpoints' views.
+
+The orders' shapes are in `paygate.views` (shared with the events); what a caller may ask is in
+each feature's `requests` module.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Annotated, Any, Literal, Self
+from typing import Any, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StringConstraints,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field
 
-from paygate.api.strict_json import MAX_FREE_FORM_DEPTH, check_free_form
-from paygate.clock import china_date
-from paygate.models import BillStatus, Channel, RefundStatus
-from paygate.providers import limits
-from paygate.providers.limits import MAX_FEE, MAX_OPENID_LENGTH, MAX_OPTIONAL_BYTES
-from paygate.validation import HumanText
-
-# The field limits are BeeCloud's, from paygate.providers.limits: the adapter checks a request
-# with the same functions, so whatever it would refuse is a 422 here.
-BillNo = Annotated[str, StringConstraints(pattern=f"^{limits.BILL_NO}$"), AfterValidator(limits.check_bill_no)]
-RefundNo = Annotated[str, StringConstraints(pattern=f"^{limits.REFUND_NO}$"), AfterValidator(limits.check_refund_no)]
-Fee = Annotated[StrictInt, Field(gt=0, le=MAX_FEE), AfterValidator(limits.check_fee)]
-OpenId = Annotated[
-    str, StringConstraints(min_length=1, max_length=MAX_OPENID_LENGTH), AfterValidator(limits.check_openid)
-]
-
-
-def _fingerprint(model: BaseModel) -> str:
-    """Same body, same hash: how a repeated order number is told from a conflicting one."""
-    canonical = json.dumps(model.model_dump(mode="json", exclude_none=True), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _check_optional(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Depth first (what DynamoDB can store), then the adapter's own rule (size, sendable JSON)."""
-    if value is None:
-        return None
-    check_free_form(value, "optional")  # before serialising: a deep value must not recurse
-    limits.check_optional(value)
-    return value
-
-
-def _only(field: str) -> str:
-    """A channel-specific field's documentation, from the one table of which channel takes it."""
-    return f"{', '.join(sorted(limits.CHANNEL_ONLY[field]))} only"
-
-
-def _check_url(value: str | None) -> str | None:
-    return None if value is None else limits.check_url(value)
-
-
-class CreateBillRequest(BaseModel):
-    """POST /bills. Mirrors BeeCloud's rules so a bad bill never reaches the provider."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bill_no: BillNo = Field(description="Merchant order number: 8-32 letters/digits, unique per app")
-    channel: Channel
-    total_fee: Fee = Field(description="Amount in fen (CNY minor units), positive integer")
-    title: Annotated[str, HumanText] = Field(
-        min_length=1, description="At most 32 GBK bytes (16 Chinese characters), not only whitespace"
-    )
-    optional: dict[str, Any] | None = Field(
-        default=None,
-        description=f"Echoed back in events; at most {MAX_OPTIONAL_BYTES} bytes as JSON, nested at most "
-        f"{MAX_FREE_FORM_DEPTH} levels",
-    )
-    return_url: str | None = Field(
-        default=None, description=f"Required for {', '.join(sorted(limits.RETURN_URL_REQUIRED))}"
-    )
-    openid: OpenId | None = Field(default=None, description="Required for WX_JSAPI; not only whitespace")
-    show_url: str | None = Field(default=None, description=_only("show_url"))
-    qr_pay_mode: Literal["0", "1", "3"] | None = Field(default=None, description=_only("qr_pay_mode"))
-    use_app: StrictBool | None = Field(
-        default=None,
-        description=f"{_only('use_app')}: true opens the payer's Alipay app when the phone has it, "
-        "false stays in the mobile browser",
-    )
-
-    @field_validator("title")
-    @classmethod
-    def _title_fits_gbk_32(cls, value: str) -> str:
-        return limits.check_title(value)
-
-    _optional = field_validator("optional")(_check_optional)
-    _urls = field_validator("return_url", "show_url")(_check_url)
-
-    @model_validator(mode="after")
-    def _channel_rules(self) -> Self:
-        limits.check_channel_extras(
-            self.channel.value,
-            return_url=self.return_url,
-            openid=self.openid,
-            show_url=self.show_url,
-            qr_pay_mode=self.qr_pay_mode,
-            use_app=self.use_app,
-        )
-        return self
-
-    def fingerprint(self) -> str:
-        return _fingerprint(self)
-
-
-class CreateRefundRequest(BaseModel):
-    """POST /refunds. refund_no is BeeCloud's format: today's date (UTC+8) + 3-24 letters/digits."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    refund_no: RefundNo = Field(description="yyyyMMdd (today, China time) + 3-24 letters/digits, not '000'")
-    bill_no: BillNo
-    refund_fee: Fee = Field(description="Amount in fen; at most what is left to refund on the bill")
-    optional: dict[str, Any] | None = Field(
-        default=None,
-        description=f"Echoed back in events; at most {MAX_OPTIONAL_BYTES} bytes as JSON, nested at most "
-        f"{MAX_FREE_FORM_DEPTH} levels",
-    )
-
-    _optional = field_validator("optional")(_check_optional)
-
-    def check_date(self, now_ms: int) -> None:
-        """Checked at request time, not parse time: 'today' moves."""
-        if self.refund_no[:8] != china_date(now_ms):
-            raise ValueError(f"refund_no must start with today's date in China time ({china_date(now_ms)})")
-
-    def fingerprint(self) -> str:
-        return _fingerprint(self)
-
-
-class Failure(BaseModel):
-    code: str
-    message: str
-
-
-class BillView(BaseModel):
-    object: Literal["bill"] = "bill"
-    bill_no: str
-    channel: Channel
-    total_fee: int
-    currency: str
-    title: str
-    optional: dict[str, Any] | None = None
-    status: BillStatus
-    payment: dict[str, Any] | None = Field(
-        default=None,
-        description="The channel's payment parameters from BeeCloud (code_url, html/url, tn, ...)",
-    )
-    refunded_fee: int
-    failure: Failure | None = None
-    created_at: str
-    updated_at: str
-    paid_at: str | None = None
-
-
-class RefundView(BaseModel):
-    object: Literal["refund"] = "refund"
-    refund_no: str
-    bill_no: str
-    channel: Channel
-    refund_fee: int
-    currency: str
-    optional: dict[str, Any] | None = None
-    status: RefundStatus
-    approval_url: str | None = Field(default=None, description="Alipay: page where the merchant confirms the refund")
-    failure: Failure | None = None
-    created_at: str
-    updated_at: str
-    finished_at: str | None = None
+from paygate.clock import iso_from_ms
+from paygate.views import BillView, CollectionView, PayoutView, RefundView
+from paygate.webhooks.models import DeliveryAttempt, WebhookEndpoint
 
 
 class BillList(BaseModel):
@@ -198,3 +36,102 @@ class ErrorDetail(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorDetail
+
+
+class PayoutList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[PayoutView]
+    next_cursor: str | None
+
+
+class CollectionList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[CollectionView]
+    next_cursor: str | None
+
+
+class WebhookEndpointView(BaseModel):
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    id: str
+    url: str
+    event_types: list[str]
+    description: str | None = None
+    created_at: str
+    secret_rotated_at: str | None = None
+
+
+class CreatedWebhookEndpointView(WebhookEndpointView):
+    secret: str = Field(description="The signing secret (whsec_...). Shown once: store it now.")
+
+
+class WebhookEndpointList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[WebhookEndpointView]
+
+
+class DeletedWebhookEndpointView(BaseModel):
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    id: str
+    deleted: Literal[True] = True
+
+
+class DeliveryView(BaseModel):
+    object: Literal["webhook_delivery"] = "webhook_delivery"
+    id: str
+    endpoint_id: str
+    event_id: str
+    event_type: str
+    attempt: int = Field(description="1 for the first try; a resend starts again at 1")
+    status: Literal["succeeded", "failed"]
+    response_status: int | None = Field(description="The receiver's HTTP status, if it answered")
+    latency_ms: int
+    error: str | None = Field(description="timeout, connect_error, http_<status>, blocked_destination, ...")
+    attempted_at: str
+    next_attempt_at: str | None = Field(description="When the next attempt is due (failed, not final)")
+    final: bool = Field(description="The last attempt failed: the task went to the dead-letter queue")
+    resend: bool
+
+
+class DeliveryList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[DeliveryView]
+    next_cursor: str | None
+
+
+class ResendView(BaseModel):
+    object: Literal["event_resend"] = "event_resend"
+    event_id: str
+    endpoint_ids: list[str] = Field(description="The endpoints a delivery was queued for")
+
+
+def endpoint_view(endpoint: WebhookEndpoint) -> WebhookEndpointView:
+    return WebhookEndpointView(
+        id=endpoint.endpoint_id,
+        url=endpoint.url,
+        event_types=endpoint.event_types,
+        description=endpoint.description,
+        created_at=iso_from_ms(endpoint.created_at_ms),
+        secret_rotated_at=iso_from_ms(endpoint.secret_rotated_at_ms) if endpoint.secret_rotated_at_ms else None,
+    )
+
+
+def created_endpoint_view(endpoint: WebhookEndpoint, secret: str) -> CreatedWebhookEndpointView:
+    return CreatedWebhookEndpointView(**endpoint_view(endpoint).model_dump(), secret=secret)
+
+
+def delivery_view(attempt: DeliveryAttempt) -> DeliveryView:
+    return DeliveryView(
+        id=attempt.delivery_id,
+        endpoint_id=attempt.endpoint_id,
+        event_id=attempt.event_id,
+        event_type=attempt.event_type,
+        attempt=attempt.attempt,
+        status=attempt.status.value,
+        response_status=attempt.response_status,
+        latency_ms=attempt.latency_ms,
+        error=attempt.error,
+        attempted_at=iso_from_ms(attempt.attempted_at_ms),
+        next_attempt_at=iso_from_ms(attempt.next_attempt_at_ms) if attempt.next_attempt_at_ms else None,
+        final=attempt.final,
+        resend=attempt.resend,
+    )

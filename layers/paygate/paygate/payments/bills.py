@@ -18,13 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from paygate.api.models import CreateBillRequest
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
 from paygate.credentials import BeeCloudCredentials
 from paygate.errors import ConflictError, PaygateError, ProviderError, failure_code, stored_failure, to_api_error
 from paygate.events import bill_failed
 from paygate.models import App, Bill, BillStatus
+from paygate.payments.requests import CreateBillRequest
 from paygate.providers.beecloud import BeeCloudClient
 from paygate.store.orders import AlreadyExistsError, OrdersStore, ProviderState, TransitionRejectedError
 

@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from paygate.api.models import CreateRefundRequest
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
 from paygate.credentials import BeeCloudCredentials
@@ -37,6 +36,7 @@ from paygate.errors import (
 )
 from paygate.events import refund_finished
 from paygate.models import App, BillStatus, Refund, RefundStatus
+from paygate.payments.requests import CreateRefundRequest
 from paygate.providers.beecloud import BeeCloudClient, RefundAccepted
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
 

@@ -7,13 +7,13 @@ recorded as reported. A lost create answer makes the collection `unknown` (never
 
 from __future__ import annotations
 
-from paygate.api.transfer_models import CreateCollectionRequest
 from paygate.credentials import BeilyPayCredentials
 from paygate.models import App, Collection, OrderKind, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient
 from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer
 from paygate.transfers.ledger import Created, CreateFlow
+from paygate.transfers.requests import CreateCollectionRequest
 
 
 class CollectionService(CreateFlow):

@@ -11,10 +11,10 @@ from paygate.clock import now_ms
 from paygate.credentials import SecretGoneError, SigningSecretStore, new_signing_secret
 from paygate.errors import ConflictError, InvalidRequestError, NotFoundError
 from paygate.settings import WebhookSettings
-from paygate.webhooks.api_models import CreateWebhookEndpointRequest
 from paygate.webhooks.dispatch import tasks_for
 from paygate.webhooks.models import WebhookEndpoint
 from paygate.webhooks.queue import DeliveryQueue
+from paygate.webhooks.requests import CreateWebhookEndpointRequest
 from paygate.webhooks.store import AttemptPage, WebhooksStore
 from paygate.webhooks.urls import UnsafeUrlError, check_endpoint_url
 

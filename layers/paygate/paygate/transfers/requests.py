@@ -1,4 +1,4 @@
-"""Merchant API models for BeilyPay payouts, collections and the balance (INR, amounts in paise).
+"""What a caller asks of transfers (a payout, a collection), in INR paise.
 
 Validated before anything is recorded or sent, with rules at least as strict as BeilyPay's, so a
 request that passes here is one BeilyPay should accept (a provider-side parameter complaint is
@@ -7,18 +7,14 @@ then a 502, see docs/providers.md §4).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
-from paygate.api.models import Failure
-from paygate.models import TransferStatus
 from paygate.providers import limits
 from paygate.providers.limits import MAX_AMOUNT
-from paygate.validation import HumanText
+from paygate.validation import HumanText, fingerprint
 
 MAX_URL_LENGTH = 512  # the BeilyPay emulator's (and a sensible) notifyUrl/frontCallback limit
 
@@ -67,12 +63,6 @@ Url = Annotated[
 ]
 
 
-def fingerprint(model: BaseModel) -> str:
-    """Same (normalised) body, same hash: how a repeated out_order_no is told from a conflicting one."""
-    canonical = json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 class CreatePayoutRequest(BaseModel):
     """POST /payouts: pay `amount` paise to an Indian bank account (BeilyPay /v2/trans/create)."""
 
@@ -90,7 +80,7 @@ class CreatePayoutRequest(BaseModel):
     mobile: Mobile = Field(description="Beneficiary mobile: 10 digits, Indian numbering (6-9 first)")
 
     def fingerprint(self) -> str:
-        return fingerprint(self)
+        return fingerprint(self, exclude_none=False)
 
 
 class CreateCollectionRequest(BaseModel):
@@ -107,66 +97,4 @@ class CreateCollectionRequest(BaseModel):
     return_url: Url = Field(description="Where BeilyPay's pay page sends the payer afterwards (frontCallback)")
 
     def fingerprint(self) -> str:
-        return fingerprint(self)
-
-
-class PayoutView(BaseModel):
-    object: Literal["payout"] = "payout"
-    out_order_no: str
-    amount: int
-    currency: str
-    account_type: str
-    account_last4: str = Field(description="Last 4 digits of the beneficiary account (the rest is not stored)")
-    account_owner: str
-    bank_code: str
-    ifsc: str
-    status: TransferStatus = Field(
-        description="pending, succeeded, failed, or unknown (BeilyPay's outcome could not be established: "
-        "never re-issue it under a new out_order_no before reconciling)"
-    )
-    provider_order_no: str | None = Field(default=None, description="BeilyPay's orderNo")
-    failure: Failure | None = None
-    unknown_reason: str | None = None
-    created_at: str
-    updated_at: str
-    finished_at: str | None = None
-
-
-class CollectionView(BaseModel):
-    object: Literal["collection"] = "collection"
-    out_order_no: str
-    amount: int
-    currency: str
-    paid: int | None = Field(default=None, description="What the payer actually paid (paise); may differ from amount")
-    user_id: str
-    user_name: str
-    return_url: str
-    pay_url: str | None = Field(default=None, description="Send the payer here")
-    status: TransferStatus
-    provider_order_no: str | None = Field(default=None, description="BeilyPay's orderNo")
-    failure: Failure | None = None
-    unknown_reason: str | None = None
-    created_at: str
-    updated_at: str
-    finished_at: str | None = None
-
-
-class PayoutList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[PayoutView]
-    next_cursor: str | None
-
-
-class CollectionList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[CollectionView]
-    next_cursor: str | None
-
-
-class BalanceView(BaseModel):
-    object: Literal["balance"] = "balance"
-    currency: Literal["INR"] = "INR"
-    available: str = Field(description="BeilyPay's settlementAmount in INR, exactly as reported (e.g. '1234.56')")
-    available_paise: int | None = Field(
-        default=None, description="The same in paise, when it is a whole number of paise"
-    )
+        return fingerprint(self, exclude_none=False)
