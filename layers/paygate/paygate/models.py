@@ -144,6 +144,15 @@ class TransferStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+class ProviderState(StrEnum):
+    """Where the provider call for an order stands; guards against calling twice."""
+
+    CALLING = "calling"  # a function holds the lease and is talking to the provider
+    CREATED = "created"  # the provider accepted; its answer is stored
+    REJECTED = "rejected"  # the provider refused; final
+    UNKNOWN = "unknown"  # the call timed out or broke; a retry may take the lease again
+
+
 class TransferOrder(BaseModel):
     """What every BeilyPay order shares: identity, amount, and its lifecycle bookkeeping."""
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 
 from paygate.errors import InvalidRequestError, PaygateError, ProviderFailedError
-from paygate.models import BillStatus
+from paygate.models import BillStatus, ProviderState
 from paygate.payments.bills import BillService
 from paygate.payments.requests import CreateBillRequest
 from paygate.providers import beecloud
-from paygate.store.orders import OrdersStore, ProviderState
+from paygate.store.orders import OrdersStore
 from tests.support.services import (
     APP,
     BEECLOUD_CREDS,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from paygate.models import Bill, BillStatus, Channel
+from paygate.models import Bill, BillStatus, Channel, ProviderState
 from paygate.payments.refresh import FollowUp, FollowUpSchedule, FollowUpScheduler, needs_follow_up
-from paygate.store.orders import ProviderState
 
 
 def _bill(**overrides):

@@ -10,9 +10,8 @@ import pytest
 
 from bench.samples import collection_body
 from paygate.errors import PaygateError
-from paygate.models import OrderKind, TransferStatus
+from paygate.models import OrderKind, ProviderState, TransferStatus
 from paygate.providers import beilypay
-from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.collections import CollectionService
 from paygate.transfers.ledger import TransferLedger

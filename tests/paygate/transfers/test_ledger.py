@@ -13,8 +13,8 @@ import pytest
 from moto import mock_aws
 
 from paygate.bus import DomainEvent, PublishError
-from paygate.models import OrderKind, Payout, TransferStatus
-from paygate.store.orders import ProviderState, TransitionRejectedError
+from paygate.models import OrderKind, Payout, ProviderState, TransferStatus
+from paygate.store.orders import TransitionRejectedError
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 from tests.support.template import table_definitions

@@ -11,9 +11,8 @@ import pytest
 
 from bench.samples import payout_body
 from paygate.errors import PaygateError
-from paygate.models import OrderKind, TransferStatus
+from paygate.models import OrderKind, ProviderState, TransferStatus
 from paygate.providers import beilypay
-from paygate.store.orders import ProviderState
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.ledger import TransferLedger
 from paygate.transfers.payouts import PayoutService

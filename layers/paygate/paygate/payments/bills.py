@@ -23,10 +23,10 @@ from paygate.clock import now_ms
 from paygate.credentials import BeeCloudCredentials
 from paygate.errors import ConflictError, PaygateError, ProviderError, failure_code, stored_failure, to_api_error
 from paygate.events import bill_failed
-from paygate.models import App, Bill, BillStatus
+from paygate.models import App, Bill, BillStatus, ProviderState
 from paygate.payments.requests import CreateBillRequest
 from paygate.providers.beecloud import BeeCloudClient
-from paygate.store.orders import AlreadyExistsError, OrdersStore, ProviderState, TransitionRejectedError
+from paygate.store.orders import AlreadyExistsError, OrdersStore, TransitionRejectedError
 
 # How long a repeat waits for a concurrent first call before answering 409 request_in_progress.
 WAIT_FOR_CONCURRENT_S = 12.0

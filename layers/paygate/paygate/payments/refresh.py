@@ -37,9 +37,9 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import bill_succeeded, reconciliation_mismatch
-from paygate.models import CURRENCY_CNY, Bill, BillStatus
+from paygate.models import CURRENCY_CNY, Bill, BillStatus, ProviderState
 from paygate.providers.beecloud import BILLS_PATH, BeeCloudBill, BeeCloudClient
-from paygate.store.orders import OrdersStore, ProviderState, TransitionRejectedError
+from paygate.store.orders import OrdersStore, TransitionRejectedError
 
 if TYPE_CHECKING:
     from paygate.reconciliation.report import Mismatch

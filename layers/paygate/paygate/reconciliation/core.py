@@ -31,7 +31,7 @@ from paygate.events import (
     refund_finished,
     transfer_detail_type,
 )
-from paygate.models import App, Bill, BillStatus, OrderKind, Payout, Refund, RefundStatus, TransferStatus
+from paygate.models import App, Bill, BillStatus, OrderKind, Payout, ProviderState, Refund, RefundStatus, TransferStatus
 from paygate.payments.refunds import RefundService
 from paygate.providers.beecloud import (
     BILLS_PATH,
@@ -43,7 +43,7 @@ from paygate.providers.beecloud import (
 )
 from paygate.providers.beilypay import BeilyPayClient, CollectionStatus, PayoutStatus
 from paygate.reconciliation.report import Fix, Mismatch, MismatchKind, Report, RunError
-from paygate.store.orders import ProviderState, TransitionRejectedError
+from paygate.store.orders import TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, transfer_from
 from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 

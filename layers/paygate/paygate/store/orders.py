@@ -9,13 +9,12 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from paygate.errors import ServiceUnavailableError
-from paygate.models import Bill, BillStatus, OrderKind, Refund, RefundStatus
+from paygate.models import Bill, BillStatus, OrderKind, ProviderState, Refund, RefundStatus
 from paygate.store.cursors import InvalidCursorError, encode_cursor
 from paygate.store.cursors import decode_cursor as decode_cursor_fields
 from paygate.store.items import from_item, to_item, to_values
@@ -24,15 +23,6 @@ GSI_NAME = "by-app-created"
 _BATCH_GET_MAX = 100  # DynamoDB's limit per BatchGetItem
 _BATCH_GET_ATTEMPTS = 5
 _FILTERED_CHUNK = 25
-
-
-class ProviderState(StrEnum):
-    """Where the provider call for an order stands; guards against calling twice."""
-
-    CALLING = "calling"  # a function holds the lease and is talking to the provider
-    CREATED = "created"  # the provider accepted; its answer is stored
-    REJECTED = "rejected"  # the provider refused; final
-    UNKNOWN = "unknown"  # the call timed out or broke; a retry may take the lease again
 
 
 class AlreadyExistsError(Exception):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from paygate.models import Collection, OrderKind, Payout, TransferStatus
-from paygate.store.orders import OrdersStore, ProviderState, index_keys, order_pk
+from paygate.models import Collection, OrderKind, Payout, ProviderState, TransferStatus
+from paygate.store.orders import OrdersStore, index_keys, order_pk
 
 Transfer = Payout | Collection
 TransferKind = Literal[OrderKind.PAYOUT, OrderKind.COLLECTION]

@@ -8,9 +8,8 @@ recorded as reported. A lost create answer makes the collection `unknown` (never
 from __future__ import annotations
 
 from paygate.credentials import BeilyPayCredentials
-from paygate.models import App, Collection, OrderKind, TransferStatus
+from paygate.models import App, Collection, OrderKind, ProviderState, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient
-from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer
 from paygate.transfers.ledger import Created, CreateFlow
 from paygate.transfers.requests import CreateCollectionRequest

@@ -29,8 +29,8 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import transfer_detail_type, transfer_event
-from paygate.models import OrderKind, TransferStatus
-from paygate.store.orders import AlreadyExistsError, ProviderState, TransitionRejectedError
+from paygate.models import OrderKind, ProviderState, TransferStatus
+from paygate.store.orders import AlreadyExistsError, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, UnknownFrom, transfer_from
 
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.

@@ -12,9 +12,8 @@ Outcomes of the create call:
 from __future__ import annotations
 
 from paygate.credentials import BeilyPayCredentials
-from paygate.models import App, OrderKind, Payout, TransferStatus
+from paygate.models import App, OrderKind, Payout, ProviderState, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient, PayoutStatus
-from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer
 from paygate.transfers.ledger import Created, CreateFlow
 from paygate.transfers.requests import CreatePayoutRequest

@@ -22,9 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from paygate.clock import now_ms
 from paygate.credentials import BeilyPayCredentials
 from paygate.errors import ProviderError
-from paygate.models import Collection, OrderKind, Payout, TransferStatus
+from paygate.models import Collection, OrderKind, Payout, ProviderState, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient, CollectionStatus, PayoutStatus
-from paygate.store.orders import ProviderState
 from paygate.store.transfers import Transfer, TransfersStore
 from paygate.transfers.ledger import SettlementConflictError, TransferLedger
 
