@@ -64,6 +64,7 @@ lint: bootstrap
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/paygate/paygate sandbox paygate_local scripts bench clients/python/paygate_client
 	for f in functions/*/app.py; do $(VENV)/bin/mypy $$f || exit 1; done
+	PYTHONPATH=layers/paygate:. $(VENV)/bin/lint-imports
 
 validate: bootstrap-sam
 	$(VENV)/bin/cfn-lint template.yaml

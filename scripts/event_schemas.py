@@ -1,6 +1,6 @@
 """JSON Schemas of paygate's EventBridge events, one per detail-type, generated from the models.
 
-The event `detail` is the envelope of paygate.bus.DomainEvent around the public view of the
+The event `detail` is the envelope of paygate.events.DomainEvent around the public view of the
 order (the same model the API returns, minus what must not travel: a bill's payment parameters,
 a collection's pay_url). `python -m scripts.event_schemas` rewrites the schema section of
 docs/events.md; `--check` fails when the document and the code have drifted apart.
@@ -18,7 +18,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from paygate import events
-from paygate.bus import ENVELOPE_VERSION, SOURCE
+from paygate.bus import SOURCE
+from paygate.events import ENVELOPE_VERSION
 from paygate.views import BillView, CollectionView, PayoutView, RefundView
 
 ROOT = Path(__file__).resolve().parents[1]

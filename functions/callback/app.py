@@ -29,8 +29,8 @@ from paygate.deps import (
     transfer_ledger,
     transfers_store,
 )
-from paygate.errors import WebhookVerificationError
-from paygate.payments.callbacks import BeeCloudCallbacks, CallbackRejectedError
+from paygate.errors import CallbackRejectedError, WebhookVerificationError
+from paygate.payments.callbacks import BeeCloudCallbacks
 from paygate.payments.refunds import RefundService
 from paygate.providers import parse_callback_body
 from paygate.settings import get_settings

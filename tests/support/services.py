@@ -17,8 +17,8 @@ import boto3
 import httpx
 from moto import mock_aws
 
-from paygate.bus import DomainEvent
 from paygate.credentials import BeeCloudCredentials, BeilyPayCredentials
+from paygate.events import DomainEvent
 from paygate.models import App, OrderKind
 from paygate.providers import beilypay
 from paygate.providers.beecloud import BeeCloudClient

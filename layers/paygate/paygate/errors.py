@@ -254,6 +254,14 @@ class WebhookVerificationError(Exception):
     """A callback whose signature is missing or wrong, or whose body is malformed."""
 
 
+class CallbackRejectedError(Exception):
+    """Forged or mismatched: answered without the provider's ack word, logged as a security event."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 # ---------------------------------------------------------------- provider failures -> API errors
 
 

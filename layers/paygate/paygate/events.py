@@ -1,12 +1,19 @@
-"""The event catalogue's constructors: one final state of one order -> one event (one id)."""
+"""The event catalogue: one final state of one order -> one event, in a versioned envelope with a deterministic id."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
-from paygate.bus import DomainEvent
+from paygate.clock import iso_from_ms
 from paygate.models import Bill, Collection, Payout, Refund, RefundStatus, TransferStatus
 from paygate.views import bill_view, collection_view, payout_view, refund_view
+
+ENVELOPE_VERSION = "1"
+# Fixed namespace: the same order reaching the same final state always gets the same event id.
+_EVENT_NAMESPACE = uuid.UUID("5b1f2c9e-8d43-4a51-9a0b-6f0e6c1d2a77")
 
 BILL_SUCCEEDED = "bill.succeeded"
 BILL_FAILED = "bill.failed"
@@ -19,6 +26,30 @@ COLLECTION_SUCCEEDED = "collection.succeeded"
 COLLECTION_FAILED = "collection.failed"
 COLLECTION_UNKNOWN = "collection.unknown"
 RECONCILIATION_MISMATCH = "reconciliation.mismatch"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    detail_type: str  # e.g. bill.succeeded
+    app_id: str
+    order_key: str  # e.g. bill:<bill_no>
+    occurred_at_ms: int
+    data: dict[str, Any]
+
+    @property
+    def event_id(self) -> str:
+        """Subscribers drop duplicates by this id: at-least-once delivery, exactly-once meaning."""
+        return str(uuid.uuid5(_EVENT_NAMESPACE, f"{self.app_id}:{self.order_key}:{self.detail_type}"))
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            "version": ENVELOPE_VERSION,
+            "event_id": self.event_id,
+            "type": self.detail_type,
+            "app_id": self.app_id,
+            "occurred_at": iso_from_ms(self.occurred_at_ms),
+            "data": self.data,
+        }
 
 
 def bill_succeeded(bill: Bill) -> DomainEvent:
@@ -77,3 +108,54 @@ def reconciliation_mismatch(app_id: str, mismatch_key: str, occurred_at_ms: int,
     mismatch found by two runs has one event id and a changed one gets a new id.
     """
     return DomainEvent(RECONCILIATION_MISMATCH, app_id, f"reconciliation:{mismatch_key}", occurred_at_ms, data)
+
+
+class MismatchKind(StrEnum):
+    """Why the ledger and a provider disagree in a way reconciliation may not fix on its own."""
+
+    # The provider says paid/succeeded, but the ledger has the order failed (a final state).
+    PROVIDER_PAID_LEDGER_FAILED = "provider_paid_ledger_failed"
+    # Both sides know the order but not for the same amount (never fixed: money would move).
+    AMOUNT_DIFFERS = "amount_differs"
+    # Same order number, but another channel or another bill (a refund) at the provider.
+    DETAILS_DIFFER = "details_differ"
+    # The provider has an order the ledger has never recorded.
+    MISSING_IN_LEDGER = "missing_in_ledger"
+    # The ledger says succeeded; the provider says not paid or has no such order.
+    LEDGER_PAID_PROVIDER_NOT = "ledger_paid_provider_not"
+    # A refund's state at BeeCloud differs from the ledger's and is not a pending -> final step.
+    REFUND_STATE_DIFFERS = "refund_state_differs"
+    # BeilyPay's final answer conflicts with the ledger (other order number, or already final otherwise).
+    TRANSFER_STATE_DIFFERS = "transfer_state_differs"
+    # The ledger's order cannot be checked: BeilyPay's order number was never received.
+    UNVERIFIABLE = "unverifiable"
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    """A difference reported (reconciliation.mismatch event, report row), never fixed automatically."""
+
+    app_id: str
+    provider: str
+    order_kind: str
+    order_no: str
+    kind: MismatchKind
+    ledger_status: str | None
+    provider_status: str | None
+    ledger_amount: int | None
+    provider_amount: int | None
+    detail: str
+    provider_record: dict[str, Any] | None = None
+
+    @property
+    def key(self) -> str:
+        """Stable per (order, kind, both states): repeated runs report one event id until something changes."""
+        return (
+            f"{self.order_kind}:{self.order_no}:{self.kind.value}:"
+            f"{self.ledger_status or '-'}:{self.provider_status or '-'}"
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data

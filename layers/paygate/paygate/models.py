@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -205,3 +206,10 @@ class Collection(TransferOrder):
     return_url: str
     pay_url: str | None = None
     paid: int | None = None
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    """What a provider callback did to the ledger (logged and measured; the provider only sees its ack)."""
+
+    outcome: str  # applied | duplicate | ignored

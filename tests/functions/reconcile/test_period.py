@@ -7,7 +7,8 @@ import io
 
 import pytest
 
-from paygate.reconciliation import Fix, Mismatch, MismatchKind, Period, Report
+from paygate.events import Mismatch, MismatchKind
+from paygate.reconciliation import Fix, Period, Report
 from paygate.reconciliation.runner import default_period, parse_instant
 
 DAY_MS = 86_400_000

@@ -7,7 +7,8 @@ import threading
 
 import boto3
 
-from paygate.bus import DomainEvent, EventPublisher
+from paygate.bus import EventPublisher
+from paygate.events import DomainEvent
 from paygate.webhooks.verify import construct_event, verify_signature
 from tests.support.functions import BUS, REGION
 from tests.support.webhook_receiver import wait_for

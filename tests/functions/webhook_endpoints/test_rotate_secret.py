@@ -5,7 +5,8 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from paygate.bus import DomainEvent, EventPublisher
+from paygate.bus import EventPublisher
+from paygate.events import DomainEvent
 from paygate.webhooks.verify import SignatureVerificationError, parse_header, verify_signature
 from tests.support.functions import BUS, REGION, api_event, body_of, invoke
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from paygate.clock import china_date
-from paygate.errors import PaygateError
+from paygate.errors import CallbackRejectedError, PaygateError
 from paygate.models import BillStatus, RefundStatus
 from paygate.payments.bills import BillService
-from paygate.payments.callbacks import BeeCloudCallbacks, CallbackRejectedError
+from paygate.payments.callbacks import BeeCloudCallbacks
 from paygate.payments.refunds import RefundService
 from paygate.payments.requests import CreateBillRequest, CreateRefundRequest
 from paygate.providers import beecloud

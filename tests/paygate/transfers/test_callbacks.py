@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bench.samples import collection_body, payout_body
+from paygate.errors import CallbackRejectedError
 from paygate.models import OrderKind, TransferStatus
-from paygate.payments.callbacks import CallbackRejectedError
 from paygate.providers import beilypay
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.callbacks import BeilyPayCallbacks

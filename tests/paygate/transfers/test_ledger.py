@@ -12,7 +12,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from paygate.bus import DomainEvent, PublishError
+from paygate.bus import PublishError
+from paygate.events import DomainEvent
 from paygate.models import OrderKind, Payout, ProviderState, TransferStatus
 from paygate.store.orders import TransitionRejectedError
 from paygate.store.transfers import TransfersStore

@@ -12,31 +12,17 @@ vouches for moves nothing until BeeCloud itself confirms the payment or refund (
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
 from paygate.credentials import BeeCloudCredentials
-from paygate.errors import ConflictError, ProviderError, WebhookVerificationError, to_api_error
+from paygate.errors import CallbackRejectedError, ConflictError, ProviderError, WebhookVerificationError, to_api_error
 from paygate.events import bill_succeeded
-from paygate.models import CURRENCY_CNY, App, Bill, BillStatus, Refund, RefundStatus
+from paygate.models import CURRENCY_CNY, App, Bill, BillStatus, CallbackResult, Refund, RefundStatus
 from paygate.payments.refunds import RefundService
 from paygate.providers.beecloud import BeeCloudClient, BeeCloudWebhook, verify_webhook
 from paygate.store.orders import OrdersStore, TransitionRejectedError
-
-
-class CallbackRejectedError(Exception):
-    """Forged or mismatched: answered without the provider's ack word, logged as a security event."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(frozen=True)
-class CallbackResult:
-    outcome: str  # applied | duplicate | ignored
 
 
 class BeeCloudCallbacks:

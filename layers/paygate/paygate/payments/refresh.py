@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel, ConfigDict, Field
@@ -36,13 +36,10 @@ from paygate.errors import (
     ServiceUnavailableError,
     to_api_error,
 )
-from paygate.events import bill_succeeded, reconciliation_mismatch
+from paygate.events import Mismatch, MismatchKind, bill_succeeded, reconciliation_mismatch
 from paygate.models import CURRENCY_CNY, Bill, BillStatus, ProviderState
 from paygate.providers.beecloud import BILLS_PATH, BeeCloudBill, BeeCloudClient
 from paygate.store.orders import OrdersStore, TransitionRejectedError
-
-if TYPE_CHECKING:
-    from paygate.reconciliation.report import Mismatch
 
 # A child of the function's Logger: JSON, its service, correlation id and keys, its level.
 logger = Logger(child=True)
@@ -165,13 +162,7 @@ def _difference(bill: Bill, record: BeeCloudBill) -> Mismatch | None:
 
 
 def _mismatch(bill: Bill, record: BeeCloudBill, kind: str, detail: str) -> Mismatch:
-    """Reconciliation's finding, so both report one difference under one event id.
-
-    Imported here: the reconciliation package loads BeilyPay and the poller, which CreateBill's
-    cold start does not need (tests/functions/test_cold_imports.py).
-    """
-    from paygate.reconciliation.report import Mismatch, MismatchKind
-
+    """Reconciliation's kind of finding, so both report one difference under one event id."""
     return Mismatch(
         app_id=bill.app_id,
         provider="beecloud",

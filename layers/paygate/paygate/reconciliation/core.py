@@ -20,12 +20,15 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
 
-from paygate.bus import DomainEvent, EventPublisher, PublishError
+from paygate.bus import EventPublisher, PublishError
 from paygate.clock import iso_from_ms, now_ms
 from paygate.credentials import BeeCloudCredentials, BeilyPayCredentials
 from paygate.errors import ConflictError, ProviderError
 from paygate.events import (
     RECONCILIATION_MISMATCH,
+    DomainEvent,
+    Mismatch,
+    MismatchKind,
     bill_succeeded,
     reconciliation_mismatch,
     refund_finished,
@@ -42,7 +45,7 @@ from paygate.providers.beecloud import (
     BeeCloudRefund,
 )
 from paygate.providers.beilypay import BeilyPayClient, CollectionStatus, PayoutStatus
-from paygate.reconciliation.report import Fix, Mismatch, MismatchKind, Report, RunError
+from paygate.reconciliation.report import Fix, Report, RunError
 from paygate.store.orders import TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, transfer_from
 from paygate.transfers.ledger import SettlementConflictError, TransferLedger

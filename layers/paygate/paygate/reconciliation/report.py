@@ -9,31 +9,10 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from paygate.clock import iso_from_ms
-
-
-class MismatchKind(StrEnum):
-    """Why the ledger and a provider disagree in a way reconciliation may not fix on its own."""
-
-    # The provider says paid/succeeded, but the ledger has the order failed (a final state).
-    PROVIDER_PAID_LEDGER_FAILED = "provider_paid_ledger_failed"
-    # Both sides know the order but not for the same amount (never fixed: money would move).
-    AMOUNT_DIFFERS = "amount_differs"
-    # Same order number, but another channel or another bill (a refund) at the provider.
-    DETAILS_DIFFER = "details_differ"
-    # The provider has an order the ledger has never recorded.
-    MISSING_IN_LEDGER = "missing_in_ledger"
-    # The ledger says succeeded; the provider says not paid or has no such order.
-    LEDGER_PAID_PROVIDER_NOT = "ledger_paid_provider_not"
-    # A refund's state at BeeCloud differs from the ledger's and is not a pending -> final step.
-    REFUND_STATE_DIFFERS = "refund_state_differs"
-    # BeilyPay's final answer conflicts with the ledger (other order number, or already final otherwise).
-    TRANSFER_STATE_DIFFERS = "transfer_state_differs"
-    # The ledger's order cannot be checked: BeilyPay's order number was never received.
-    UNVERIFIABLE = "unverifiable"
+from paygate.events import Mismatch
 
 
 @dataclass(frozen=True)
@@ -48,36 +27,6 @@ class Fix:
     to_status: str
     event: str
     evidence: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Mismatch:
-    """A difference reported (reconciliation.mismatch event, report row), never fixed automatically."""
-
-    app_id: str
-    provider: str
-    order_kind: str
-    order_no: str
-    kind: MismatchKind
-    ledger_status: str | None
-    provider_status: str | None
-    ledger_amount: int | None
-    provider_amount: int | None
-    detail: str
-    provider_record: dict[str, Any] | None = None
-
-    @property
-    def key(self) -> str:
-        """Stable per (order, kind, both states): repeated runs report one event id until something changes."""
-        return (
-            f"{self.order_kind}:{self.order_no}:{self.kind.value}:"
-            f"{self.ledger_status or '-'}:{self.provider_status or '-'}"
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["kind"] = self.kind.value
-        return data
 
 
 @dataclass(frozen=True)

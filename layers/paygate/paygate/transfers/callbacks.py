@@ -13,9 +13,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from paygate.credentials import BeilyPayCredentials
-from paygate.errors import WebhookVerificationError
-from paygate.models import App, OrderKind
-from paygate.payments.callbacks import CallbackRejectedError, CallbackResult
+from paygate.errors import CallbackRejectedError, WebhookVerificationError
+from paygate.models import App, CallbackResult, OrderKind
 from paygate.providers.beilypay import (
     CollectionStatus,
     PayoutStatus,
