@@ -9,16 +9,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from paygate.api.creates import answer_create, metrics
 from paygate.api.http import build_resolver, current_app, error_responses, handle, public_base_url
-from paygate.api.idempotency import respond
 from paygate.credentials import require_beilypay
-from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
-from paygate.models import Collection, TransferStatus
+from paygate.deps import beilypay_api_client, collection_service
 from paygate.settings import get_settings
 from paygate.tracing import traced
-from paygate.transfers.collections import CollectionService
 from paygate.transfers.requests import CreateCollectionRequest
 from paygate.views import CollectionView, collection_view
 
@@ -49,27 +46,22 @@ def create_collection(
     settings = get_settings()
     notify_url = f"{public_base_url(app, settings.public_base_url)}/callbacks/beilypay/{caller.app_id}"
 
-    def compute() -> tuple[int, BaseModel]:
-        creds = require_beilypay(caller)
-        service = CollectionService(
-            transfers_store(), transfer_ledger(), poller_starter(), lease_ms=settings.provider_lease_ms
-        )
-        outcome = service.create(caller, creds, beilypay_api_client(), request, notify_url=notify_url)
-        collection = outcome.transfer
-        assert isinstance(collection, Collection)
-        unknown = collection.status is TransferStatus.UNKNOWN
-        logger.info(
-            "collection created" if outcome.created else "collection repeated",
-            extra={"out_order_no": request.out_order_no, "status": collection.status.value},
-        )
-        return ((202 if unknown else 201) if outcome.created else 200), collection_view(collection)
-
-    return respond(
-        app, operation="create_collection", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
+    return answer_create(
+        app,
+        kind="collection",
+        order_no=request.out_order_no,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        request=request,
+        create=lambda: collection_service().create(
+            caller, require_beilypay(caller), beilypay_api_client(), request, notify_url=notify_url
+        ),
+        view=collection_view,
     )
 
 
 @traced
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

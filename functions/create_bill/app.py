@@ -13,17 +13,15 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from paygate.api.creates import answer_create, metrics
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
-from paygate.api.idempotency import respond
 from paygate.clock import now_ms
 from paygate.credentials import require_beecloud
-from paygate.deps import beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
-from paygate.payments.bills import BillService
-from paygate.payments.refresh import BillRefresher, needs_follow_up
+from paygate.deps import bill_follow_up_scheduler, bill_refresher, bill_service
+from paygate.models import Bill, Created
+from paygate.payments.refresh import needs_follow_up
 from paygate.payments.requests import CreateBillRequest
-from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.views import BillView, bill_view
 
@@ -49,20 +47,23 @@ def create_bill(
 ) -> Response[str]:
     caller = current_app(app)
 
-    def compute() -> tuple[int, BaseModel]:
-        service = BillService(
-            orders_store(), beecloud_client(), event_publisher(), lease_ms=get_settings().provider_lease_ms
-        )
+    def create() -> Created[Bill]:
         started_ms = now_ms()
-        outcome = service.create(caller, require_beecloud(caller), request)
-        logger.info("bill created" if outcome.created else "bill repeated", extra={"bill_no": request.bill_no})
+        outcome = bill_service().create(caller, require_beecloud(caller), request)
         scheduler = bill_follow_up_scheduler()
-        if scheduler is not None and needs_follow_up(outcome.bill, started_ms):
-            scheduler.start(outcome.bill)
-        return (201 if outcome.created else 200), bill_view(outcome.bill)
+        if scheduler is not None and needs_follow_up(outcome.order, started_ms):
+            scheduler.start(outcome.order)
+        return outcome
 
-    return respond(
-        app, operation="create_bill", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
+    return answer_create(
+        app,
+        kind="bill",
+        order_no=request.bill_no,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        request=request,
+        create=create,
+        view=bill_view,
     )
 
 
@@ -81,12 +82,12 @@ def create_bill(
 )
 def refresh_bill(bill_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) -> Response[str]:
     caller = current_app(app)
-    refresher = BillRefresher(orders_store(), beecloud_client(), event_publisher())
-    bill = refresher.refresh(caller.app_id, bill_no, lambda: require_beecloud(caller))
+    bill = bill_refresher().refresh(caller.app_id, bill_no, lambda: require_beecloud(caller))
     return json_response(200, bill_view(bill))
 
 
 @traced
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -4,27 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from paygate.api.creates import answer_create, metrics
 from paygate.api.http import build_resolver, current_app, error_responses, handle, public_base_url
-from paygate.api.idempotency import respond
 from paygate.credentials import require_beilypay
-from paygate.deps import beilypay_api_client, poller_starter, transfer_ledger, transfers_store
-from paygate.models import Payout, TransferStatus
+from paygate.deps import beilypay_api_client, payout_service
 from paygate.settings import get_settings
 from paygate.tracing import traced
-from paygate.transfers.payouts import PayoutService
 from paygate.transfers.requests import CreatePayoutRequest
 from paygate.views import PayoutView, payout_view
 
 logger = Logger()
-metrics = Metrics()
 app = build_resolver()
 
 
@@ -51,25 +46,17 @@ def create_payout(
     settings = get_settings()
     notify_url = f"{public_base_url(app, settings.public_base_url)}/callbacks/beilypay/{caller.app_id}"
 
-    def compute() -> tuple[int, BaseModel]:
-        creds = require_beilypay(caller)
-        service = PayoutService(
-            transfers_store(), transfer_ledger(), poller_starter(), lease_ms=settings.provider_lease_ms
-        )
-        outcome = service.create(caller, creds, beilypay_api_client(), request, notify_url=notify_url)
-        payout = outcome.transfer
-        assert isinstance(payout, Payout)
-        unknown = payout.status is TransferStatus.UNKNOWN
-        if outcome.created:
-            metrics.add_metric(name="PayoutsUnknown" if unknown else "PayoutsCreated", unit=MetricUnit.Count, value=1)
-        logger.info(
-            "payout created" if outcome.created else "payout repeated",
-            extra={"out_order_no": request.out_order_no, "status": payout.status.value},
-        )
-        return ((202 if unknown else 201) if outcome.created else 200), payout_view(payout)
-
-    return respond(
-        app, operation="create_payout", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
+    return answer_create(
+        app,
+        kind="payout",
+        order_no=request.out_order_no,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        request=request,
+        create=lambda: payout_service().create(
+            caller, require_beilypay(caller), beilypay_api_client(), request, notify_url=notify_url
+        ),
+        view=payout_view,
     )
 
 

@@ -9,13 +9,11 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
 
+from paygate.api.creates import answer_create, metrics
 from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
-from paygate.api.idempotency import respond
 from paygate.credentials import require_beecloud
-from paygate.deps import beecloud_client, event_publisher, orders_store
-from paygate.payments.refunds import RefundService
+from paygate.deps import refund_service
 from paygate.payments.requests import CreateRefundRequest
 from paygate.tracing import traced
 from paygate.views import RefundView, refund_view
@@ -24,10 +22,6 @@ logger = Logger()
 app = build_resolver()
 
 _ERRORS = error_responses(400, 404, 409, 413, 415, 429, 502, 504)
-
-
-def _service() -> RefundService:
-    return RefundService(orders_store(), beecloud_client(), event_publisher())
 
 
 @app.post(
@@ -46,13 +40,15 @@ def create_refund(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response[str]:
     caller = current_app(app)
-
-    def compute() -> tuple[int, BaseModel]:
-        outcome = _service().create(caller, require_beecloud(caller), request)
-        return (201 if outcome.created else 200), refund_view(outcome.refund)
-
-    return respond(
-        app, operation="create_refund", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
+    return answer_create(
+        app,
+        kind="refund",
+        order_no=request.refund_no,
+        caller=caller,
+        idempotency_key=idempotency_key,
+        request=request,
+        create=lambda: refund_service().create(caller, require_beecloud(caller), request),
+        view=refund_view,
     )
 
 
@@ -68,10 +64,11 @@ def create_refund(
 )
 def refresh_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{11,32}$")]) -> Response[str]:
     caller = current_app(app)
-    return json_response(200, refund_view(_service().refresh(caller, require_beecloud(caller), refund_no)))
+    return json_response(200, refund_view(refund_service().refresh(caller, require_beecloud(caller), refund_no)))
 
 
 @traced
+@metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(app, event, context)

@@ -26,9 +26,13 @@ from paygate.webhooks.store import WebhooksStore
 if TYPE_CHECKING:
     import httpx
 
-    from paygate.payments.refresh import FollowUpScheduler
+    from paygate.payments.bills import BillService
+    from paygate.payments.refresh import BillRefresher, FollowUpScheduler
+    from paygate.payments.refunds import RefundService
     from paygate.providers.beecloud import BeeCloudClient
     from paygate.providers.beilypay import BeilyPayClient
+    from paygate.transfers.collections import CollectionService
+    from paygate.transfers.payouts import PayoutService
     from paygate.transfers.poller import PollerStarter
 
 
@@ -114,6 +118,49 @@ def bill_follow_up_scheduler() -> FollowUpScheduler | None:
     return FollowUpScheduler(queue.send, FollowUpSchedule(settings.bill_follow_up_s, settings.bill_follow_up_attempts))
 
 
+# ---------------------------------------------------------------- services
+
+
+@cache
+def bill_service() -> BillService:
+    from paygate.payments.bills import BillService
+
+    return BillService(orders_store(), beecloud_client(), event_publisher(), lease_ms=get_settings().provider_lease_ms)
+
+
+@cache
+def refund_service() -> RefundService:
+    from paygate.payments.refunds import RefundService
+
+    return RefundService(orders_store(), beecloud_client(), event_publisher())
+
+
+@cache
+def bill_refresher() -> BillRefresher:
+    """For the API's refresh route; BillFollowUp builds its own (refreshed_by='follow_up')."""
+    from paygate.payments.refresh import BillRefresher
+
+    return BillRefresher(orders_store(), beecloud_client(), event_publisher())
+
+
+@cache
+def payout_service() -> PayoutService:
+    from paygate.transfers.payouts import PayoutService
+
+    return PayoutService(
+        transfers_store(), transfer_ledger(), poller_starter(), lease_ms=get_settings().provider_lease_ms
+    )
+
+
+@cache
+def collection_service() -> CollectionService:
+    from paygate.transfers.collections import CollectionService
+
+    return CollectionService(
+        transfers_store(), transfer_ledger(), poller_starter(), lease_ms=get_settings().provider_lease_ms
+    )
+
+
 # ---------------------------------------------------------------- webhooks
 
 
@@ -161,6 +208,11 @@ def clear_caches() -> None:
         transfer_ledger,
         poller_starter,
         bill_follow_up_scheduler,
+        bill_service,
+        refund_service,
+        bill_refresher,
+        payout_service,
+        collection_service,
         webhooks_store,
         delivery_queue,
         signing_secrets,

@@ -213,3 +213,12 @@ class CallbackResult:
     """What a provider callback did to the ledger (logged and measured; the provider only sees its ack)."""
 
     outcome: str  # applied | duplicate | ignored
+
+
+@dataclass(frozen=True)
+class Created[O]:
+    """What a create call did: the order as now stored, and what the API answers (200, 201 or 202)."""
+
+    order: O
+    created: bool  # False: an identical earlier request created it; the stored order is returned
+    outcome_unknown: bool = False  # created, but the provider's answer was lost (a transfer left `unknown`)

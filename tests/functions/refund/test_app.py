@@ -211,7 +211,7 @@ def test_a_refund_no_is_checked_at_the_instant_the_request_arrives_and_a_repeat_
     clock = [midnight - 100]
     monkeypatch.setattr(
         refunds,
-        "_service",
+        "refund_service",
         lambda: RefundService(orders_store(), beecloud_client(), event_publisher(), clock=lambda: clock[0]),
     )
     _paid_bill(merchant, beecloud_sandbox.url)

@@ -78,7 +78,7 @@ def test_a_failure_after_sending_releases_the_bill_and_a_retry_gets_its_payment(
     assert (first.value.status, first.value.code) == (502, "provider_error")
     assert (released.status, released.provider_state) == (BillStatus.PENDING, ProviderState.UNKNOWN.value)
     assert retry.created is False
-    assert retry.bill.payment_params["code_url"] == f"weixin://wxpay/{BILL_NO}"
+    assert retry.order.payment_params["code_url"] == f"weixin://wxpay/{BILL_NO}"
     assert upstream.paths() == [beecloud.BILL_PATH, beecloud.BILL_PATH]
 
 
@@ -107,5 +107,5 @@ def test_a_lost_store_write_after_the_answer_releases_the_bill_for_a_retry(servi
     monkeypatch.undo()
     retry = service.create(APP, BEECLOUD_CREDS, _request())
 
-    assert retry.bill.provider_state == ProviderState.CREATED.value
+    assert retry.order.provider_state == ProviderState.CREATED.value
     assert len(upstream.requests) == 2

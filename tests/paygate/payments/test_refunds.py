@@ -72,9 +72,9 @@ def test_a_failure_before_sending_fails_the_refund_and_frees_the_bill(service, o
     another = service.create(APP, BEECLOUD_CREDS, _request(serial="002"))
 
     assert (first.value.status, first.value.code) == (500, "provider_request_not_sent")
-    assert (repeat.created, repeat.refund.status) == (False, RefundStatus.FAILED)
-    assert repeat.refund.failure_code == "provider_request_not_sent"
-    assert (another.created, another.refund.status) == (True, RefundStatus.PENDING)
+    assert (repeat.created, repeat.order.status) == (False, RefundStatus.FAILED)
+    assert repeat.order.failure_code == "provider_request_not_sent"
+    assert (another.created, another.order.status) == (True, RefundStatus.PENDING)
     assert upstream.paths() == [beecloud.REFUND_PATH]  # only the second refund was sent
     assert orders.get_bill(APP.app_id, BILL_NO).active_refund == f"{TODAY}002"
 
@@ -90,7 +90,7 @@ def test_a_failure_after_sending_leaves_the_refund_pending_and_a_refresh_settles
     settled = service.refresh(APP, BEECLOUD_CREDS, _request().refund_no)
 
     assert (first.value.status, first.value.code) == (502, "provider_error")
-    assert (repeat.created, repeat.refund.status) == (False, RefundStatus.PENDING)
+    assert (repeat.created, repeat.order.status) == (False, RefundStatus.PENDING)
     assert resent.status is RefundStatus.PENDING
     assert settled.status is RefundStatus.SUCCEEDED
     # BeeCloud had no record of the first send, so the refresh sent it again, under the same number.
@@ -119,7 +119,7 @@ def test_a_pending_refund_that_can_no_longer_be_built_fails_on_refresh_and_frees
     another = service.create(APP, BEECLOUD_CREDS, _request(serial="002"))
 
     assert (failed.status, failed.failure_code) == (RefundStatus.FAILED, "provider_request_invalid")
-    assert another.refund.status is RefundStatus.PENDING
+    assert another.order.status is RefundStatus.PENDING
     assert upstream.paths() == [beecloud.REFUND_PATH, beecloud.REFUND_STATUS_PATH, beecloud.REFUND_PATH]
 
 
@@ -142,7 +142,7 @@ def test_a_refund_finished_while_beecloud_answers_is_returned_as_it_stands(servi
         answer = service.refresh(APP, BEECLOUD_CREDS, refund_no)
     else:
         upstream.answers[beecloud.REFUND_PATH] = settled_meanwhile
-        answer = service.create(APP, BEECLOUD_CREDS, _request()).refund
+        answer = service.create(APP, BEECLOUD_CREDS, _request()).order
 
     assert answer.status is RefundStatus.SUCCEEDED
     assert orders.get_refund(APP.app_id, refund_no).status is RefundStatus.SUCCEEDED

@@ -83,8 +83,8 @@ def test_a_failure_after_sending_makes_the_collection_unknown_reported_and_never
     first = create()
     retry = create()
 
-    assert first.transfer.status is TransferStatus.UNKNOWN
-    assert first.transfer.unknown_reason == "create_response_lost"
-    assert (retry.created, retry.transfer.status) == (False, TransferStatus.UNKNOWN)
+    assert first.order.status is TransferStatus.UNKNOWN
+    assert first.order.unknown_reason == "create_response_lost"
+    assert (retry.created, retry.order.status) == (False, TransferStatus.UNKNOWN)
     assert publisher.detail_types == ["collection.unknown"]
     assert len(upstream.requests) == 1  # a collection whose answer was lost is never sent again

@@ -82,9 +82,9 @@ def test_a_failure_after_sending_makes_the_payout_unknown_reported_and_never_res
     first = create()
     retry = create()
 
-    assert first.transfer.status is TransferStatus.UNKNOWN
-    assert first.transfer.unknown_reason == "create_response_lost"
-    assert (retry.created, retry.transfer.status) == (False, TransferStatus.UNKNOWN)
+    assert first.order.status is TransferStatus.UNKNOWN
+    assert first.order.unknown_reason == "create_response_lost"
+    assert (retry.created, retry.order.status) == (False, TransferStatus.UNKNOWN)
     assert publisher.detail_types == ["payout.unknown"]
     assert len(upstream.requests) == 1  # a payout whose answer was lost is never sent again
 
@@ -112,7 +112,7 @@ def test_a_lost_store_write_after_sending_makes_the_payout_unknown(create, store
     monkeypatch.undo()
     retry = create()
 
-    assert (retry.created, retry.transfer.status) == (False, TransferStatus.UNKNOWN)
-    assert retry.transfer.unknown_reason == "create_interrupted"
+    assert (retry.created, retry.order.status) == (False, TransferStatus.UNKNOWN)
+    assert retry.order.unknown_reason == "create_interrupted"
     assert publisher.detail_types == ["payout.unknown"]
     assert len(upstream.requests) == 1

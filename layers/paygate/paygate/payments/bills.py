@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from paygate.bus import EventPublisher
 from paygate.clock import now_ms
 from paygate.credentials import BeeCloudCredentials
 from paygate.errors import ConflictError, PaygateError, ProviderError, failure_code, stored_failure, to_api_error
 from paygate.events import bill_failed
-from paygate.models import App, Bill, BillStatus, ProviderState
+from paygate.models import App, Bill, BillStatus, Created, ProviderState
 from paygate.payments.requests import CreateBillRequest
 from paygate.providers.beecloud import BeeCloudClient
 from paygate.store.orders import AlreadyExistsError, OrdersStore, TransitionRejectedError
@@ -31,12 +30,6 @@ from paygate.store.orders import AlreadyExistsError, OrdersStore, TransitionReje
 # How long a repeat waits for a concurrent first call before answering 409 request_in_progress.
 WAIT_FOR_CONCURRENT_S = 12.0
 _POLL_S = 0.05
-
-
-@dataclass(frozen=True)
-class BillOutcome:
-    bill: Bill
-    created: bool  # False when an identical earlier request already created it
 
 
 class BillService:
@@ -57,7 +50,7 @@ class BillService:
         self._clock = clock
         self._sleep = sleep
 
-    def create(self, app: App, creds: BeeCloudCredentials, request: CreateBillRequest) -> BillOutcome:
+    def create(self, app: App, creds: BeeCloudCredentials, request: CreateBillRequest) -> Created[Bill]:
         """201 on first creation; the same bill for an identical repeat; 409 for a different body."""
         now = self._clock()
         bill = Bill(
@@ -87,8 +80,8 @@ class BillService:
                 raise ConflictError(
                     "bill_no was already used with different parameters", code="bill_no_conflict"
                 ) from None
-            return BillOutcome(self._resume(creds, existing), created=False)
-        return BillOutcome(self._call_provider(creds, bill), created=True)
+            return Created(self._resume(creds, existing), created=False)
+        return Created(self._call_provider(creds, bill), created=True)
 
     def _resume(self, creds: BeeCloudCredentials, bill: Bill) -> Bill:
         deadline = time.monotonic() + WAIT_FOR_CONCURRENT_S

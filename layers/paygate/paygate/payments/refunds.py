@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from paygate.bus import EventPublisher
@@ -35,7 +34,7 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import refund_finished
-from paygate.models import App, BillStatus, Refund, RefundStatus
+from paygate.models import App, BillStatus, Created, Refund, RefundStatus
 from paygate.payments.requests import CreateRefundRequest
 from paygate.providers.beecloud import BeeCloudClient, RefundAccepted
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
@@ -48,12 +47,6 @@ _MAYBE_ALREADY_THERE = frozenset({5, 11, 12, 16})
 # refund/status values that settle a WeChat refund (WeChat's refund_status vocabulary).
 _WX_SUCCEEDED = {"SUCCESS"}
 _WX_FAILED = {"FAIL", "FAILED", "CHANGE", "REFUNDCLOSE"}
-
-
-@dataclass(frozen=True)
-class RefundOutcome:
-    refund: Refund
-    created: bool
 
 
 class RefundService:
@@ -70,7 +63,7 @@ class RefundService:
         self._publisher = publisher
         self._clock = clock
 
-    def create(self, app: App, creds: BeeCloudCredentials, request: CreateRefundRequest) -> RefundOutcome:
+    def create(self, app: App, creds: BeeCloudCredentials, request: CreateRefundRequest) -> Created[Refund]:
         now = self._clock()
         # No read of the refund first: the reservation's Put fails on an existing refund_no and
         # returns it (ALL_OLD). Only when this request would be refused anyway is the refund
@@ -103,12 +96,12 @@ class RefundService:
             self._orders.reserve_refund(refund, bill_total_fee=bill.total_fee)
         except RefundReservationError as error:
             if error.reason == "duplicate_refund" and error.existing_refund:
-                return RefundOutcome(
+                return Created(
                     self._same_or_conflict(Refund.model_validate(error.existing_refund), request),
                     created=False,
                 )
             raise _reservation_error(error.reason) from None
-        return RefundOutcome(self._call_provider(creds, refund), created=True)
+        return Created(self._call_provider(creds, refund), created=True)
 
     def refresh(self, app: App, creds: BeeCloudCredentials, refund_no: str) -> Refund:
         """Ask BeeCloud where a pending refund stands and settle it if the answer is final.
@@ -243,12 +236,14 @@ class RefundService:
             return InvalidRequestError(str(error), code="invalid_refund_no")
         return None
 
-    def _existing_or_raise(self, app: App, request: CreateRefundRequest, refused: PaygateError | None) -> RefundOutcome:
+    def _existing_or_raise(
+        self, app: App, request: CreateRefundRequest, refused: PaygateError | None
+    ) -> Created[Refund]:
         """A repeat of an existing refund gets it back (or 409 for another body); anything else is `refused`."""
         existing = self._orders.get_refund(app.app_id, request.refund_no)
         if existing is None:
             raise refused or NotFoundError("no bill with this bill_no", code="bill_not_found")
-        return RefundOutcome(self._same_or_conflict(existing, request), created=False)
+        return Created(self._same_or_conflict(existing, request), created=False)
 
     @staticmethod
     def _same_or_conflict(existing: Refund, request: CreateRefundRequest) -> Refund:

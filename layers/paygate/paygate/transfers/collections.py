@@ -8,10 +8,10 @@ recorded as reported. A lost create answer makes the collection `unknown` (never
 from __future__ import annotations
 
 from paygate.credentials import BeilyPayCredentials
-from paygate.models import App, Collection, OrderKind, ProviderState, TransferStatus
+from paygate.models import App, Collection, Created, OrderKind, ProviderState, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient
 from paygate.store.transfers import Transfer
-from paygate.transfers.ledger import Created, CreateFlow
+from paygate.transfers.ledger import CreateFlow
 from paygate.transfers.requests import CreateCollectionRequest
 
 
@@ -26,7 +26,7 @@ class CollectionService(CreateFlow):
         request: CreateCollectionRequest,
         *,
         notify_url: str,
-    ) -> Created:
+    ) -> Created[Collection]:
         """201 with the pay_url on first creation; the stored collection for an identical repeat."""
         now = self._clock()
         collection = Collection(
@@ -45,7 +45,7 @@ class CollectionService(CreateFlow):
         )
         repeat = self._record(collection)
         if repeat is not None:
-            return repeat
+            return _collection(repeat.order, created=False)
 
         def call() -> Transfer:
             answer = beilypay.create_collection(
@@ -71,4 +71,10 @@ class CollectionService(CreateFlow):
                 ),
             )
 
-        return Created(self._after_call(collection, call), created=True)
+        return _collection(self._after_call(collection, call), created=True)
+
+
+def _collection(transfer: Transfer, *, created: bool) -> Created[Collection]:
+    if not isinstance(transfer, Collection):
+        raise TypeError(f"a collection flow produced {type(transfer).__name__}")
+    return Created(transfer, created=created, outcome_unknown=created and transfer.status is TransferStatus.UNKNOWN)

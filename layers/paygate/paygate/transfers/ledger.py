@@ -29,7 +29,7 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import transfer_detail_type, transfer_event
-from paygate.models import OrderKind, ProviderState, TransferStatus
+from paygate.models import Created, OrderKind, ProviderState, TransferStatus
 from paygate.store.orders import AlreadyExistsError, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, UnknownFrom, transfer_from
 
@@ -149,12 +149,6 @@ class TransferLedger:
         self._store.mark_published(kind, transfer.app_id, transfer.out_order_no, event.detail_type)
 
 
-@dataclass(frozen=True)
-class Created:
-    transfer: Transfer
-    created: bool  # False: an identical earlier request created it (the stored order is returned)
-
-
 # How long an identical repeat waits for a concurrent first create call before answering
 # 409 request_in_progress. The create itself is never sent twice.
 WAIT_FOR_CONCURRENT_S = 12.0
@@ -193,7 +187,7 @@ class CreateFlow:
         self._clock = clock
         self._sleep = sleep
 
-    def _record(self, transfer: Transfer) -> Created | None:
+    def _record(self, transfer: Transfer) -> Created[Transfer] | None:
         """Insert; for an existing order, the repeat's answer (or 409 for a different body)."""
         try:
             self._store.put_new_transfer(self.kind, transfer)

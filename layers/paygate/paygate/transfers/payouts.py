@@ -12,10 +12,10 @@ Outcomes of the create call:
 from __future__ import annotations
 
 from paygate.credentials import BeilyPayCredentials
-from paygate.models import App, OrderKind, Payout, ProviderState, TransferStatus
+from paygate.models import App, Created, OrderKind, Payout, ProviderState, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient, PayoutStatus
 from paygate.store.transfers import Transfer
-from paygate.transfers.ledger import Created, CreateFlow
+from paygate.transfers.ledger import CreateFlow
 from paygate.transfers.requests import CreatePayoutRequest
 
 
@@ -30,7 +30,7 @@ class PayoutService(CreateFlow):
         request: CreatePayoutRequest,
         *,
         notify_url: str,
-    ) -> Created:
+    ) -> Created[Payout]:
         """201 on first creation; the stored payout for an identical repeat; 409 for another body."""
         now = self._clock()
         payout = Payout(
@@ -51,7 +51,7 @@ class PayoutService(CreateFlow):
         )
         repeat = self._record(payout)
         if repeat is not None:
-            return repeat
+            return _payout(repeat.order, created=False)
 
         def call() -> Transfer:
             answer = beilypay.create_payout(
@@ -93,4 +93,10 @@ class PayoutService(CreateFlow):
                 ).transfer
             return stored
 
-        return Created(self._after_call(payout, call), created=True)
+        return _payout(self._after_call(payout, call), created=True)
+
+
+def _payout(transfer: Transfer, *, created: bool) -> Created[Payout]:
+    if not isinstance(transfer, Payout):
+        raise TypeError(f"a payout flow produced {type(transfer).__name__}")
+    return Created(transfer, created=created, outcome_unknown=created and transfer.status is TransferStatus.UNKNOWN)
