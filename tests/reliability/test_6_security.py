@@ -188,4 +188,4 @@ def test_secrets_reach_functions_only_through_secrets_manager(gateway: Gateway) 
     # The domain reads configuration once, through settings; secrets through Powertools Parameters.
     readers = [p for p in LAYER.rglob("*.py") if "os.environ" in p.read_text(encoding="utf-8")]
     assert [p.name for p in readers] in ([], ["settings.py"]), readers
-    assert "parameters.SecretsProvider" in (LAYER / "app_secrets.py").read_text(encoding="utf-8")
+    assert "parameters.SecretsProvider" in (LAYER / "credentials.py").read_text(encoding="utf-8")
