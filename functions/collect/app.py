@@ -6,15 +6,15 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.creates import answer_create, metrics
-from paygate.api.http import build_resolver, current_app, error_responses, handle, public_base_url
+from paygate.api.creates import IdempotencyKey, answer_create, beilypay_notify_url, create_answers, metrics
+from paygate.api.http import build_resolver, handle
 from paygate.credentials import require_beilypay
 from paygate.deps import beilypay_api_client, collection_service
-from paygate.settings import get_settings
+from paygate.models import App, Collection, Created
 from paygate.tracing import traced
 from paygate.transfers.requests import CreateCollectionRequest
 from paygate.views import CollectionView, collection_view
@@ -30,34 +30,17 @@ app = build_resolver()
     "pays (`pay_url`). BeilyPay's notify or the poller settles it; `paid` is what the payer actually paid. 202: "
     "BeilyPay's answer was lost (status `unknown`, no pay_url). Repeating the same out_order_no with the same "
     "body returns the stored collection (200); another body is a 409.",
-    responses={
-        201: {"description": "Created (pending)", "content": {"application/json": {"model": CollectionView}}},
-        202: {"description": "Outcome unknown", "content": {"application/json": {"model": CollectionView}}},
-        200: {"description": "Identical repeat", "content": {"application/json": {"model": CollectionView}}},
-        **error_responses(400, 409, 413, 415, 429, 502),
-    },
+    responses=create_answers(CollectionView, 400, 409, 413, 415, 429, 502, may_be_unknown=True),
     tags=["collections"],
 )
 def create_collection(
-    request: Annotated[CreateCollectionRequest, Body()],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    request: Annotated[CreateCollectionRequest, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
-    caller = current_app(app)
-    settings = get_settings()
-    notify_url = f"{public_base_url(app, settings.public_base_url)}/callbacks/beilypay/{caller.app_id}"
+    def create(caller: App) -> Created[Collection]:
+        creds, notify_url = require_beilypay(caller), beilypay_notify_url(app, caller)
+        return collection_service().create(caller, creds, beilypay_api_client(), request, notify_url=notify_url)
 
-    return answer_create(
-        app,
-        kind="collection",
-        order_no=request.out_order_no,
-        caller=caller,
-        idempotency_key=idempotency_key,
-        request=request,
-        create=lambda: collection_service().create(
-            caller, require_beilypay(caller), beilypay_api_client(), request, notify_url=notify_url
-        ),
-        view=collection_view,
-    )
+    return answer_create(app, "collection", request.out_order_no, request, idempotency_key, create, collection_view)
 
 
 @traced

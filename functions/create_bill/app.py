@@ -10,16 +10,16 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.creates import answer_create, metrics
-from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.api.creates import IdempotencyKey, answer_create, create_answers, metrics
+from paygate.api.http import answers, build_resolver, current_app, handle, json_response
 from paygate.clock import now_ms
 from paygate.credentials import require_beecloud
 from paygate.deps import bill_follow_up_scheduler, bill_refresher, bill_service
-from paygate.models import Bill, Created
+from paygate.models import App, Bill, Created
 from paygate.payments.refresh import needs_follow_up
 from paygate.payments.requests import CreateBillRequest
 from paygate.tracing import traced
@@ -34,20 +34,11 @@ app = build_resolver()
     summary="Create a bill",
     description="Records the bill, then asks BeeCloud for the channel's payment parameters. "
     "Repeating the same bill_no with the same body returns the same bill (200); another body is a 409.",
-    responses={
-        201: {"description": "Created", "content": {"application/json": {"model": BillView}}},
-        200: {"description": "Identical repeat", "content": {"application/json": {"model": BillView}}},
-        **error_responses(400, 409, 413, 415, 429, 502, 504),
-    },
+    responses=create_answers(BillView, 400, 409, 413, 415, 429, 502, 504),
     tags=["bills"],
 )
-def create_bill(
-    request: Annotated[CreateBillRequest, Body()],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
-) -> Response[str]:
-    caller = current_app(app)
-
-    def create() -> Created[Bill]:
+def create_bill(request: Annotated[CreateBillRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[str]:
+    def create(caller: App) -> Created[Bill]:
         started_ms = now_ms()
         outcome = bill_service().create(caller, require_beecloud(caller), request)
         scheduler = bill_follow_up_scheduler()
@@ -55,16 +46,7 @@ def create_bill(
             scheduler.start(outcome.order)
         return outcome
 
-    return answer_create(
-        app,
-        kind="bill",
-        order_no=request.bill_no,
-        caller=caller,
-        idempotency_key=idempotency_key,
-        request=request,
-        create=create,
-        view=bill_view,
-    )
+    return answer_create(app, "bill", request.bill_no, request, idempotency_key, create, bill_view)
 
 
 @app.post(
@@ -74,10 +56,7 @@ def create_bill(
     "paid with the same amount and channel, settles it exactly as the webhook would (bill.succeeded). "
     "A final bill is returned unchanged; an unpaid one stays pending. A record that differs from the "
     "ledger is not settled: 409 provider_mismatch, and a reconciliation.mismatch event.",
-    responses={
-        200: {"description": "The bill", "content": {"application/json": {"model": BillView}}},
-        **error_responses(400, 404, 409, 413, 415, 429, 502, 504),
-    },
+    responses=answers(BillView, "The bill", 400, 404, 409, 413, 415, 429, 502, 504),
     tags=["bills"],
 )
 def refresh_bill(bill_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) -> Response[str]:

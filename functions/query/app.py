@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.api.http import answers, build_resolver, current_app, handle, json_response
 from paygate.api.models import BillList, CollectionList, PayoutList, RefundList
 from paygate.credentials import require_beilypay
 from paygate.deps import beilypay_api_client, orders_store, transfers_store
@@ -51,7 +51,6 @@ logger = Logger()
 app = build_resolver()
 
 MAX_LIMIT = 50
-_ERRORS = error_responses(404)
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size, at most 50")]
 Cursor = Annotated[str | None, Query(max_length=1024, description="next_cursor of the previous page")]
 CreatedFrom = Annotated[datetime | None, Query(description="Created at or after (ISO 8601)")]
@@ -91,15 +90,7 @@ def _page(
         raise InvalidRequestError(str(error), code="invalid_cursor") from None
 
 
-@app.get(
-    "/bills",
-    summary="List bills, newest first",
-    tags=["bills"],
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": BillList}}},
-        **_ERRORS,
-    },
-)
+@app.get("/bills", summary="List bills, newest first", tags=["bills"], responses=answers(BillList, "A page", 404))
 def list_bills(
     channel: Annotated[Channel | None, Query()] = None,
     status: Annotated[BillStatus | None, Query()] = None,
@@ -108,21 +99,12 @@ def list_bills(
     limit: Limit = 10,
     cursor: Cursor = None,
 ) -> Response[str]:
-    filters = {k: str(v) for k, v in {"channel": channel, "status": status}.items() if v is not None}
-    page = _page(OrderKind.BILL, limit, cursor, created_from, created_to, filters)
+    page = _page(OrderKind.BILL, limit, cursor, created_from, created_to, _only(channel=channel, status=status))
     bills = [bill_view(Bill.model_validate(item)) for item in page.items]
     return json_response(200, BillList(data=bills, next_cursor=page.cursor))
 
 
-@app.get(
-    "/bills/<bill_no>",
-    summary="Get a bill",
-    tags=["bills"],
-    responses={
-        200: {"description": "The bill", "content": {"application/json": {"model": BillView}}},
-        **_ERRORS,
-    },
-)
+@app.get("/bills/<bill_no>", summary="Get a bill", tags=["bills"], responses=answers(BillView, "The bill", 404))
 def get_bill(bill_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) -> Response[str]:
     bill = orders_store().get_bill(current_app(app).app_id, bill_no, consistent=False)
     if bill is None:
@@ -134,10 +116,7 @@ def get_bill(bill_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) -> R
     "/refunds",
     summary="List refunds, newest first",
     tags=["refunds"],
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": RefundList}}},
-        **_ERRORS,
-    },
+    responses=answers(RefundList, "A page", 404),
 )
 def list_refunds(
     bill_no: Annotated[str | None, Query(pattern=r"^[0-9A-Za-z]{1,32}$")] = None,
@@ -148,9 +127,7 @@ def list_refunds(
     limit: Limit = 10,
     cursor: Cursor = None,
 ) -> Response[str]:
-    filters = {
-        k: str(v) for k, v in {"bill_no": bill_no, "channel": channel, "status": status}.items() if v is not None
-    }
+    filters = _only(bill_no=bill_no, channel=channel, status=status)
     page = _page(OrderKind.REFUND, limit, cursor, created_from, created_to, filters)
     refunds = [refund_view(Refund.model_validate(item)) for item in page.items]
     return json_response(200, RefundList(data=refunds, next_cursor=page.cursor))
@@ -160,10 +137,7 @@ def list_refunds(
     "/refunds/<refund_no>",
     summary="Get a refund",
     tags=["refunds"],
-    responses={
-        200: {"description": "The refund", "content": {"application/json": {"model": RefundView}}},
-        **_ERRORS,
-    },
+    responses=answers(RefundView, "The refund", 404),
 )
 def get_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) -> Response[str]:
     refund = orders_store().get_refund(current_app(app).app_id, refund_no, consistent=False)
@@ -175,14 +149,24 @@ def get_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{1,32}$")]) 
 OutOrderNoPath = Annotated[str, Path(pattern=r"^[0-9A-Za-z_-]{1,32}$")]
 
 
+def _only(**filters: object) -> dict[str, str]:
+    """The list filters the caller set."""
+    return {name: str(value) for name, value in filters.items() if value is not None}
+
+
+def _transfer[T: (Payout, Collection)](kind: OrderKind, cls: type[T], out_order_no: str) -> T:
+    """The caller's payout or collection; 404 for another app's or none (never told apart)."""
+    transfer = transfers_store().get_transfer(kind, current_app(app).app_id, out_order_no, consistent=False)
+    if not isinstance(transfer, cls):
+        raise NotFoundError(f"no {kind.value} with this out_order_no", code=f"{kind.value}_not_found")
+    return transfer
+
+
 @app.get(
     "/payouts",
     summary="List payouts, newest first",
     tags=["payouts"],
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": PayoutList}}},
-        **_ERRORS,
-    },
+    responses=answers(PayoutList, "A page", 404),
 )
 def list_payouts(
     status: Annotated[TransferStatus | None, Query()] = None,
@@ -191,36 +175,27 @@ def list_payouts(
     limit: Limit = 10,
     cursor: Cursor = None,
 ) -> Response[str]:
-    filters = {"status": str(status)} if status is not None else {}
-    page = _page(OrderKind.PAYOUT, limit, cursor, created_from, created_to, filters)
-    payouts = [payout_view(Payout.model_validate(item)) for item in page.items]
-    return json_response(200, PayoutList(data=payouts, next_cursor=page.cursor))
+    page = _page(OrderKind.PAYOUT, limit, cursor, created_from, created_to, _only(status=status))
+    return json_response(
+        200, PayoutList(data=[payout_view(Payout.model_validate(i)) for i in page.items], next_cursor=page.cursor)
+    )
 
 
 @app.get(
     "/payouts/<out_order_no>",
     summary="Get a payout",
     tags=["payouts"],
-    responses={
-        200: {"description": "The payout", "content": {"application/json": {"model": PayoutView}}},
-        **_ERRORS,
-    },
+    responses=answers(PayoutView, "The payout", 404),
 )
 def get_payout(out_order_no: OutOrderNoPath) -> Response[str]:
-    payout = transfers_store().get_transfer(OrderKind.PAYOUT, current_app(app).app_id, out_order_no, consistent=False)
-    if not isinstance(payout, Payout):
-        raise NotFoundError("no payout with this out_order_no", code="payout_not_found")
-    return json_response(200, payout_view(payout))
+    return json_response(200, payout_view(_transfer(OrderKind.PAYOUT, Payout, out_order_no)))
 
 
 @app.get(
     "/collections",
     summary="List collections, newest first",
     tags=["collections"],
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": CollectionList}}},
-        **_ERRORS,
-    },
+    responses=answers(CollectionList, "A page", 404),
 )
 def list_collections(
     status: Annotated[TransferStatus | None, Query()] = None,
@@ -229,28 +204,23 @@ def list_collections(
     limit: Limit = 10,
     cursor: Cursor = None,
 ) -> Response[str]:
-    filters = {"status": str(status)} if status is not None else {}
-    page = _page(OrderKind.COLLECTION, limit, cursor, created_from, created_to, filters)
-    collections = [collection_view(Collection.model_validate(item)) for item in page.items]
-    return json_response(200, CollectionList(data=collections, next_cursor=page.cursor))
+    page = _page(OrderKind.COLLECTION, limit, cursor, created_from, created_to, _only(status=status))
+    return json_response(
+        200,
+        CollectionList(
+            data=[collection_view(Collection.model_validate(i)) for i in page.items], next_cursor=page.cursor
+        ),
+    )
 
 
 @app.get(
     "/collections/<out_order_no>",
     summary="Get a collection",
     tags=["collections"],
-    responses={
-        200: {"description": "The collection", "content": {"application/json": {"model": CollectionView}}},
-        **_ERRORS,
-    },
+    responses=answers(CollectionView, "The collection", 404),
 )
 def get_collection(out_order_no: OutOrderNoPath) -> Response[str]:
-    collection = transfers_store().get_transfer(
-        OrderKind.COLLECTION, current_app(app).app_id, out_order_no, consistent=False
-    )
-    if not isinstance(collection, Collection):
-        raise NotFoundError("no collection with this out_order_no", code="collection_not_found")
-    return json_response(200, collection_view(collection))
+    return json_response(200, collection_view(_transfer(OrderKind.COLLECTION, Collection, out_order_no)))
 
 
 @app.get(
@@ -258,10 +228,7 @@ def get_collection(out_order_no: OutOrderNoPath) -> Response[str]:
     summary="The app's available BeilyPay balance (INR)",
     description="BeilyPay's /merchant/accountInfo settlementAmount, shown exactly as a decimal string.",
     tags=["payouts"],
-    responses={
-        200: {"description": "The balance", "content": {"application/json": {"model": BalanceView}}},
-        **error_responses(404, 409, 429, 502, 504),
-    },
+    responses=answers(BalanceView, "The balance", 404, 409, 429, 502, 504),
 )
 def get_balance() -> Response[str]:
     creds = require_beilypay(current_app(app))

@@ -6,14 +6,15 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.creates import answer_create, metrics
-from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.api.creates import IdempotencyKey, answer_create, create_answers, metrics
+from paygate.api.http import answers, build_resolver, current_app, handle, json_response
 from paygate.credentials import require_beecloud
 from paygate.deps import refund_service
+from paygate.models import App, Created, Refund
 from paygate.payments.requests import CreateRefundRequest
 from paygate.tracing import traced
 from paygate.views import RefundView, refund_view
@@ -21,45 +22,39 @@ from paygate.views import RefundView, refund_view
 logger = Logger()
 app = build_resolver()
 
-_ERRORS = error_responses(400, 404, 409, 413, 415, 429, 502, 504)
+_ERROR_CODES = (
+    400,
+    404,
+    409,
+    413,
+    415,
+    429,
+    502,
+    504,
+)
 
 
 @app.post(
     "/refunds",
     summary="Refund a paid bill",
     description="One refund per bill may succeed (BeeCloud's rule); refunds never exceed the bill.",
-    responses={
-        201: {"description": "Accepted (pending)", "content": {"application/json": {"model": RefundView}}},
-        200: {"description": "Identical repeat", "content": {"application/json": {"model": RefundView}}},
-        **_ERRORS,
-    },
+    responses=create_answers(RefundView, *_ERROR_CODES),
     tags=["refunds"],
 )
 def create_refund(
-    request: Annotated[CreateRefundRequest, Body()],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    request: Annotated[CreateRefundRequest, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
-    caller = current_app(app)
-    return answer_create(
-        app,
-        kind="refund",
-        order_no=request.refund_no,
-        caller=caller,
-        idempotency_key=idempotency_key,
-        request=request,
-        create=lambda: refund_service().create(caller, require_beecloud(caller), request),
-        view=refund_view,
-    )
+    def create(caller: App) -> Created[Refund]:
+        return refund_service().create(caller, require_beecloud(caller), request)
+
+    return answer_create(app, "refund", request.refund_no, request, idempotency_key, create, refund_view)
 
 
 @app.post(
     "/refunds/<refund_no>/refresh",
     summary="Ask BeeCloud where a pending refund stands",
     description="WeChat refunds: BeeCloud refund/status; other channels: BeeCloud's refund query.",
-    responses={
-        200: {"description": "The refund", "content": {"application/json": {"model": RefundView}}},
-        **_ERRORS,
-    },
+    responses=answers(RefundView, "The refund", *_ERROR_CODES),
     tags=["refunds"],
 )
 def refresh_refund(refund_no: Annotated[str, Path(pattern=r"^[0-9A-Za-z]{11,32}$")]) -> Response[str]:

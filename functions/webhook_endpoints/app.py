@@ -16,7 +16,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.api.http import build_resolver, current_app, error_responses, handle, json_response
+from paygate.api.http import answers, build_resolver, current_app, handle, json_response
 from paygate.api.models import (
     CreatedWebhookEndpointView,
     DeletedWebhookEndpointView,
@@ -50,10 +50,7 @@ _TAGS = ["webhooks"]
     summary="Register a webhook endpoint",
     description="Events of the listed types are POSTed to the URL, signed with `Paygate-Signature` "
     "(docs/webhooks.md). The response carries the signing secret, shown only this once.",
-    responses={
-        201: {"description": "Created", "content": {"application/json": {"model": CreatedWebhookEndpointView}}},
-        **error_responses(400, 409, 413, 415),
-    },
+    responses=answers(CreatedWebhookEndpointView, "Created", 400, 409, 413, 415, status=201),
     tags=_TAGS,
 )
 def create_endpoint(request: Annotated[CreateWebhookEndpointRequest, Body()]) -> Response[str]:
@@ -67,10 +64,7 @@ def create_endpoint(request: Annotated[CreateWebhookEndpointRequest, Body()]) ->
 @app.get(
     "/webhook-endpoints",
     summary="List the app's webhook endpoints, oldest first",
-    responses={
-        200: {"description": "All of them", "content": {"application/json": {"model": WebhookEndpointList}}},
-        **error_responses(),
-    },
+    responses=answers(WebhookEndpointList, "All of them"),
     tags=_TAGS,
 )
 def list_endpoints() -> Response[str]:
@@ -81,10 +75,7 @@ def list_endpoints() -> Response[str]:
 @app.get(
     "/webhook-endpoints/<endpoint_id>",
     summary="Get a webhook endpoint (without its secret)",
-    responses={
-        200: {"description": "The endpoint", "content": {"application/json": {"model": WebhookEndpointView}}},
-        **error_responses(404),
-    },
+    responses=answers(WebhookEndpointView, "The endpoint", 404),
     tags=_TAGS,
 )
 def get_endpoint(endpoint_id: EndpointId) -> Response[str]:
@@ -95,10 +86,7 @@ def get_endpoint(endpoint_id: EndpointId) -> Response[str]:
     "/webhook-endpoints/<endpoint_id>",
     summary="Delete a webhook endpoint",
     description="Deliveries still queued for it are dropped; its signing secret is deleted.",
-    responses={
-        200: {"description": "Deleted", "content": {"application/json": {"model": DeletedWebhookEndpointView}}},
-        **error_responses(404),
-    },
+    responses=answers(DeletedWebhookEndpointView, "Deleted", 404),
     tags=_TAGS,
 )
 def delete_endpoint(endpoint_id: EndpointId) -> Response[str]:
@@ -113,10 +101,7 @@ def delete_endpoint(endpoint_id: EndpointId) -> Response[str]:
     description="The new secret (shown only in this response) signs every delivery from now on; the previous one "
     "keeps signing too (a second `v1`) for `expire_previous_after_s`, so receivers can switch without losing "
     "a delivery. The dispatcher picks the change up within 5 minutes.",
-    responses={
-        200: {"description": "Rotated", "content": {"application/json": {"model": CreatedWebhookEndpointView}}},
-        **error_responses(400, 404, 409, 413, 415),
-    },
+    responses=answers(CreatedWebhookEndpointView, "Rotated", 400, 404, 409, 413, 415),
     tags=_TAGS,
 )
 def rotate_secret(endpoint_id: EndpointId, request: Annotated[RotateSecretRequest, Body()]) -> Response[str]:
@@ -130,10 +115,7 @@ def rotate_secret(endpoint_id: EndpointId, request: Annotated[RotateSecretReques
 @app.get(
     "/webhook-endpoints/<endpoint_id>/deliveries",
     summary="The endpoint's delivery attempts, newest first",
-    responses={
-        200: {"description": "A page", "content": {"application/json": {"model": DeliveryList}}},
-        **error_responses(404),
-    },
+    responses=answers(DeliveryList, "A page", 404),
     tags=_TAGS,
 )
 def list_deliveries(
@@ -150,10 +132,7 @@ def list_deliveries(
     summary="Deliver a stored event again",
     description="Queues a new delivery (attempt 1, full retry schedule) of the event to every endpoint of the "
     "app that subscribes to its type, or to `endpoint_id` only. Events are kept 30 days.",
-    responses={
-        202: {"description": "Queued", "content": {"application/json": {"model": ResendView}}},
-        **error_responses(404, 409),
-    },
+    responses=answers(ResendView, "Queued", 404, 409, status=202),
     tags=_TAGS,
 )
 def resend_event(

@@ -9,19 +9,36 @@ repeat, logs one line, and counts the same business metric: `OrdersCreated` (and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
+from paygate.api.http import current_app, error_responses, public_base_url
 from paygate.api.idempotency import respond
 from paygate.models import App, Created
+from paygate.settings import get_settings
+
+# The optional header every create route takes (docs/api.md "Repeating requests safely").
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 
 logger = Logger(child=True)
 # Powertools keeps one metric set per namespace: the handler's @metrics.log_metrics flushes it.
 metrics = Metrics()
+
+
+def create_answers(view: type[BaseModel], *errors: int, may_be_unknown: bool = False) -> dict[int, OpenAPIResponse]:
+    """OpenAPI entries of a create route: 201, 202 when a provider answer can be lost, 200, and the errors."""
+
+    def answer(description: str) -> OpenAPIResponse:
+        return {"description": description, "content": {"application/json": {"model": view}}}
+
+    unknown = {202: answer("Outcome unknown: recorded, the provider's answer was lost")} if may_be_unknown else {}
+    return {201: answer("Created"), **unknown, 200: answer("Identical repeat"), **error_responses(*errors)}
 
 
 def status_of(outcome: Created[Any]) -> int:
@@ -43,19 +60,18 @@ def count(kind: str, outcome: Created[Any]) -> None:
 
 def answer_create[O](
     resolver: APIGatewayRestResolver,
-    *,
     kind: str,
     order_no: str,
-    caller: App,
-    idempotency_key: str | None,
     request: BaseModel,
-    create: Callable[[], Created[O]],
+    idempotency_key: str | None,
+    create: Callable[[App], Created[O]],
     view: Callable[[O], BaseModel],
 ) -> Response[str]:
-    """Create (or find the identical earlier) order and answer it, the same way for every kind."""
+    """Create (or find the identical earlier) order for the calling app and answer it, alike for every kind."""
+    caller = current_app(resolver)
 
     def compute() -> tuple[int, BaseModel]:
-        outcome = create()
+        outcome = create(caller)
         count(kind, outcome)
         logger.info(
             f"{kind} created" if outcome.created else f"{kind} repeated",
@@ -64,10 +80,10 @@ def answer_create[O](
         return status_of(outcome), view(outcome.order)
 
     return respond(
-        resolver,
-        operation=f"create_{kind}",
-        app_id=caller.app_id,
-        key=idempotency_key,
-        body=request,
-        compute=compute,
+        resolver, operation=f"create_{kind}", app_id=caller.app_id, key=idempotency_key, body=request, compute=compute
     )
+
+
+def beilypay_notify_url(resolver: APIGatewayRestResolver, caller: App) -> str:
+    """Where BeilyPay sends this app's notifies: the callback route on the domain we are reached on."""
+    return f"{public_base_url(resolver, get_settings().public_base_url)}/callbacks/beilypay/{caller.app_id}"

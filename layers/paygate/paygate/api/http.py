@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from botocore.exceptions import ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
+from pydantic import BaseModel
 
 from paygate.api.models import ErrorResponse
 from paygate.apps.keys import authenticate
@@ -86,6 +87,12 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
         code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorResponse}}}
         for code in (401, 422, 500, 503, *codes)
     }
+
+
+def answers(model: type[BaseModel], description: str, *errors: int, status: int = 200) -> dict[int, OpenAPIResponse]:
+    """OpenAPI entries for a route: its one success answer, then the error statuses it can give."""
+    success: OpenAPIResponse = {"description": description, "content": {"application/json": {"model": model}}}
+    return {status: success, **error_responses(*errors)}
 
 
 def error_response(
