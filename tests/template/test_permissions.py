@@ -42,7 +42,7 @@ def test_no_statement_grants_a_wildcard_resource_a_named_one_would_do():
 
 
 def test_the_permissions_most_functions_need_are_each_written_once():
-    """Publishing events, reading apps and reading the merchants' secrets: one managed policy each."""
+    """Publishing events, reading apps and the merchants' secrets, recording created orders: one managed policy each."""
     shared = {
         "PublishEventsPolicy": lambda st: "events:PutEvents" in as_list(st["Action"]),
         "ReadAppsPolicy": lambda st: (
@@ -51,6 +51,7 @@ def test_the_permissions_most_functions_need_are_each_written_once():
         "ReadAppSecretsPolicy": lambda st: (
             "secretsmanager:GetSecretValue" in as_list(st["Action"]) and "/apps/" in str(st["Resource"])
         ),
+        "CreateOrdersPolicy": lambda st: st["Resource"] == {"Fn::GetAtt": "IdempotencyTable.Arn"},
     }
 
     for policy, grants in shared.items():
@@ -67,6 +68,10 @@ def test_the_shared_policies_are_attached_where_they_are_needed():
 
     assert all({"ReadAppsPolicy", "ReadAppSecretsPolicy"} <= attached[name] for name in merchant_api)
     assert all("PublishEventsPolicy" in attached[name] for name in merchant_api - {"QueryFunction"} | settling)
+    creates = merchant_api - {"QueryFunction"}
+    assert [name for name in attached if "CreateOrdersPolicy" in attached[name]] == sorted(
+        creates, key=list(attached).index
+    )
     assert attached["WebhookDispatcherFunction"] == set()  # it reads no merchant secret and publishes nothing
 
 
