@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from paygate.credentials import BeeCloudCredentials, require_beecloud
-from paygate.deps import apps_store, beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
+from paygate.deps import app_cache, beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
 from paygate.errors import NotFoundError
 from paygate.payments.refresh import BillFollowUps, BillRefresher, FollowUp
 from paygate.tracing import traced
@@ -29,7 +29,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def _credentials_of(app_id: str) -> BeeCloudCredentials:
-    app = apps_store().get(app_id)
+    app = app_cache().get(app_id)
     if app is None:
         raise NotFoundError("no such app", code="app_not_found")
     return require_beecloud(app)

@@ -21,7 +21,7 @@ from paygate.api.http import BodyRejection, build_resolver, handle
 from paygate.apps.keys import is_valid_app_id
 from paygate.credentials import beecloud_credentials, beilypay_credentials, load_app_secrets
 from paygate.deps import (
-    apps_store,
+    app_cache,
     beecloud_client,
     event_publisher,
     orders_store,
@@ -75,7 +75,7 @@ def _reject_body(request: APIGatewayProxyEvent, rejection: BodyRejection) -> Res
 def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
     if not is_valid_app_id(app_id):
         return _reject("beecloud", "-", "malformed app id")
-    merchant = apps_store().get(app_id)
+    merchant = app_cache().get(app_id)
     settings = get_settings()
     creds = None
     if merchant is not None:
@@ -105,7 +105,7 @@ def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
 def beilypay_notify(app_id: Annotated[str, Path()]) -> Response[str]:
     if not is_valid_app_id(app_id):
         return _reject("beilypay", "-", "malformed app id")
-    merchant = apps_store().get(app_id)
+    merchant = app_cache().get(app_id)
     settings = get_settings()
     creds = None
     if merchant is not None:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.credentials import BeilyPayCredentials, beilypay_credentials_or_none
-from paygate.deps import apps_store, beilypay_client, transfer_ledger, transfers_store
+from paygate.deps import app_cache, beilypay_client, transfer_ledger, transfers_store
 from paygate.tracing import traced
 from paygate.transfers.poller import PendingPoller, PollState
 
@@ -24,7 +24,7 @@ metrics = Metrics()
 
 
 def _credentials_of(app_id: str) -> BeilyPayCredentials | None:
-    app = apps_store().get(app_id)
+    app = app_cache().get(app_id)
     return beilypay_credentials_or_none(app) if app is not None else None
 
 

@@ -91,7 +91,9 @@ def _admin(gateway: Gateway, *args: str) -> dict[str, str]:
     return dict(json.loads(proc.stdout))
 
 
-def test_a_rotated_key_is_refused_at_once_and_keys_are_not_interchangeable(gateway: Gateway) -> None:
+def test_a_rotated_key_is_refused_within_the_documented_bound_and_keys_are_not_interchangeable(
+    gateway: Gateway,
+) -> None:
     shop, other = gateway.merchant("rotate"), gateway.merchant("rotate-other")
     old = shop.api_key
     assert shop.http.get("/bills").status_code == 200
@@ -103,8 +105,11 @@ def test_a_rotated_key_is_refused_at_once_and_keys_are_not_interchangeable(gatew
         FIGURES.add("requests_sent")
         return gateway.anonymous.get("/bills", headers={"Authorization": f"Bearer {key}"}).status_code
 
-    assert status(rotated["api_key"]) == 200
-    assert status(old) == 401
+    # docs/performance.md "Capacity": a container trusts its copy of the app for APP_CACHE_TTL_S (the
+    # template's default, 5 s); a key it does not know is read again at most once a second.
+    bound_s = float(load_yaml(ROOT / "template.yaml")["Parameters"]["ApiKeyCacheSeconds"]["Default"])
+    eventually(lambda: status(rotated["api_key"]) == 200, timeout=2.0, interval=0.2)
+    eventually(lambda: status(old) == 401, timeout=bound_s + 1.0, interval=0.2)
     secret_part = old.split(".", 2)[2]
     forged = [
         f"pgk.{other.app_id}.{secret_part}",  # my secret under another app's id

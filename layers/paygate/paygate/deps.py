@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
+from paygate.apps.keys import AppCache
 from paygate.aws import client
 from paygate.bus import EventPublisher
 from paygate.credentials import SigningSecretStore
@@ -44,6 +45,12 @@ def orders_store() -> OrdersStore:
 @cache
 def apps_store() -> AppsStore:
     return AppsStore(client("dynamodb"), get_settings().apps_table)
+
+
+@cache
+def app_cache() -> AppCache:
+    """What authentication reads apps through (paygate.apps.keys: the revocation bound)."""
+    return AppCache(apps_store(), ttl_s=get_settings().app_cache_ttl_s)
 
 
 @cache
@@ -199,6 +206,7 @@ def clear_caches() -> None:
     for factory in (
         orders_store,
         apps_store,
+        app_cache,
         event_publisher,
         http_client,
         beecloud_client,

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     provider_connect_timeout_s: float = Field(default=2.0, alias="PROVIDER_CONNECT_TIMEOUT_S")
     provider_read_timeout_s: float = Field(default=8.0, alias="PROVIDER_READ_TIMEOUT_S")
     secrets_max_age_s: int = Field(default=300, alias="SECRETS_MAX_AGE_S")
+    # How long a container trusts its copy of an app record: the bound on key revocation.
+    app_cache_ttl_s: float = Field(default=5.0, ge=0, le=60, alias="APP_CACHE_TTL_S")
     # How long a create call may hold a bill's provider lease before a retry may take it over.
     provider_lease_ms: int = Field(default=30_000, alias="PROVIDER_LEASE_MS")
     # The PollPending state machine and its schedule (docs/events.md "Polling"): first wait,

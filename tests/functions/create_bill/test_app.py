@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import boto3
 import httpx
 import pytest
@@ -160,16 +162,24 @@ def test_requests_without_a_valid_key_are_unauthorized(merchant, authorization):
     assert _stored(merchant, "BILL00000001") is None
 
 
-def test_a_rotated_key_stops_working_at_once(merchant):
+def test_a_rotated_key_works_at_once_and_the_old_one_is_refused_after_the_cache_bound(merchant, monkeypatch):
     from paygate.apps.admin import rotate_key
+    from paygate.deps import app_cache
+    from paygate.settings import get_settings
+
+    monkeypatch.setenv("APP_CACHE_TTL_S", "1")
+    get_settings.cache_clear()
+    app_cache.cache_clear()
+    assert _post(merchant, _bill("ROTATE000001"))["statusCode"] == 201  # this container now holds the app
+    time.sleep(1.0)  # the forced re-read happens at most once a second
 
     new_key = rotate_key(merchant.app_id)
-    assert _post(merchant, _bill())["statusCode"] == 401
-    result = invoke(
-        "create_bill",
-        api_event("POST", "/bills", body=_bill(), headers={"Authorization": f"Bearer {new_key}"}),
+    with_new_key = api_event(
+        "POST", "/bills", body=_bill("ROTATE000002"), headers={"Authorization": f"Bearer {new_key}"}
     )
-    assert result["statusCode"] == 201
+    assert invoke("create_bill", with_new_key)["statusCode"] == 201
+    time.sleep(1.0)
+    assert _post(merchant, _bill("ROTATE000003"))["statusCode"] == 401
 
 
 def test_idempotency_key_replays_and_refuses_another_body(merchant):

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from paygate.api.models import ErrorResponse
 from paygate.apps.keys import authenticate
-from paygate.deps import apps_store
+from paygate.deps import app_cache
 from paygate.errors import PaygateError
 from paygate.models import App
 from paygate.strict_json import JsonRejectedError, parse_json
@@ -212,7 +212,7 @@ def handle(
         rejection = reject_body(request, body_rejection) if reject_body else body_rejection.response()
     elif authenticated:
         try:
-            caller = authenticate(request.headers.get("Authorization"), apps_store())
+            caller = authenticate(request.headers.get("Authorization"), app_cache())
         except PaygateError as error:
             rejection = error_response(error.status, error.code, error.message)
         except Exception as error:
