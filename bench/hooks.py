@@ -52,6 +52,8 @@ class Call:
     capacity_source: str | None = None  # returned | computed (DynamoDB only)
     entries: int = 0  # PutEvents entries
     error: str | None = None
+    # DynamoDB partitions touched: (table, partition key value, "read" | "write"), GSI entries included.
+    partitions: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass
@@ -327,6 +329,7 @@ class Recorder:
         call = Call(service=service, operation=model.name, seconds=elapsed)
         if service == "dynamodb":
             call.tables = _tables(params)
+            call.partitions = partitions_touched(model.name, params)
             returned = _returned_capacity(parsed.get("ConsumedCapacity"), model.name)
             if model.name == "TransactWriteItems" and _INDEXES:
                 call.wcu, call.capacity_source = transaction_capacity(params, _INDEXES), "computed"
@@ -357,6 +360,78 @@ class Recorder:
 
 def _http_call(request: Any, seconds: float) -> Call:
     return Call(service="http", operation=f"{request.method} {request.url.host}:{request.url.port}", seconds=seconds)
+
+
+# ---------------------------------------------------------------- partitions
+_GSI_PARTITION_KEYS = ("gsi1pk",)  # the tables' index partition keys (template.yaml)
+
+
+def _key_of(table: str, attributes: Mapping[str, Any] | None, access: str) -> list[tuple[str, str, str]]:
+    if not attributes or "pk" not in attributes:
+        return []
+    ((_, pk),) = attributes["pk"].items()
+    touched = [(table, str(pk), access)]
+    if access == "write":  # an item carrying an index key also writes that index's partition
+        touched += [
+            (f"{table}/{name}", str(next(iter(attributes[name].values()))), "write")
+            for name in _GSI_PARTITION_KEYS
+            if name in attributes
+        ]
+    return touched
+
+
+def partitions_touched(operation: str, params: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """The partitions one DynamoDB call reads or writes, by their partition key value.
+
+    A Query on an index is attributed to the index's partition; an UpdateItem to the item's own
+    (its index entry, if any, moves with the item and is not known from the request alone).
+    """
+    table = str(params.get("TableName", ""))
+    if operation == "GetItem":
+        return tuple(_key_of(table, params.get("Key"), "read"))
+    if operation in ("PutItem",):
+        return tuple(_key_of(table, params.get("Item"), "write"))
+    if operation in ("UpdateItem", "DeleteItem"):
+        return tuple(_key_of(table, params.get("Key"), "write"))
+    if operation == "Query":
+        values = params.get("ExpressionAttributeValues") or {}
+        first = next(iter(values.values()), None)
+        index = params.get("IndexName")
+        name = f"{table}/{index}" if index else table
+        return ((name, str(next(iter(first.values()))), "read"),) if first else ()
+    if operation == "TransactWriteItems":
+        touched: list[tuple[str, str, str]] = []
+        for entry in params.get("TransactItems", []):
+            ((action, request),) = entry.items()
+            access = "read" if action == "ConditionCheck" else "write"
+            touched += _key_of(str(request["TableName"]), request.get("Item") or request.get("Key"), access)
+        return tuple(touched)
+    return ()
+
+
+def hottest_partitions(samples: list[Sample]) -> dict[str, Any]:
+    """Per request, over `samples`: the most reads and the most writes that fall on one partition."""
+    reads: dict[tuple[str, str], int] = {}
+    writes: dict[tuple[str, str], int] = {}
+    for sample in samples:
+        for call in sample.calls:
+            for table, key, access in call.partitions:
+                counts = reads if access == "read" else writes
+                counts[(table, key)] = counts.get((table, key), 0) + 1
+    n = max(1, len(samples))
+
+    def top(counts: dict[tuple[str, str], int]) -> dict[str, Any]:
+        if not counts:
+            return {"per_request": 0.0, "partition": None}
+        (table, key), count = max(counts.items(), key=lambda kv: kv[1])
+        return {"per_request": round(count / n, 3), "partition": f"{table}:{_shape(key)}"}
+
+    return {"requests": len(samples), "reads": top(reads), "writes": top(writes)}
+
+
+def _shape(key: str) -> str:
+    """A partition key with its ids blanked (APP#app_…), so the report names a key's kind, not a tenant."""
+    return re.sub(r"[0-9a-f]{16,}|[0-9]{6,}|[A-Z0-9-]{8,}$", "…", key)
 
 
 # ---------------------------------------------------------------- summaries

@@ -14,6 +14,8 @@ _CONFIG = Config(
     connect_timeout=2,
     read_timeout=5,
     tcp_keepalive=True,
+    # A list page reads every index shard at once (paygate.store.orders): one connection each.
+    max_pool_connections=32,
 )
 
 

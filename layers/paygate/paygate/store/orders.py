@@ -1,13 +1,18 @@
 """The orders ledger: one item per merchant order, every change a conditional write.
 
 Keys: `pk` = KIND#app#order_no (one merchant order is one item, never one hot partition per
-merchant); GSI `by-app-created` (keys only) on gsi1pk = app#kind, gsi1sk = created_ms#order_no serves lists.
+merchant); GSI `by-app-created` (keys only) on gsi1pk = app#kind#shard, gsi1sk = created_ms#order_no
+serves lists. An index partition takes at most 1,000 writes a second, so each merchant's orders of
+one kind are spread over INDEX_SHARDS partitions by a hash of the order number, and a list page
+merges the shards newest first (docs/performance.md "Capacity per merchant").
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +28,9 @@ GSI_NAME = "by-app-created"
 _BATCH_GET_MAX = 100  # DynamoDB's limit per BatchGetItem
 _BATCH_GET_ATTEMPTS = 5
 _FILTERED_CHUNK = 25
+# 16 x 1,000 writes/s per merchant and kind. Changing it re-homes nothing already written: lists
+# read every shard below it, and the unsharded partition of items written before sharding.
+INDEX_SHARDS = 16
 
 
 class AlreadyExistsError(Exception):
@@ -60,9 +68,22 @@ def order_pk(kind: OrderKind, app_id: str, order_no: str) -> str:
     return f"{kind.value.upper()}#{app_id}#{order_no}"
 
 
+def index_shard(order_no: str) -> int:
+    """Stable across processes and deploys (unlike hash()): the same order is always in one shard."""
+    return int.from_bytes(hashlib.blake2b(order_no.encode(), digest_size=2).digest()) % INDEX_SHARDS
+
+
 def index_keys(kind: OrderKind, app_id: str, created_at_ms: int, order_no: str) -> dict[str, str]:
-    """The `by-app-created` keys: one partition per app and kind, sorted by creation time."""
-    return {"gsi1pk": f"{app_id}#{kind.value}", "gsi1sk": f"{created_at_ms:013d}#{order_no}"}
+    """The `by-app-created` keys: INDEX_SHARDS partitions per app and kind, each sorted by creation time."""
+    return {
+        "gsi1pk": f"{app_id}#{kind.value}#{index_shard(order_no)}",
+        "gsi1sk": f"{created_at_ms:013d}#{order_no}",
+    }
+
+
+def index_partitions(app_id: str, kind: OrderKind) -> list[str]:
+    """Every partition a list reads: the shards, and the one unsharded partition of older items."""
+    return [f"{app_id}#{kind.value}#{shard}" for shard in range(INDEX_SHARDS)] + [f"{app_id}#{kind.value}"]
 
 
 def _is_conditional_failure(error: ClientError) -> bool:
@@ -365,44 +386,66 @@ class OrdersStore:
         """Newest first; filters apply after the key range, so keep reading until the page fills.
 
         The index holds keys only, so a status change never rewrites it (half the WCU of every
-        update); each chunk of keys is fetched with one BatchGetItem and filtered here.
+        update); each chunk of keys is fetched with one BatchGetItem and filtered here. Each round
+        asks every index shard for its newest `chunk` keys below the boundary and keeps the newest
+        `chunk` of them all: the global newest are always among them. The cursor is the last key
+        returned, and the next page starts below it in every shard.
         """
-        gsi1pk = f"{app_id}#{kind.value}"
         low = f"{_clamp_ms(created_from_ms):013d}" if created_from_ms is not None else "0"
         high = f"{_clamp_ms(created_to_ms):013d}~" if created_to_ms is not None else "9999999999999~"
         if low > high:
             return Page(items=[], cursor=None)  # an empty range (the API refuses it before)
-        start_key = decode_cursor(cursor, app_id, kind, low=low, high=high) if cursor else None
+        below = decode_cursor(cursor, app_id, kind, low=low, high=high) if cursor else None
         wanted = sorted((filters or {}).items())
         items: list[dict[str, Any]] = []
         while True:
             missing = limit - len(items)
             # Unfiltered, every key fetched is returned; filtered, read ahead a little.
-            chunk = missing if not wanted else max(missing, _FILTERED_CHUNK)
-            request: dict[str, Any] = {
-                "TableName": self._table,
-                "IndexName": GSI_NAME,
-                "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :low AND :high",
-                "ExpressionAttributeNames": {"#pk": "gsi1pk", "#sk": "gsi1sk"},
-                "ExpressionAttributeValues": to_values({":pk": gsi1pk, ":low": low, ":high": high}),
-                "ScanIndexForward": False,
-                "Limit": min(chunk, _BATCH_GET_MAX),
-            }
-            if start_key:
-                request["ExclusiveStartKey"] = start_key
-            response = self._db.query(**request)
-            keys: list[dict[str, Any]] = response.get("Items", [])
-            fetched = self._batch_get([key["pk"]["S"] for key in keys])
+            chunk = min(missing if not wanted else max(missing, _FILTERED_CHUNK), _BATCH_GET_MAX)
+            keys, exhausted = self._newest_keys(app_id, kind, low, high, below, chunk)
+            fetched = self._batch_get([key["pk"] for key in keys])
             for position, key in enumerate(keys):
-                item = fetched.get(key["pk"]["S"])
+                item = fetched.get(key["pk"])
                 if item is not None and all(item.get(field) == value for field, value in wanted):
                     items.append(item)
                 if len(items) == limit:
-                    more = position < len(keys) - 1 or "LastEvaluatedKey" in response
-                    return Page(items=items, cursor=encode_cursor(from_item(key)) if more else None)
-            start_key = response.get("LastEvaluatedKey")
-            if not start_key:
+                    more = position < len(keys) - 1 or not exhausted
+                    return Page(
+                        items=items, cursor=encode_cursor({"pk": key["pk"], "gsi1sk": key["gsi1sk"]}) if more else None
+                    )
+            if exhausted or not keys:
                 return Page(items=items, cursor=None)
+            below = keys[-1]["gsi1sk"]
+
+    def _newest_keys(
+        self, app_id: str, kind: OrderKind, low: str, high: str, below: str | None, chunk: int
+    ) -> tuple[list[dict[str, str]], bool]:
+        """The newest `chunk` index keys of all shards in [low, high) below `below`; and whether that is all."""
+
+        def shard(partition: str) -> tuple[list[dict[str, str]], bool]:
+            values = {":pk": partition, ":low": low, ":high": high}
+            condition = "#pk = :pk AND #sk BETWEEN :low AND :high"
+            if below is not None:
+                condition = "#pk = :pk AND #sk BETWEEN :low AND :below"
+                values[":below"] = _just_below(below)
+            response = self._db.query(
+                TableName=self._table,
+                IndexName=GSI_NAME,
+                KeyConditionExpression=condition,
+                ExpressionAttributeNames={"#pk": "gsi1pk", "#sk": "gsi1sk"},
+                ExpressionAttributeValues=to_values(values),
+                ScanIndexForward=False,
+                Limit=chunk,
+            )
+            found = [{"pk": i["pk"]["S"], "gsi1sk": i["gsi1sk"]["S"]} for i in response.get("Items", [])]
+            return found, "LastEvaluatedKey" not in response
+
+        partitions = index_partitions(app_id, kind)
+        with ThreadPoolExecutor(max_workers=len(partitions)) as pool:
+            answers = list(pool.map(shard, partitions))
+        merged = sorted((key for found, _ in answers for key in found), key=lambda k: k["gsi1sk"], reverse=True)
+        exhausted = all(done for _, done in answers) and len(merged) <= chunk
+        return merged[:chunk], exhausted
 
     def _batch_get(self, pks: list[str]) -> dict[str, dict[str, Any]]:
         """Items by pk; keys DynamoDB leaves unprocessed (throttling) are asked for again."""
@@ -471,18 +514,21 @@ def _clamp_ms(ms: int) -> int:
     return min(max(ms, 0), _MAX_MS)
 
 
-def decode_cursor(cursor: str, app_id: str, kind: OrderKind, *, low: str, high: str) -> dict[str, Any]:
-    """A cursor is only valid for the app and kind it was issued for, inside the query's time range.
+def _just_below(sort_key: str) -> str:
+    """The greatest string below `sort_key` that BETWEEN can take as an inclusive upper bound."""
+    return sort_key[:-1] + chr(ord(sort_key[-1]) - 1) + "~"
+
+
+def decode_cursor(cursor: str, app_id: str, kind: OrderKind, *, low: str, high: str) -> str:
+    """The index sort key a page ends on; only for the app and kind it was issued for, inside the range.
 
     Raises InvalidCursorError (a ValueError) for anything else: no cross-tenant paging, and
     nothing DynamoDB would refuse (empty or mismatched keys, a start outside the range).
     """
-    gsi1pk = f"{app_id}#{kind.value}"
     fields = decode_cursor_fields(
         cursor,
         {
             "pk": re.compile(re.escape(f"{kind.value.upper()}#{app_id}#") + f"({_ORDER_NO})"),
-            "gsi1pk": re.compile(re.escape(gsi1pk)),
             "gsi1sk": re.compile(rf"[0-9]{{13}}#({_ORDER_NO})"),
         },
     )
@@ -491,4 +537,4 @@ def decode_cursor(cursor: str, app_id: str, kind: OrderKind, *, low: str, high: 
         raise InvalidCursorError("cursor does not belong to this list")
     if not low <= sort_key <= high:
         raise InvalidCursorError("cursor does not match created_from/created_to")
-    return to_values({"pk": fields["pk"].group(0), "gsi1pk": gsi1pk, "gsi1sk": sort_key})
+    return sort_key
