@@ -249,6 +249,14 @@ class Resolver:
             return pseudo[name]
         if name in self.parameters:
             return self.parameters[name]
+        function, _, suffix = name.partition(".")
+        if (
+            suffix in ("Alias", "Version")
+            and self._resources.get(function, {}).get("Type") == "AWS::Serverless::Function"
+        ):
+            # SAM's AutoPublishAlias: the local stack runs one version of each function, so the
+            # alias (or version) a resource invokes is the function itself.
+            return self.arn(function)
         if name not in self._resources:
             raise TemplateError(f"Ref to unknown parameter or resource {name!r}")
         rtype = self._resources[name].get("Type", "")

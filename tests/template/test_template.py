@@ -34,6 +34,51 @@ def test_sam_validate_lint_passes():
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
+def _sam_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "SAM_CLI_TELEMETRY": "0",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+
+def test_both_linters_pass_with_snapstart_on(tmp_path):
+    """The SnapStart parameter's other value: every function restored from a snapshot of its version."""
+    source = (ROOT / "template.yaml").read_text()
+    on = source.replace(
+        "    Default: None\n    AllowedValues: [None, PublishedVersions]",
+        "    Default: PublishedVersions\n    AllowedValues: [None, PublishedVersions]",
+        1,
+    )
+    assert on != source
+    (tmp_path / "template.yaml").write_text(on)
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+
+    linted = subprocess.run(
+        [str(cfn_lint), str(tmp_path / "template.yaml")], capture_output=True, text=True, timeout=120
+    )
+    validated = subprocess.run(
+        [str(SAM), "validate", "--lint", "--template-file", str(tmp_path / "template.yaml")],
+        capture_output=True, text=True, timeout=180, env=_sam_env(),
+    )  # fmt: skip
+
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+
+
+def test_every_function_is_invoked_through_its_published_alias():
+    """SnapStart applies to published versions only: the alias is what everything must call."""
+    parsed = template()
+    function_globals = parsed["Globals"]["Function"]
+
+    assert function_globals["AutoPublishAlias"] == "live"
+    assert function_globals["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    machine = parsed["Resources"]["PollPendingStateMachine"]["Properties"]
+    assert machine["DefinitionSubstitutions"]["PollPendingFunctionArn"] == {"Ref": "PollPendingFunction.Alias"}
+
+
 def test_every_function_folder_is_in_the_template_and_has_a_handler():
     functions = {
         props["Properties"]["CodeUri"].strip("/").split("/")[-1]

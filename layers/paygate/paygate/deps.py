@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
+from paygate import snapstart  # noqa: F401 - importing it registers the SnapStart hooks
 from paygate.apps.keys import AppCache
 from paygate.aws import client
 from paygate.bus import EventPublisher
