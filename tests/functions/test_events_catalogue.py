@@ -43,6 +43,7 @@ FUNCTION_OF = {
     "beilypay_notify": "callback",
     "poll_pending": "poll_pending",  # the state machine's task input, not an API event
     "bill_follow_up_sqs": "bill_follow_up",  # a BillFollowUpQueue batch, not an API event
+    "first_poll_sqs": "first_poll",  # a FirstPollQueue batch, not an API event
     # Webhooks: driven by tests/functions/webhook_endpoints/test_events.py
     "create_webhook_endpoint": "webhook_endpoints",
     "list_webhook_endpoints": "webhook_endpoints",
@@ -54,7 +55,7 @@ FUNCTION_OF = {
     "webhook_dispatcher_sqs": "webhook_dispatcher",  # an SQS batch (fan-out + delivery), not an API event
     "reconcile": "reconcile",  # the daily schedule's input; driven by tests/functions/reconcile/
 }
-NOT_API_EVENTS = {"poll_pending", "bill_follow_up_sqs", "webhook_dispatcher_sqs", "reconcile"}
+NOT_API_EVENTS = {"poll_pending", "bill_follow_up_sqs", "first_poll_sqs", "webhook_dispatcher_sqs", "reconcile"}
 # The refund_no in the catalogue: written on 2026-11-25, so it needs today's date to be accepted.
 CATALOGUE_REFUND_NO = "20261125001"
 
@@ -153,3 +154,12 @@ def test_the_catalogue_drives_a_payout_a_collection_and_the_balance(beilypay, aw
 
     poll = load_event("poll_pending") | {"app_id": beilypay.app_id, "deadline_ms": 4_102_444_800_000}
     assert invoke("poll_pending", poll)["status"] == "succeeded"
+    # The payout's first poll, as its queue delivers it (for the merchant's app): final, no state machine.
+    first_poll = load_event("first_poll_sqs")
+    body = json.loads(first_poll["Records"][0]["body"])
+    assert body["out_order_no"] == out_order_no
+    first_poll["Records"][0]["body"] = json.dumps({**body, "app_id": beilypay.app_id, "deadline_ms": 4_102_444_800_000})
+    assert invoke(FUNCTION_OF["first_poll_sqs"], first_poll) == {"batchItemFailures": []}
+    assert [e["name"] for e in beilypay.executions() if e["name"].endswith(out_order_no)] == [
+        f"payout-{beilypay.app_id}-{out_order_no}"
+    ]  # the one the create started (this environment has no first-poll queue)

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from paygate.providers.beilypay import BeilyPayClient
     from paygate.transfers.collections import CollectionService
     from paygate.transfers.payouts import PayoutService
-    from paygate.transfers.poller import PollerStarter
+    from paygate.transfers.poller import FirstPollQueue, PollerStarter, PollSchedule
 
 
 @cache
@@ -104,13 +104,27 @@ def transfer_ledger() -> TransferLedger:
 
 @cache
 def poller_starter() -> PollerStarter:
-    from paygate.transfers.poller import PollerStarter, PollSchedule
+    from paygate.transfers.poller import PollerStarter
+
+    return PollerStarter(client("stepfunctions"), get_settings().poll_state_machine_arn, poll_schedule())
+
+
+def poll_schedule() -> PollSchedule:
+    from paygate.transfers.poller import PollSchedule
 
     settings = get_settings()
-    schedule = PollSchedule(
+    return PollSchedule(
         settings.poll_first_wait_s, settings.poll_max_wait_s, settings.poll_deadline_s, settings.poll_growth
     )
-    return PollerStarter(client("stepfunctions"), settings.poll_state_machine_arn, schedule)
+
+
+@cache
+def first_poll() -> FirstPollQueue | PollerStarter:
+    """Where a new payout's or collection's polling begins: FirstPollQueue, or the state machine at once."""
+    from paygate.transfers.poller import FirstPollQueue
+
+    url = get_settings().first_poll_queue_url
+    return FirstPollQueue(client("sqs"), url, poll_schedule()) if url else poller_starter()
 
 
 @cache
@@ -155,9 +169,7 @@ def bill_refresher() -> BillRefresher:
 def payout_service() -> PayoutService:
     from paygate.transfers.payouts import PayoutService
 
-    return PayoutService(
-        transfers_store(), transfer_ledger(), poller_starter(), lease_ms=get_settings().provider_lease_ms
-    )
+    return PayoutService(transfers_store(), transfer_ledger(), first_poll(), lease_ms=get_settings().provider_lease_ms)
 
 
 @cache
@@ -165,7 +177,7 @@ def collection_service() -> CollectionService:
     from paygate.transfers.collections import CollectionService
 
     return CollectionService(
-        transfers_store(), transfer_ledger(), poller_starter(), lease_ms=get_settings().provider_lease_ms
+        transfers_store(), transfer_ledger(), first_poll(), lease_ms=get_settings().provider_lease_ms
     )
 
 
@@ -216,6 +228,7 @@ def clear_caches() -> None:
         transfers_store,
         transfer_ledger,
         poller_starter,
+        first_poll,
         bill_follow_up_scheduler,
         bill_service,
         refund_service,

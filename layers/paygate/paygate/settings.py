@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     # The PollPending state machine and its schedule (docs/events.md "Polling"): first wait,
     # doubling up to the cap, until the deadline after which a pending order becomes `unknown`.
     poll_state_machine_arn: str = Field(default="", alias="POLL_STATE_MACHINE_ARN")
-    poll_first_wait_s: int = Field(default=30, ge=0, alias="POLL_FIRST_WAIT_S")
+    poll_first_wait_s: int = Field(default=30, ge=0, le=900, alias="POLL_FIRST_WAIT_S")
+    # The first poll round's queue (empty: the state machine is started at once, with the first wait).
+    first_poll_queue_url: str = Field(default="", alias="FIRST_POLL_QUEUE_URL")
     poll_max_wait_s: int = Field(default=28_800, ge=1, alias="POLL_MAX_WAIT_S")
     poll_growth: int = Field(default=4, ge=2, le=10, alias="POLL_GROWTH")
     poll_deadline_s: int = Field(default=86_400, ge=1, alias="POLL_DEADLINE_S")

@@ -1,8 +1,12 @@
-"""The Step Functions poller: one execution per pending payout or collection, named after it.
+"""The poller: a pending payout or collection is polled until it is final, on a growing schedule.
 
-`PollerStarter` starts `statemachines/poll_pending.asl.json` for an order (a second start is a
-no-op); `PendingPoller` is its task (PollPending): look at the ledger, ask BeilyPay by its
-orderNo, settle through the TransferLedger, and compute the next wait. The schedule travels in
+The first round is one delayed SQS message (`FirstPollQueue`): BeilyPay's notify settles nearly
+every order before it is due, and the FirstPoll function then finds the order final, so the state
+machine never runs for it. An order still pending after that round gets the Step Functions poller:
+`PollerStarter` starts `statemachines/poll_pending.asl.json` for it (one execution per order,
+named after it: a second start is a no-op); `PendingPoller` is the task of both (one round: look
+at the ledger, ask BeilyPay by its orderNo, settle through the TransferLedger, compute the next
+wait). The schedule travels in
 the execution input, so tests run it with one-second waits and production with 30 s doubling
 to an hour until a 24 h deadline (arithmetic in docs/events.md).
 """
@@ -94,11 +98,18 @@ class PollerStarter:
 
     def start(self, kind: OrderKind, transfer: Transfer) -> bool:
         """True if an execution was started now; False if one exists (or could not be started)."""
+        return self.start_state(initial_state(kind, transfer, self._schedule))
+
+    def start_state(self, state: PollState, *, retryable: bool = False) -> bool:
+        """The state machine from `state` on: it waits `state.wait_seconds`, then polls (FirstPoll's hand-over).
+
+        With `retryable`, a failure to start raises (FirstPoll's record is then delivered again)
+        instead of being logged and left to the notify.
+        """
         if not self._arn:
             logger.warning("no poller state machine configured; relying on notifies")
             return False
-        state = initial_state(kind, transfer, self._schedule)
-        name = execution_name(kind, transfer.app_id, transfer.out_order_no)
+        name = execution_name(state.order_kind, state.app_id, state.out_order_no)
         try:
             self._sfn.start_execution(
                 stateMachineArn=self._arn,
@@ -108,9 +119,13 @@ class PollerStarter:
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
                 return False  # the poller for this order is (or was) already running
+            if retryable:
+                raise
             logger.error("could not start the poller", extra={"execution": name, "error": str(error)})
             return False
         except BotoCoreError as error:
+            if retryable:
+                raise
             logger.error("could not start the poller", extra={"execution": name, "error": str(error)})
             return False
         return True
@@ -141,6 +156,36 @@ def next_wait(state: PollState, now: int) -> int:
 
 
 CredentialsOf = Callable[[str], BeilyPayCredentials | None]
+
+MAX_SQS_DELAY_S = 900  # SQS's longest DelaySeconds: the cap of PollFirstWaitSeconds
+
+
+class FirstPollQueue:
+    """The first poll round of an order as one SQS message, visible after the first wait.
+
+    Same contract as PollerStarter.start, so the create flow does not know which it has: never
+    fails the caller (a lost first poll leaves the notify, a repeat and reconciliation).
+    """
+
+    def __init__(self, sqs: Any, queue_url: str, schedule: PollSchedule) -> None:
+        self._sqs = sqs
+        self._url = queue_url
+        self._schedule = schedule
+
+    def start(self, kind: OrderKind, transfer: Transfer) -> bool:
+        state = initial_state(kind, transfer, self._schedule)
+        try:
+            self._sqs.send_message(
+                QueueUrl=self._url,
+                MessageBody=state.model_dump_json(),
+                DelaySeconds=min(state.wait_seconds, MAX_SQS_DELAY_S),
+            )
+        except (ClientError, BotoCoreError) as error:
+            logger.error(
+                "could not queue the first poll", extra={"out_order_no": transfer.out_order_no, "error": str(error)}
+            )
+            return False
+        return True
 
 
 class PendingPoller:
