@@ -272,7 +272,7 @@ def function_environment(stack: Any) -> dict[str, str]:
     for spec in stack.template.functions.values():
         env.update({k: v for k, v in lambda_environment(spec, base).items() if k not in _SKIP_ENV})
     env["PUBLIC_BASE_URL"] = UNREACHABLE  # BeilyPay notifies: this script delivers them itself
-    env["POLL_FIRST_WAIT_S"] = "3600"  # moto's poller executions stay in their first Wait meanwhile
+    env["POLL_FIRST_WAIT_S"] = "900"  # first polls stay queued (SQS delay) while the bench runs
     return env
 
 

@@ -80,3 +80,19 @@ def test_the_script_prints_the_model(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "payment (bill created, paid webhook)" in printed
     assert json.loads(out.read_text())["per_million"]["payout settled by its notify"]["total"] > 100
+
+
+def test_a_payout_whose_first_poll_is_queued_pays_for_that_poll_and_no_transition(result, monkeypatch):
+    queued = {**WARM, "calls": {**WARM["calls"], "payout": _op(requests=2, wcu=3, rcu=0, provider=1)}}
+    memory = {function: 512 for function, _ in bench_cost.OPERATIONS.values()}
+    monkeypatch.setattr(bench_cost, "memory_sizes", lambda: memory)
+
+    after = bench_cost.model(queued, bench_cost.Prices(), bench_cost.Latencies())["per_million"]
+    before = result["per_million"]["payout settled by its notify"]
+    payout = after["payout settled by its notify"]
+
+    assert payout["stepfunctions"] == 0
+    assert payout["sqs"] == pytest.approx(
+        3 * bench_cost.Prices().sqs_per_request * 1e6, abs=0.01
+    )  # send, receive, delete
+    assert payout["total"] < before["total"] - 90  # the 4 transitions ($100) for a first poll's ~$1.5
