@@ -34,10 +34,10 @@ def test_which_errors_mean_retry_later(error, expected):
 
 def test_authentication_against_an_unreachable_table_is_a_clean_503(monkeypatch):
     class Down:
-        def get(self, app_id):
+        def get(self, app_id, *, refresh=False):
             raise EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
 
-    monkeypatch.setattr(http, "apps_store", lambda: Down())
+    monkeypatch.setattr(http, "app_cache", lambda: Down())
     event = {
         "httpMethod": "GET",
         "path": "/bills",

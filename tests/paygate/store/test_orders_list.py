@@ -175,3 +175,32 @@ def test_orders_indexed_before_sharding_are_listed_with_the_others(client: Any) 
     pages = _walk(OrdersStore(client, TABLE), 3)
 
     assert [no for page in pages for no in page] == list(reversed(newer)) + list(reversed(older))
+
+
+class _DynamoDBRules:
+    """moto's client with a rule real DynamoDB enforces and moto does not: every value is used."""
+
+    def __init__(self, db: Any) -> None:
+        self._db = db
+        self.queries = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    def query(self, **request: Any) -> Any:
+        self.queries += 1
+        expressions = " ".join(str(request.get(k, "")) for k in ("KeyConditionExpression", "FilterExpression"))
+        unused = [name for name in request.get("ExpressionAttributeValues", {}) if name not in expressions]
+        assert not unused, f"DynamoDB refuses unused expression values: {unused}"
+        return self._db.query(**request)
+
+
+def test_every_page_query_is_one_dynamodb_accepts(client: Any) -> None:
+    for n in range(9):
+        _put(client, n, status="paid")
+    strict = _DynamoDBRules(client)
+
+    pages = _walk(OrdersStore(strict, TABLE), 2, created_from_ms=1_700_000_000_001)
+
+    assert [no for page in pages for no in page] == [f"ORDER{n:04d}" for n in range(8, 0, -1)]
+    assert strict.queries > 17  # every page asked every shard

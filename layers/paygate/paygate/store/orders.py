@@ -423,11 +423,10 @@ class OrdersStore:
         """The newest `chunk` index keys of all shards in [low, high) below `below`; and whether that is all."""
 
         def shard(partition: str) -> tuple[list[dict[str, str]], bool]:
-            values = {":pk": partition, ":low": low, ":high": high}
+            # Below a cursor, the range ends just under it (DynamoDB refuses an unused value).
+            upper = high if below is None else _just_below(below)
+            values = {":pk": partition, ":low": low, ":high": upper}
             condition = "#pk = :pk AND #sk BETWEEN :low AND :high"
-            if below is not None:
-                condition = "#pk = :pk AND #sk BETWEEN :low AND :below"
-                values[":below"] = _just_below(below)
             response = self._db.query(
                 TableName=self._table,
                 IndexName=GSI_NAME,
