@@ -3,84 +3,83 @@
 A fork copies the parent's memory as Lambda copies a snapshot: what the parent built before it
 (clients, connections, seeded generators) is in both children. After `after_restore`, each copy
 must make its own random numbers, keys and ids, and hold no client or connection of the parent.
+The "snapshot" is taken in a fresh single-threaded interpreter (forking the test process, whose
+other threads may hold locks, could deadlock a child).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
-import uuid
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
-import pytest
+ROOT = Path(__file__).resolve().parents[2]
 
+SNAPSHOT_AND_RESTORE_TWICE = r"""
+import json, os, random, sys, uuid
 from paygate import aws, deps, snapstart
 from paygate.apps.keys import new_api_key, new_app_id
 
+def held():
+    return {"session": aws._session(), "dynamodb": aws.client("dynamodb"), "http": deps.http_client(),
+            "apps": deps.app_cache()}
 
-@pytest.fixture
-def environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in {
+snapstart.before_snapshot()
+built = aws.client.cache_info().currsize
+random.seed(42)  # the worst case: a generator seeded before the snapshot
+snapshot = held()  # kept alive, so a new object can never take an old one's address
+copies = []
+for _ in range(2):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read)
+        snapstart.after_restore()
+        report = {
+            "random": [random.random() for _ in range(4)],
+            "keys": [new_api_key("app_0123456789abcdef") for _ in range(4)],
+            "app_ids": [new_app_id() for _ in range(4)],
+            "uuids": [str(uuid.uuid4()) for _ in range(4)],
+            "same_objects": [name for name, was in snapshot.items() if held()[name] is was],
+        }
+        os.write(write, json.dumps(report).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        copies.append(json.loads(pipe.read()))
+    os.waitpid(pid, 0)
+print(json.dumps({"clients_built": built, "copies": copies}))
+"""
+
+
+def _run() -> dict[str, Any]:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "paygate"), str(ROOT)]),
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "ORDERS_TABLE": "orders",
         "APPS_TABLE": "apps",
-    }.items():
-        monkeypatch.setenv(name, value)
-    deps.clear_caches()
-    aws.clear_caches()
-
-
-def _restored_copy(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """Fork, restore in the child, and bring back what it generated and which objects it holds."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the restored copy
-        os.close(read)
-        try:
-            snapstart.after_restore()
-            report = {
-                "random": [random.random() for _ in range(4)],
-                "keys": [new_api_key("app_0123456789abcdef") for _ in range(4)],
-                "app_ids": [new_app_id() for _ in range(4)],
-                "uuids": [str(uuid.uuid4()) for _ in range(4)],
-                "same_objects": [name for name, was in snapshot.items() if _held()[name] is was],
-            }
-            os.write(write, json.dumps(report).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        data = pipe.read()
-    os.waitpid(pid, 0)
-    return dict(json.loads(data))
-
-
-def _held() -> dict[str, Any]:
-    return {
-        "session": aws._session(),
-        "dynamodb": aws.client("dynamodb"),
-        "http": deps.http_client(),
-        "apps": deps.app_cache(),
     }
+    done = subprocess.run(
+        [sys.executable, "-c", SNAPSHOT_AND_RESTORE_TWICE], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_before_the_snapshot_the_clients_a_request_needs_are_built(environment):
-    aws.clear_caches()
+def test_before_the_snapshot_the_clients_a_request_needs_are_built():
+    from paygate import snapstart
 
-    snapstart.before_snapshot()
-
-    assert aws.client.cache_info().currsize == len(snapstart._CLIENTS)  # type: ignore[attr-defined]
+    assert _run()["clients_built"] == len(snapstart._CLIENTS)
 
 
-def test_two_restored_copies_share_no_random_state_key_id_client_or_connection(environment):
-    snapstart.before_snapshot()
-    random.seed(42)  # the worst case: a generator seeded before the snapshot
-    snapshot = _held()  # kept alive, so a new object can never take an old one's address
-
-    first, second = _restored_copy(snapshot), _restored_copy(snapshot)
+def test_two_restored_copies_share_no_random_state_key_id_client_or_connection():
+    first, second = _run()["copies"]
 
     for name in ("random", "keys", "app_ids", "uuids"):
         assert not set(first[name]) & set(second[name]), name
