@@ -30,6 +30,7 @@ def held():
 snapstart.before_snapshot()
 built = aws.client.cache_info().currsize
 random.seed(42)  # the worst case: a generator seeded before the snapshot
+generator = random.getstate()
 snapshot = held()  # kept alive, so a new object can never take an old one's address
 copies = []
 for _ in range(2):
@@ -37,6 +38,7 @@ for _ in range(2):
     pid = os.fork()
     if pid == 0:
         os.close(read)
+        random.setstate(generator)  # a fork re-seeds `random` in the child; a restore does not
         snapstart.after_restore()
         report = {
             "random": [random.random() for _ in range(4)],
