@@ -38,7 +38,11 @@ CONTROL_PREFIX = "/_sandbox"
 
 @dataclass
 class FaultRule:
-    """One injected fault, consumed ``count`` times; ``path`` is a prefix filter (None = any)."""
+    """One injected fault, consumed ``count`` times; ``path`` is a prefix filter (None = any).
+
+    A ``path`` ending in ``$`` matches that path exactly: ``/1/rest/bill$`` is the bill create
+    alone, where the prefix ``/1/rest/bill`` also matches the bill query ``/1/rest/bills``.
+    """
 
     id: str
     scope: FaultScope
@@ -49,6 +53,12 @@ class FaultRule:
     status: int
     process: bool
     field: str | None = None
+
+
+def _matches(rule_path: str, path: str) -> bool:
+    if rule_path.endswith("$"):
+        return path == rule_path[:-1]
+    return path.startswith(rule_path)
 
 
 class FaultPlan:
@@ -121,7 +131,7 @@ class FaultPlan:
             for rule in self._rules:
                 if rule.scope != scope or (kinds is not None and rule.kind not in kinds):
                     continue
-                if rule.path is not None and not path.startswith(rule.path):
+                if rule.path is not None and not _matches(rule.path, path):
                     continue
                 rule.count -= 1
                 if rule.count <= 0:

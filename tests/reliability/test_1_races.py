@@ -43,7 +43,7 @@ def _paid(gateway: Gateway, shop: Merchant, bill_no: str) -> dict[str, Any]:
 def test_50_identical_bills_make_one_bill_one_provider_call_identical_answers(gateway: Gateway) -> None:
     start = FIGURES.checkpoint()
     shop = gateway.merchant("race-identical")
-    calls = gateway.provider_calls("beecloud", "/1/rest/bill")
+    calls = gateway.provider_calls("beecloud", "/1/rest/bill$")  # the create alone, not the query /1/rest/bills
     body = bill_body("RACE00000001", total_fee=4200)
 
     responses = _concurrently(RACERS, lambda _: shop.http.post("/bills", json=body))
@@ -64,7 +64,7 @@ def test_50_identical_bills_make_one_bill_one_provider_call_identical_answers(ga
 def test_50_conflicting_bills_one_wins_the_rest_409(gateway: Gateway) -> None:
     start = FIGURES.checkpoint()
     shop = gateway.merchant("race-conflict")
-    calls = gateway.provider_calls("beecloud", "/1/rest/bill")
+    calls = gateway.provider_calls("beecloud", "/1/rest/bill$")  # the create alone, not the query /1/rest/bills
 
     responses = _concurrently(
         RACERS, lambda i: shop.http.post("/bills", json=bill_body("RACE00000002", total_fee=100 + i))
@@ -88,7 +88,7 @@ def test_50_conflicting_bills_one_wins_the_rest_409(gateway: Gateway) -> None:
 def test_concurrent_requests_with_one_idempotency_key_run_once(gateway: Gateway) -> None:
     start = FIGURES.checkpoint()
     shop = gateway.merchant("race-idempotency-key")
-    calls = gateway.provider_calls("beecloud", "/1/rest/bill")
+    calls = gateway.provider_calls("beecloud", "/1/rest/bill$")  # the create alone, not the query /1/rest/bills
     body = bill_body("RACEIDEM0001", total_fee=777)
     headers = {"Idempotency-Key": "order-777-attempt"}
 

@@ -33,6 +33,15 @@ def test_path_is_a_prefix_filter_and_none_matches_any() -> None:
     assert taken.path == "/v2/trans"
 
 
+def test_a_path_ending_in_a_dollar_sign_matches_exactly() -> None:
+    plan = FaultPlan()
+    plan.add(scope="request", kind="latency", path="/1/rest/bill$", count=5)
+
+    assert plan.take("request", "/1/rest/bills") is None  # the query, which the prefix would take
+    assert plan.take("request", "/1/rest/bill/x") is None
+    assert plan.take("request", "/1/rest/bill") is not None
+
+
 def test_scope_and_kind_filters() -> None:
     plan = FaultPlan(extra_request_kinds=["rate_limit"])
     plan.add(scope="request", kind="rate_limit")
