@@ -18,19 +18,13 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from paygate.credentials import BeilyPayCredentials, beilypay_credentials_or_none
-from paygate.deps import app_cache, beilypay_client, poller_starter, transfer_ledger, transfers_store
+from paygate.deps import pending_poller, poller_starter
 from paygate.tracing import traced
-from paygate.transfers.poller import PendingPoller, PollState
+from paygate.transfers.poller import PollState
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
-def _credentials_of(app_id: str) -> BeilyPayCredentials | None:
-    app = app_cache().get(app_id)
-    return beilypay_credentials_or_none(app) if app is not None else None
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -39,8 +33,7 @@ def record_handler(record: SQSRecord) -> None:
     except ValidationError:
         logger.error("unreadable first poll dropped", extra={"message_id": record.message_id})
         return
-    poller = PendingPoller(transfers_store(), transfer_ledger(), beilypay_client(), _credentials_of)
-    result = poller.run(state)
+    result = pending_poller().run(state)
     handed_over = result.outcome != "final" and poller_starter().start_state(result, retryable=True)
     metrics.add_metric(
         name="FirstPollFinal" if result.outcome == "final" else "FirstPollHandedOver", unit=MetricUnit.Count, value=1

@@ -14,18 +14,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.credentials import BeilyPayCredentials, beilypay_credentials_or_none
-from paygate.deps import app_cache, beilypay_client, transfer_ledger, transfers_store
+from paygate.deps import pending_poller
 from paygate.tracing import traced
-from paygate.transfers.poller import PendingPoller, PollState
+from paygate.transfers.poller import PollState
 
 logger = Logger()
 metrics = Metrics()
-
-
-def _credentials_of(app_id: str) -> BeilyPayCredentials | None:
-    app = app_cache().get(app_id)
-    return beilypay_credentials_or_none(app) if app is not None else None
 
 
 @traced
@@ -34,8 +28,7 @@ def _credentials_of(app_id: str) -> BeilyPayCredentials | None:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = PollState.model_validate(event)
     logger.append_keys(kind=state.kind, out_order_no=state.out_order_no, poll=state.polls + 1)
-    poller = PendingPoller(transfers_store(), transfer_ledger(), beilypay_client(), _credentials_of)
-    result = poller.run(state)
+    result = pending_poller().run(state)
     if result.outcome != "pending":
         metrics.add_metric(name=f"Poll{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("poll round", extra={"outcome": result.outcome, "status": result.status})

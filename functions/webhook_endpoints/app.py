@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.http import answers, build_resolver, current_app, handle, json_response
-from paygate.api.models import (
+from paygate.api.webhook_models import (
     CreatedWebhookEndpointView,
     DeletedWebhookEndpointView,
     DeliveryList,

@@ -1,8 +1,8 @@
 """Per-container singletons: built on first use, reused by every invocation of the container.
 
-The one place where services meet their adapters. Provider clients and the webhook sender (and
-so httpx) are imported inside their getters: a function that never calls out (Query, the
-endpoints API) does not pay for them at cold start.
+The one place where services meet their adapters. Provider clients, the webhook services and
+the webhook sender (and so httpx) are imported inside their getters: a function pays at cold
+start only for what it uses (Query never loads httpx, the money flows never load webhooks).
 """
 
 from __future__ import annotations
@@ -20,14 +20,11 @@ from paygate.store.apps import AppsStore
 from paygate.store.orders import OrdersStore
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.ledger import TransferLedger
-from paygate.webhooks.dispatch import Dispatcher
-from paygate.webhooks.endpoints import EndpointService
-from paygate.webhooks.queue import DeliveryQueue
-from paygate.webhooks.store import WebhooksStore
 
 if TYPE_CHECKING:
     import httpx
 
+    from paygate.credentials import BeilyPayCredentials
     from paygate.payments.bills import BillService
     from paygate.payments.refresh import BillRefresher, FollowUpScheduler
     from paygate.payments.refunds import RefundService
@@ -35,7 +32,11 @@ if TYPE_CHECKING:
     from paygate.providers.beilypay import BeilyPayClient
     from paygate.transfers.collections import CollectionService
     from paygate.transfers.payouts import PayoutService
-    from paygate.transfers.poller import FirstPollQueue, PollerStarter, PollSchedule
+    from paygate.transfers.poller import FirstPollQueue, PendingPoller, PollerStarter, PollSchedule
+    from paygate.webhooks.dispatch import Dispatcher
+    from paygate.webhooks.endpoints import EndpointService
+    from paygate.webhooks.queue import DeliveryQueue
+    from paygate.webhooks.store import WebhooksStore
 
 
 @cache
@@ -107,6 +108,19 @@ def poller_starter() -> PollerStarter:
     from paygate.transfers.poller import PollerStarter
 
     return PollerStarter(client("stepfunctions"), get_settings().poll_state_machine_arn, poll_schedule())
+
+
+@cache
+def pending_poller() -> PendingPoller:
+    """One poll round (PollPending's task and FirstPoll's round), credentials read through the app cache."""
+    from paygate.credentials import beilypay_credentials_or_none
+    from paygate.transfers.poller import PendingPoller
+
+    def credentials_of(app_id: str) -> BeilyPayCredentials | None:
+        app = app_cache().get(app_id)
+        return beilypay_credentials_or_none(app) if app is not None else None
+
+    return PendingPoller(transfers_store(), transfer_ledger(), beilypay_client(), credentials_of)
 
 
 def poll_schedule() -> PollSchedule:
@@ -186,11 +200,15 @@ def collection_service() -> CollectionService:
 
 @cache
 def webhooks_store() -> WebhooksStore:
+    from paygate.webhooks.store import WebhooksStore
+
     return WebhooksStore(client("dynamodb"), get_webhook_settings().webhooks_table)
 
 
 @cache
 def delivery_queue() -> DeliveryQueue:
+    from paygate.webhooks.queue import DeliveryQueue
+
     return DeliveryQueue(client("sqs"), get_webhook_settings().deliveries_queue_url)
 
 
@@ -202,11 +220,14 @@ def signing_secrets() -> SigningSecretStore:
 
 @cache
 def endpoint_service() -> EndpointService:
+    from paygate.webhooks.endpoints import EndpointService
+
     return EndpointService(webhooks_store(), signing_secrets(), delivery_queue(), get_webhook_settings())
 
 
 @cache
 def dispatcher() -> Dispatcher:
+    from paygate.webhooks.dispatch import Dispatcher
     from paygate.webhooks.sender import post
 
     return Dispatcher(webhooks_store(), delivery_queue(), signing_secrets(), get_webhook_settings(), post)
@@ -229,6 +250,7 @@ def clear_caches() -> None:
         transfer_ledger,
         poller_starter,
         first_poll,
+        pending_poller,
         bill_follow_up_scheduler,
         bill_service,
         refund_service,

@@ -18,7 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel
 
-from paygate.api.http import current_app, error_responses, public_base_url
+from paygate.api.http import current_app, error_responses, json_answer, public_base_url
 from paygate.api.idempotency import respond
 from paygate.models import App, Created
 from paygate.settings import get_settings
@@ -33,12 +33,10 @@ metrics = Metrics()
 
 def create_answers(view: type[BaseModel], *errors: int, may_be_unknown: bool = False) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries of a create route: 201, 202 when a provider answer can be lost, 200, and the errors."""
-
-    def answer(description: str) -> OpenAPIResponse:
-        return {"description": description, "content": {"application/json": {"model": view}}}
-
-    unknown = {202: answer("Outcome unknown: recorded, the provider's answer was lost")} if may_be_unknown else {}
-    return {201: answer("Created"), **unknown, 200: answer("Identical repeat"), **error_responses(*errors)}
+    lost = "Outcome unknown: recorded, the provider's answer was lost"
+    unknown = {202: json_answer(view, lost)} if may_be_unknown else {}
+    created, repeat = json_answer(view, "Created"), json_answer(view, "Identical repeat")
+    return {201: created, **unknown, 200: repeat, **error_responses(*errors)}
 
 
 def status_of(outcome: Created[Any]) -> int:

@@ -89,10 +89,14 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
     }
 
 
+def json_answer(model: type[BaseModel], description: str) -> OpenAPIResponse:
+    """One OpenAPI response entry: a JSON body of `model`."""
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
 def answers(model: type[BaseModel], description: str, *errors: int, status: int = 200) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for a route: its one success answer, then the error statuses it can give."""
-    success: OpenAPIResponse = {"description": description, "content": {"application/json": {"model": model}}}
-    return {status: success, **error_responses(*errors)}
+    return {status: json_answer(model, description), **error_responses(*errors)}
 
 
 def error_response(

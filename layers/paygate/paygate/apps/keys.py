@@ -105,10 +105,11 @@ class AppCache:
         return now >= entry.read_at + self._refresh_every_s
 
 
-def _accepts(app: App | None, token: str) -> bool:
-    """Hashes and compares even for an unknown or inactive app: every refusal costs the same."""
-    expected = app.key_hash if app is not None and app.status == "active" else "0" * 64
-    return hmac.compare_digest(hash_key(token), expected) and app is not None and app.status == "active"
+def _accepts(app: App | None, token_hash: str) -> bool:
+    """Compares even for an unknown or inactive app: every refusal costs the same."""
+    active = app is not None and app.status == "active"
+    expected = app.key_hash if app is not None and active else "0" * 64
+    return hmac.compare_digest(token_hash, expected) and active
 
 
 def authenticate(authorization: str | None, apps: AppLookup) -> App:
@@ -123,13 +124,14 @@ def authenticate(authorization: str | None, apps: AppLookup) -> App:
     app_id = parse_app_id(token)
     if app_id is None:
         raise denied
+    token_hash = hash_key(token)
     app = apps.get(app_id)
-    if _accepts(app, token):
+    if _accepts(app, token_hash):
         assert app is not None
         return app
     # Maybe a key issued (or an app re-activated) since the record was cached: read it again.
     app = apps.get(app_id, refresh=True)
-    if _accepts(app, token):
+    if _accepts(app, token_hash):
         assert app is not None
         return app
     raise denied

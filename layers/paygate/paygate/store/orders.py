@@ -96,6 +96,7 @@ class OrdersStore:
     def __init__(self, client: Any, table: str) -> None:
         self._db = client
         self._table = table
+        self._pool: ThreadPoolExecutor | None = None
 
     # ------------------------------------------------------------------ bills
     def put_new_bill(self, bill: Bill) -> None:
@@ -417,6 +418,12 @@ class OrdersStore:
                 return Page(items=items, cursor=None)
             below = keys[-1]["gsi1sk"]
 
+    def _shard_pool(self) -> ThreadPoolExecutor:
+        """Built on the first list and kept for the container: a page reads every shard at once."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=INDEX_SHARDS + 1, thread_name_prefix="index-shard")
+        return self._pool
+
     def _newest_keys(
         self, app_id: str, kind: OrderKind, low: str, high: str, below: str | None, chunk: int
     ) -> tuple[list[dict[str, str]], bool]:
@@ -439,9 +446,7 @@ class OrdersStore:
             found = [{"pk": i["pk"]["S"], "gsi1sk": i["gsi1sk"]["S"]} for i in response.get("Items", [])]
             return found, "LastEvaluatedKey" not in response
 
-        partitions = index_partitions(app_id, kind)
-        with ThreadPoolExecutor(max_workers=len(partitions)) as pool:
-            answers = list(pool.map(shard, partitions))
+        answers = list(self._shard_pool().map(shard, index_partitions(app_id, kind)))
         merged = sorted((key for found, _ in answers for key in found), key=lambda k: k["gsi1sk"], reverse=True)
         exhausted = all(done for _, done in answers) and len(merged) <= chunk
         return merged[:chunk], exhausted

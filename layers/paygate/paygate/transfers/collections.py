@@ -11,7 +11,7 @@ from paygate.credentials import BeilyPayCredentials
 from paygate.models import App, Collection, Created, OrderKind, ProviderState, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient
 from paygate.store.transfers import Transfer
-from paygate.transfers.ledger import CreateFlow
+from paygate.transfers.ledger import CreateFlow, created_as
 from paygate.transfers.requests import CreateCollectionRequest
 
 
@@ -45,7 +45,7 @@ class CollectionService(CreateFlow):
         )
         repeat = self._record(collection)
         if repeat is not None:
-            return _collection(repeat.order, created=False)
+            return created_as(Collection, repeat.order, created=False)
 
         def call() -> Transfer:
             answer = beilypay.create_collection(
@@ -71,10 +71,4 @@ class CollectionService(CreateFlow):
                 ),
             )
 
-        return _collection(self._after_call(collection, call), created=True)
-
-
-def _collection(transfer: Transfer, *, created: bool) -> Created[Collection]:
-    if not isinstance(transfer, Collection):
-        raise TypeError(f"a collection flow produced {type(transfer).__name__}")
-    return Created(transfer, created=created, outcome_unknown=created and transfer.status is TransferStatus.UNKNOWN)
+        return created_as(Collection, self._after_call(collection, call), created=True)

@@ -29,7 +29,7 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import transfer_detail_type, transfer_event
-from paygate.models import Created, OrderKind, ProviderState, TransferStatus
+from paygate.models import Collection, Created, OrderKind, Payout, ProviderState, TransferStatus
 from paygate.store.orders import AlreadyExistsError, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, UnknownFrom, transfer_from
 
@@ -283,6 +283,13 @@ class CreateFlow:
         except TransitionRejectedError as rejected:
             # A notify (or the poller) settled it before the create's answer was stored.
             return transfer_from(self.kind, rejected.current) if rejected.current else transfer
+
+
+def created_as[T: (Payout, Collection)](kind: type[T], transfer: Transfer, *, created: bool) -> Created[T]:
+    """A create flow's order as the service's own type; `outcome_unknown` when its answer was lost."""
+    if not isinstance(transfer, kind):
+        raise TypeError(f"a {kind.__name__} flow produced {type(transfer).__name__}")
+    return Created(transfer, created=created, outcome_unknown=created and transfer.status is TransferStatus.UNKNOWN)
 
 
 class PollerStarterLike(Protocol):

@@ -15,7 +15,7 @@ from paygate.credentials import BeilyPayCredentials
 from paygate.models import App, Created, OrderKind, Payout, ProviderState, TransferStatus
 from paygate.providers.beilypay import BeilyPayClient, PayoutStatus
 from paygate.store.transfers import Transfer
-from paygate.transfers.ledger import CreateFlow
+from paygate.transfers.ledger import CreateFlow, created_as
 from paygate.transfers.requests import CreatePayoutRequest
 
 
@@ -51,7 +51,7 @@ class PayoutService(CreateFlow):
         )
         repeat = self._record(payout)
         if repeat is not None:
-            return _payout(repeat.order, created=False)
+            return created_as(Payout, repeat.order, created=False)
 
         def call() -> Transfer:
             answer = beilypay.create_payout(
@@ -93,10 +93,4 @@ class PayoutService(CreateFlow):
                 ).transfer
             return stored
 
-        return _payout(self._after_call(payout, call), created=True)
-
-
-def _payout(transfer: Transfer, *, created: bool) -> Created[Payout]:
-    if not isinstance(transfer, Payout):
-        raise TypeError(f"a payout flow produced {type(transfer).__name__}")
-    return Created(transfer, created=created, outcome_unknown=created and transfer.status is TransferStatus.UNKNOWN)
+        return created_as(Payout, self._after_call(payout, call), created=True)
