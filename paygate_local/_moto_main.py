@@ -20,11 +20,15 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 INVOKE = re.compile(r"^/2015-03-31/functions/[^/]+/invocations/?$")
-# Requests that change state worth persisting (Secrets Manager, SSM): the runner snapshots them.
+# Requests that change state worth persisting (Secrets Manager, SSM, API Gateway keys): the
+# runner snapshots them.
 WRITE_TARGET = re.compile(
     r"^(secretsmanager\.(Create|Put|Update|Delete|Restore|Rotate|Tag|Untag)\w*"
     r"|AmazonSSM\.(Put|Delete|Label|AddTags|RemoveTags)\w*)$"
 )
+# API Gateway's API is REST, not targeted: its key and usage-plan changes are found by path.
+WRITE_PATH = re.compile(r"^/(apikeys|usageplans)(/|$)")
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 PASSED_BACK = {"content-type", "content-length"}
 FORWARDED_HEADERS = ("Content-Type", "X-Amz-Invocation-Type", "X-Amz-Client-Context", "X-Amz-Log-Type")
 
@@ -41,7 +45,9 @@ class Seam:
         if environ.get("REQUEST_METHOD") == "POST" and INVOKE.match(environ.get("PATH_INFO", "")):
             return self.forward(environ, start_response)
         result: Iterable[bytes] = self.moto_app(environ, start_response)
-        if WRITE_TARGET.match(environ.get("HTTP_X_AMZ_TARGET", "")):
+        if WRITE_TARGET.match(environ.get("HTTP_X_AMZ_TARGET", "")) or (
+            environ.get("REQUEST_METHOD") in WRITE_METHODS and WRITE_PATH.match(environ.get("PATH_INFO", ""))
+        ):
             threading.Thread(target=self.notify, daemon=True).start()
         return result
 
@@ -116,7 +122,7 @@ def warm_up() -> None:
     """Import the backends the stack uses while the runner does other things (about a second)."""
     import importlib
 
-    for module in ("sqs", "events", "secretsmanager", "ssm", "stepfunctions.parser.models"):
+    for module in ("sqs", "events", "secretsmanager", "ssm", "apigateway", "stepfunctions.parser.models"):
         importlib.import_module(f"moto.{module}.models" if "." not in module else f"moto.{module}")
 
 

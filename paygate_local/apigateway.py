@@ -23,8 +23,9 @@ from urllib.parse import parse_qsl
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from paygate_local.api_auth import Gatekeeper, Refused, RouteAuth, authorizer_context, method_arn
 from paygate_local.requestlog import PathOnlyRequestHandler
-from paygate_local.template import ACCOUNT_ID, ApiRoute
+from paygate_local.template import ACCOUNT_ID, REGION, ApiRoute
 from paygate_local.workers import FunctionPool
 
 log = logging.getLogger(__name__)
@@ -106,8 +107,12 @@ class ApiGateway:
         api_id: str = "local00000",
         binary_media_types: Iterable[str] = (),
         integration_timeout: float = INTEGRATION_TIMEOUT_S,
+        gatekeeper: Gatekeeper | None = None,
+        route_auth: Callable[[ApiRoute], RouteAuth] | None = None,
     ) -> None:
         self.routes = [_Route(route, pool) for route, pool in routes]
+        self.gatekeeper = gatekeeper
+        self.route_auth = route_auth
         self.stage = stage
         self.api_id = api_id
         self.binary_media_types = list(binary_media_types)
@@ -173,6 +178,16 @@ class ApiGateway:
         else:
             body = b""
         event = self._event(environ, route, params, raw_path, body, request_id)
+        if self.gatekeeper is not None and self.route_auth is not None:
+            arn = method_arn(REGION, ACCOUNT_ID, self.api_id, self.stage, method, raw_path)
+            try:
+                allowed = self.gatekeeper.check(self.route_auth(route.route), event, arn)
+            except Refused as refused:
+                answer = self.gatekeeper.responses.answer(refused.response_type, request_id)
+                return Response(answer.status, answer.headers, answer.body)
+            context = authorizer_context(allowed)
+            if context is not None:
+                event["requestContext"]["authorizer"] = context
         future = route.pool.submit(event)
         try:
             result = future.result(timeout=self.integration_timeout)

@@ -224,7 +224,9 @@ class SecretsSnapshot:
     """moto keeps no state across restarts; `make run` keeps secrets and parameters in a file.
 
     DynamoDB Local persists the apps, and their provider keys live in Secrets Manager: without
-    this, a restarted stack would have apps whose secrets are gone.
+    this, a restarted stack would have apps whose secrets are gone. API Gateway keys (each app's
+    usage key, and which usage plans hold it) are kept the same way; `restore` re-creates the
+    keys, and provisioning puts them back in their plans (`plan_keys`) once the plans exist.
     """
 
     def __init__(self, moto: MotoServer, path: Path) -> None:
@@ -233,6 +235,7 @@ class SecretsSnapshot:
         self._dirty = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="secrets-snapshot", daemon=True)
+        self.plan_keys: dict[str, list[str]] = {}  # usage plan name -> restored API key ids
 
     def restore(self) -> int:
         """Re-create the saved secrets and parameters; returns how many."""
@@ -248,7 +251,14 @@ class SecretsSnapshot:
             sm.create_secret(**kwargs)
         for param in saved.get("parameters", []):
             ssm.put_parameter(Name=param["Name"], Value=param["Value"], Type=param["Type"], Overwrite=True)
-        return len(saved.get("secrets", [])) + len(saved.get("parameters", []))
+        apigateway = self.moto.client("apigateway")
+        for key in saved.get("api_keys", []):
+            created = apigateway.create_api_key(
+                name=key["name"], value=key["value"], enabled=key["enabled"], description=key.get("description", "")
+            )
+            for plan in key.get("plans", []):
+                self.plan_keys.setdefault(plan, []).append(created["id"])
+        return len(saved.get("secrets", [])) + len(saved.get("parameters", [])) + len(saved.get("api_keys", []))
 
     def start(self) -> None:
         self.moto.seam.on_write = self._dirty.set
@@ -291,7 +301,25 @@ class SecretsSnapshot:
             )
             for p in page["Parameters"]
         ]
-        write_private(self.path, json.dumps({"secrets": secrets, "parameters": parameters}, indent=1))
+        snapshot = {"secrets": secrets, "parameters": parameters, "api_keys": self._api_keys()}
+        write_private(self.path, json.dumps(snapshot, indent=1))
+
+    def _api_keys(self) -> list[dict[str, Any]]:
+        apigateway = self.moto.client("apigateway")
+        plans: dict[str, list[str]] = {}
+        for plan in apigateway.get_usage_plans().get("items", []):
+            for key in apigateway.get_usage_plan_keys(usagePlanId=plan["id"]).get("items", []):
+                plans.setdefault(key["id"], []).append(plan["name"])
+        return [
+            {
+                "name": key.get("name", ""),
+                "value": key["value"],
+                "enabled": key.get("enabled", True),
+                "description": key.get("description", ""),
+                "plans": plans.get(key["id"], []),
+            }
+            for key in apigateway.get_api_keys(includeValues=True).get("items", [])
+        ]
 
     def stop(self) -> None:
         self._stop.set()

@@ -27,6 +27,9 @@ MODELLED = {
     "AWS::Events::EventBus",
     "AWS::SecretsManager::Secret",
     "AWS::SSM::Parameter",
+    "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGateway::ApiKey",
+    "AWS::ApiGateway::UsagePlanKey",
     *STATE_MACHINE_TYPES,
 }
 
@@ -99,6 +102,60 @@ def create_buses_and_rules(bridge: EventBridge, tpl: ResolvedTemplate, prefix: s
     rule_resources = [(r.name, r.properties) for r in tpl.of_type("AWS::Events::Rule")]
     for rule in rules_from_template(rule_resources, sam_events, prefix):
         bridge.create_rule(rule)
+
+
+def create_usage_plans(moto: MotoServer, tpl: ResolvedTemplate, restored: dict[str, list[str]]) -> dict[str, str]:
+    """Usage plans, API keys and their links; returns {plan logical id: plan id}.
+
+    `restored`: API key ids a data directory brought back, by the name of the plan that held them.
+    A template key whose value already exists (restored) is reused, not created twice.
+    """
+    apigateway = moto.client("apigateway")
+    plans: dict[str, str] = {}
+    for plan in tpl.of_type("AWS::ApiGateway::UsagePlan"):
+        props = plan.properties
+        throttle = props.get("Throttle") or {}
+        created = apigateway.create_usage_plan(
+            name=str(props.get("UsagePlanName", plan.name)),
+            throttle={
+                "rateLimit": float(throttle.get("RateLimit", 10_000)),
+                "burstLimit": int(throttle.get("BurstLimit", 5_000)),
+            },
+        )
+        plans[plan.logical_id] = created["id"]
+        for key_id in restored.get(created["name"], []):
+            apigateway.create_usage_plan_key(usagePlanId=created["id"], keyId=key_id, keyType="API_KEY")
+    existing = {k["value"]: k["id"] for k in apigateway.get_api_keys(includeValues=True).get("items", [])}
+    keys: dict[str, str] = {}
+    for key in tpl.of_type("AWS::ApiGateway::ApiKey"):
+        props = key.properties
+        value = str(props.get("Value") or secrets.token_hex(20))
+        if value in existing:
+            keys[key.name] = existing[value]
+            continue
+        keys[key.name] = apigateway.create_api_key(
+            name=str(props.get("Name", key.name)), value=value, enabled=bool(props.get("Enabled", False))
+        )["id"]
+    by_name = {tpl.resources[logical_id].name: plan_id for logical_id, plan_id in plans.items()}
+    for link in tpl.of_type("AWS::ApiGateway::UsagePlanKey"):
+        props = link.properties
+        target_plan, target_key = by_name.get(str(props["UsagePlanId"])), keys.get(str(props["KeyId"]))
+        if target_plan is None or target_key is None:
+            log.warning("usage plan key %s names an unknown plan or key", link.logical_id)
+            continue
+        linked = {k["id"] for k in apigateway.get_usage_plan_keys(usagePlanId=target_plan).get("items", [])}
+        if target_key not in linked:
+            apigateway.create_usage_plan_key(usagePlanId=target_plan, keyId=target_key, keyType="API_KEY")
+    return plans
+
+
+def usage_plan_keys(moto: MotoServer, plan_id: str) -> set[str]:
+    """The enabled key values of a plan, as API Gateway checks a request's key against them."""
+    apigateway = moto.client("apigateway")
+    enabled = {k["id"] for k in apigateway.get_api_keys(includeValues=True).get("items", []) if k.get("enabled")}
+    return {
+        k["value"] for k in apigateway.get_usage_plan_keys(usagePlanId=plan_id).get("items", []) if k["id"] in enabled
+    }
 
 
 def log_unmodelled(tpl: ResolvedTemplate) -> None:

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import httpx
 
 from paygate_local import provision
+from paygate_local.api_auth import UsagePlan, gatekeeper_from_template
 from paygate_local.apigateway import ApiGateway
 from paygate_local.dynamodb_local import DynamoDBLocal, create_tables
 from paygate_local.eventbridge_bridge import EventBridge
@@ -124,6 +125,12 @@ def local_template(
     overrides = {
         # Local merchants' webhook receivers are http://127.0.0.1:... (production: https, public hosts).
         "WebhookAllowInsecureUrls": "true",
+        # A laptop runs tests and demos faster than one merchant's production limits allow; the
+        # limits still apply, higher (override them to try the 429s: docs/local-stack.md).
+        "ApiThrottleRateLimit": "10000",
+        "ApiThrottleBurstLimit": "10000",
+        "MerchantRateLimit": "1000",
+        "MerchantBurstLimit": "2000",
         **parameter_overrides,
         "BeeCloudBaseUrl": beecloud_url,
         "BeilyPayBaseUrl": beilypay_url,
@@ -166,6 +173,8 @@ class LocalStack:
         self._stops: list[tuple[str, Callable[[], None]]] = []
         self._pollers: list[threading.Event] = []  # set them all first: each may sit in a 1 s long poll
         self._provider_apps: dict[str, DemoApp] = {}  # registered in the sandboxes, by paygate app id
+        self._snapshot: SecretsSnapshot | None = None
+        self._usage_plans: dict[str, str] = {}  # usage plan logical id -> id in moto
 
     # lifecycle
 
@@ -226,7 +235,7 @@ class LocalStack:
         create_tables(self._dynamodb_url, tpl.of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable"))
 
         if data:
-            snapshot = SecretsSnapshot(self.moto, data / "moto-secrets.json")
+            snapshot = self._snapshot = SecretsSnapshot(self.moto, data / "moto-secrets.json")
             restored = snapshot.restore()
             log.info("restored %d secrets/parameters from %s", restored, snapshot.path)
             snapshot.start()
@@ -243,6 +252,16 @@ class LocalStack:
         self._provision_moto(tpl)
 
         api = next(iter(tpl.of_type("AWS::Serverless::Api")), None)
+        gatekeeper, route_auth = (
+            gatekeeper_from_template(
+                api.properties,
+                {fn.arn: fn.logical_id for fn in tpl.functions.values()},
+                self._invoke_json,
+                self._usage_plan(tpl),
+            )
+            if api
+            else (None, None)
+        )
         self.api = ApiGateway(
             [(route, self.functions.pools[route.function]) for route in tpl.routes()],
             port=cfg.api_port,
@@ -250,6 +269,8 @@ class LocalStack:
             api_id=api.name if api else "local00000",
             binary_media_types=api.properties.get("BinaryMediaTypes", []) if api else [],
             integration_timeout=cfg.integration_timeout,
+            gatekeeper=gatekeeper,
+            route_auth=route_auth,
         )
         assert self.eventbridge is not None
         self.api.local_routes["/_local/events"] = self.eventbridge.log.route
@@ -314,8 +335,32 @@ class LocalStack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(self._base_env())
         env.update(self.template.globals_env)
+        if self._usage_plans:  # the stack output MerchantUsagePlanId, as an operator would set it
+            env["USAGE_PLAN_ID"] = next(iter(self._usage_plans.values()))
         env["PYTHONPATH"] = os.pathsep.join(sorted(layers))
         return env
+
+    def _invoke_json(self, function: str, event: dict[str, Any]) -> tuple[bool, Any]:
+        """Invoke a function as API Gateway invokes an authorizer: (errored, payload)."""
+        assert self.functions is not None
+        result = self.functions.pools[function].submit(event).result(timeout=self.config.integration_timeout)
+        return bool(result.function_error), result.json()
+
+    def _usage_plan(self, tpl: ResolvedTemplate) -> UsagePlan | None:
+        """The one usage plan of the template (the local API has one stage), metered as API Gateway would."""
+        assert self.moto is not None
+        if not self._usage_plans:
+            return None
+        if len(self._usage_plans) > 1:
+            log.warning("several usage plans: only %s is emulated", next(iter(self._usage_plans)))
+        logical_id, plan_id = next(iter(self._usage_plans.items()))
+        throttle = tpl.resources[logical_id].properties.get("Throttle") or {}
+        moto = self.moto
+        return UsagePlan(
+            float(throttle.get("RateLimit", 10_000)),
+            int(throttle.get("BurstLimit", 5_000)),
+            lambda: provision.usage_plan_keys(moto, plan_id),
+        )
 
     def _provision_moto(self, tpl: ResolvedTemplate) -> None:
         assert self.moto is not None
@@ -323,6 +368,9 @@ class LocalStack:
         provision.create_queues(self.moto, tpl)
         provision.create_secrets(self.moto, tpl)
         provision.create_state_machines(self.moto, tpl)
+        self._usage_plans = provision.create_usage_plans(
+            self.moto, tpl, self._snapshot.plan_keys if self._snapshot else {}
+        )
         self.eventbridge = EventBridge(self.moto, self.functions, self.config.name_prefix, self.config.time_scale)
         self._on_stop("eventbridge", self.eventbridge.stop)
         provision.create_buses_and_rules(self.eventbridge, tpl, self.config.name_prefix)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,9 @@ class ApiRoute:
     path: str
     method: str  # upper case; ANY matches every method
     function: str  # logical id
+    # The event's own Auth, overriding the API's defaults (None: the API's default).
+    authorizer: str | None = None
+    api_key_required: bool | None = None
 
 
 @dataclass
@@ -241,7 +245,9 @@ class Resolver:
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
             "AWS::StackName": self.prefix,
-            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{self.prefix}/local",
+            # Shaped like CloudFormation's (the last part a UUID), stable for one name prefix.
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{self.prefix}/"
+            + str(uuid.uuid5(uuid.NAMESPACE_URL, f"paygate-local:{self.prefix}")),
             "AWS::NotificationARNs": [],
             "AWS::NoValue": NO_VALUE,
         }
@@ -257,6 +263,9 @@ class Resolver:
             # SAM's AutoPublishAlias: the local stack runs one version of each function, so the
             # alias (or version) a resource invokes is the function itself.
             return self.arn(function)
+        if suffix == "Stage" and self._resources.get(function, {}).get("Type") == "AWS::Serverless::Api":
+            # SAM's `<Api>.Stage`: the stage it creates, named by StageName.
+            return self.resolve((self._resources[function].get("Properties") or {}).get("StageName", "Prod"))
         if name not in self._resources:
             raise TemplateError(f"Ref to unknown parameter or resource {name!r}")
         rtype = self._resources[name].get("Type", "")
@@ -425,7 +434,17 @@ def _function(
     for event in spec.events.values():
         if event.get("Type") == "Api":
             ev = event.get("Properties") or {}
-            spec.routes.append(ApiRoute(path=ev["Path"], method=str(ev["Method"]).upper(), function=logical_id))
+            event_auth = ev.get("Auth") or {}
+            key_required = event_auth.get("ApiKeyRequired")
+            spec.routes.append(
+                ApiRoute(
+                    path=ev["Path"],
+                    method=str(ev["Method"]).upper(),
+                    function=logical_id,
+                    authorizer=event_auth.get("Authorizer"),
+                    api_key_required=None if key_required is None else str(key_required).lower() == "true",
+                )
+            )
     return spec
 
 

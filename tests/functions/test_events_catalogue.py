@@ -54,8 +54,16 @@ FUNCTION_OF = {
     "resend_event": "webhook_endpoints",
     "webhook_dispatcher_sqs": "webhook_dispatcher",  # an SQS batch (fan-out + delivery), not an API event
     "reconcile": "reconcile",  # the daily schedule's input; driven by tests/functions/reconcile/
+    "authorize_request": "authorize",  # API Gateway's call to the authorizer; driven by tests/functions/authorize/
 }
-NOT_API_EVENTS = {"poll_pending", "bill_follow_up_sqs", "first_poll_sqs", "webhook_dispatcher_sqs", "reconcile"}
+NOT_API_EVENTS = {
+    "poll_pending",
+    "bill_follow_up_sqs",
+    "first_poll_sqs",
+    "webhook_dispatcher_sqs",
+    "reconcile",
+    "authorize_request",
+}
 # The refund_no in the catalogue: written on 2026-11-25, so it needs today's date to be accepted.
 CATALOGUE_REFUND_NO = "20261125001"
 

@@ -28,7 +28,7 @@ FUNCTION_DIR = {
     "create_webhook_endpoint": "webhook_endpoints", "delete_webhook_endpoint": "webhook_endpoints",
     "get_webhook_endpoint": "webhook_endpoints", "list_webhook_endpoints": "webhook_endpoints",
     "rotate_webhook_secret": "webhook_endpoints", "list_webhook_deliveries": "webhook_endpoints",
-    "resend_event": "webhook_endpoints",
+    "resend_event": "webhook_endpoints", "authorize_request": "authorize",
 }  # fmt: skip
 
 
@@ -73,7 +73,12 @@ def test_each_events_file_invokes_its_function(stack_json: Path, event_file: Pat
     assert "starting a temporary one" not in err  # it used the running stack
     assert "START RequestId: " in err
     assert "REPORT RequestId: " in err
-    if is_api:
+    if event_file.stem == "authorize_request":
+        # API Gateway's call to the authorizer: the demo key is allowed, metered under its app's key.
+        assert code == 0, answer
+        assert answer["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        assert answer["usageIdentifierKey"]
+    elif is_api:
         # The demo key is accepted, and the function answers as the API does (a 404 for an order
         # the demo app does not have is an answer too); nothing failed on our side.
         assert code == 0

@@ -48,7 +48,8 @@ class ConflictError(APIError):
 
 
 class RateLimitedError(APIError):
-    """429: the provider is rate limiting this app (retried before it is raised)."""
+    """429: this app is over its paygate rate limit (`rate_limited`, with Retry-After) or the provider
+    is limiting it (`provider_rate_limited`); retried, honouring Retry-After, before it is raised."""
 
 
 class ProviderError(APIError):

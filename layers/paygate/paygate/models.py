@@ -125,6 +125,9 @@ class App(BaseModel):
     beilypay_app_id: int | None = None
     beilypay_merchant_id: int | None = None
     created_at_ms: int
+    # The API Gateway key that meters this app in the usage plan (not a secret: callers never
+    # send it, the authorizer names it). None until the operator CLI registered one.
+    usage_key: str | None = None
 
 
 # ---------------------------------------------------------------- BeilyPay (India, INR in paise)

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     secrets_max_age_s: int = Field(default=300, alias="SECRETS_MAX_AGE_S")
     # How long a container trusts its copy of an app record: the bound on key revocation.
     app_cache_ttl_s: float = Field(default=5.0, ge=0, le=60, alias="APP_CACHE_TTL_S")
+    # Per-merchant rate limits (docs/api.md "Rate limits"): the API stage's usage plan, where the
+    # operator CLI registers each app's usage key, and the plan's shared key that the authorizer
+    # gives apps registered before limits existed.
+    usage_plan_id: str = Field(default="", alias="USAGE_PLAN_ID")
+    shared_usage_key: str = Field(default="", alias="SHARED_USAGE_KEY")
     # How long a create call may hold a bill's provider lease before a retry may take it over.
     provider_lease_ms: int = Field(default=30_000, alias="PROVIDER_LEASE_MS")
     # The PollPending state machine and its schedule (docs/events.md "Polling"): first wait,

@@ -42,7 +42,10 @@ _ERROR_TEXT = {
     413: "Body too large",
     415: "Body is not JSON",
     422: "Validation failed",
-    429: "The provider is rate limiting this app",
+    429: (
+        "Rate limited: this app is over its own rate limit (code rate_limited; wait Retry-After seconds) "
+        "or the provider is limiting it (provider_rate_limited)"
+    ),
     500: "Unexpected error (logged)",
     502: "The provider failed or refused",
     503: "A backing service (DynamoDB, EventBridge, Secrets Manager) is unavailable; retry the same request",
@@ -85,7 +88,7 @@ def error_responses(*codes: int) -> dict[int, OpenAPIResponse]:
     """OpenAPI entries for the error statuses a route can answer, all in the one error shape."""
     return {
         code: {"description": _ERROR_TEXT[code], "content": {"application/json": {"model": ErrorResponse}}}
-        for code in (401, 422, 500, 503, *codes)
+        for code in (401, 422, 429, 500, 503, *codes)
     }
 
 

@@ -3,11 +3,14 @@
     python -m paygate.apps.admin apps create --name shop --beecloud-app-id ... --beecloud-app-secret ... --json
     python -m paygate.apps.admin apps rotate-key --app-id app_... [--json]
     python -m paygate.apps.admin apps show --app-id app_...
+    python -m paygate.apps.admin apps register-usage-keys [--app-id app_...]
     python -m paygate.apps.admin reconcile [--app-id app_...] --from 2026-11-24 --to 2026-11-24 [--out PREFIX]
 
 Runs against whatever AWS endpoint the environment names (a real account, or the local stack
 through AWS_ENDPOINT_URL); reads the same variables as the functions (APPS_TABLE,
-APP_SECRETS_PREFIX). The API key is printed once and stored only as a hash.
+APP_SECRETS_PREFIX, and USAGE_PLAN_ID: the stack output `MerchantUsagePlanId`). The API key is
+printed once and stored only as a hash. With USAGE_PLAN_ID set, a new app gets its own usage key
+in the plan (its own rate limit, docs/api.md "Rate limits").
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paygate.apps.keys import hash_key, is_valid_app_id, new_api_key, new_app_id
+from paygate.apps.limits import UsageKeyRegistry
 from paygate.aws import client
 from paygate.clock import now_ms
 from paygate.credentials import AppSecrets, app_secret_name
@@ -66,7 +70,36 @@ def create_app(name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPa
         created_at_ms=now_ms(),
     )
     AppsStore(client("dynamodb"), settings.apps_table).create(app)
+    if settings.usage_plan_id:
+        try:
+            app = app.model_copy(update={"usage_key": _usage_keys().register(app_id)})
+        except Exception as error:  # the app works (on the shared limit); the key must still be shown
+            print(
+                f"warning: {app_id} has no rate limit of its own yet ({type(error).__name__}: {error}); "
+                "run `apps register-usage-keys` to give it one",
+                file=sys.stderr,
+            )
     return app, api_key
+
+
+def _usage_keys() -> UsageKeyRegistry:
+    settings = get_settings()
+    if not settings.usage_plan_id:
+        raise LookupError("USAGE_PLAN_ID is not set (the stack output MerchantUsagePlanId)")
+    return UsageKeyRegistry(
+        client("apigateway"),
+        AppsStore(client("dynamodb"), settings.apps_table),
+        usage_plan_id=settings.usage_plan_id,
+        stage=settings.stage,
+    )
+
+
+def register_usage_keys(app_id: str | None) -> dict[str, str]:
+    """Gives apps without one their own usage key (after an upgrade); repeatable."""
+    registry = _usage_keys()
+    apps = AppsStore(client("dynamodb"), get_settings().apps_table)
+    targets = [app_id] if app_id else [app.app_id for app in apps.all() if not app.usage_key]
+    return {target: registry.register(target) for target in targets}
 
 
 def rotate_key(app_id: str) -> str:
@@ -104,6 +137,10 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument("--json", action="store_true")
     show = apps.add_parser("show", help="show an app (never its key or secrets)")
     show.add_argument("--app-id", required=True)
+    register = apps.add_parser(
+        "register-usage-keys", help="give apps without one their own rate limit (usage key); repeatable"
+    )
+    register.add_argument("--app-id", help="one app (default: every app without a usage key)")
     reconcile = groups.add_parser(
         "reconcile",
         help="compare the ledger with BeeCloud/BeilyPay for a period, fix what they prove, report the rest",
@@ -152,31 +189,42 @@ def _reconcile(args: argparse.Namespace) -> int:
     return 3 if report.mismatches else 0
 
 
+def _create(args: argparse.Namespace) -> int:
+    beecloud = None
+    if args.beecloud_app_id or args.beecloud_app_secret:
+        if not (args.beecloud_app_id and args.beecloud_app_secret):
+            print("--beecloud-app-id and --beecloud-app-secret go together", file=sys.stderr)
+            return 2
+        beecloud = BeeCloudAccount(args.beecloud_app_id, args.beecloud_app_secret, args.beecloud_master_secret)
+    beilypay = None
+    if args.beilypay_app_id is not None or args.beilypay_secret:
+        if args.beilypay_app_id is None or args.beilypay_merchant_id is None or not args.beilypay_secret:
+            print(
+                "--beilypay-app-id, --beilypay-merchant-id and --beilypay-secret go together",
+                file=sys.stderr,
+            )
+            return 2
+        beilypay = BeilyPayAccount(args.beilypay_app_id, args.beilypay_merchant_id, args.beilypay_secret)
+    app, api_key = create_app(args.name, beecloud=beecloud, beilypay=beilypay)
+    if args.json:
+        print(json.dumps({"app_id": app.app_id, "api_key": api_key}))
+    else:
+        print(f"app_id:  {app.app_id}\napi_key: {api_key}\n(the key is shown once; store it now)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.group == "reconcile":
         return _reconcile(args)
     if args.command == "create":
-        beecloud = None
-        if args.beecloud_app_id or args.beecloud_app_secret:
-            if not (args.beecloud_app_id and args.beecloud_app_secret):
-                print("--beecloud-app-id and --beecloud-app-secret go together", file=sys.stderr)
-                return 2
-            beecloud = BeeCloudAccount(args.beecloud_app_id, args.beecloud_app_secret, args.beecloud_master_secret)
-        beilypay = None
-        if args.beilypay_app_id is not None or args.beilypay_secret:
-            if args.beilypay_app_id is None or args.beilypay_merchant_id is None or not args.beilypay_secret:
-                print(
-                    "--beilypay-app-id, --beilypay-merchant-id and --beilypay-secret go together",
-                    file=sys.stderr,
-                )
-                return 2
-            beilypay = BeilyPayAccount(args.beilypay_app_id, args.beilypay_merchant_id, args.beilypay_secret)
-        app, api_key = create_app(args.name, beecloud=beecloud, beilypay=beilypay)
-        if args.json:
-            print(json.dumps({"app_id": app.app_id, "api_key": api_key}))
-        else:
-            print(f"app_id:  {app.app_id}\napi_key: {api_key}\n(the key is shown once; store it now)")
+        return _create(args)
+    if args.command == "register-usage-keys" and args.app_id is None:
+        try:
+            print(json.dumps({"registered": sorted(register_usage_keys(None))}))
+        except LookupError as error:
+            print(str(error), file=sys.stderr)
+            return 1
         return 0
     if not is_valid_app_id(args.app_id):
         print(f"not an app id: {args.app_id}", file=sys.stderr)
@@ -185,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "rotate-key":
             api_key = rotate_key(args.app_id)
             print(json.dumps({"app_id": args.app_id, "api_key": api_key}) if args.json else f"api_key: {api_key}")
+        elif args.command == "register-usage-keys":
+            print(json.dumps({"registered": sorted(register_usage_keys(args.app_id))}))
         else:
             print(json.dumps(show_app(args.app_id), indent=2))
     except LookupError as error:

@@ -58,3 +58,19 @@ class AppsStore:
                 return False
             raise
         return True
+
+    def set_usage_key(self, app_id: str, usage_key: str) -> bool:
+        """Once per app: False if the app is gone or already has one (the caller reads which)."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": app_pk(app_id)}},
+                UpdateExpression="SET usage_key = :k",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists(usage_key)",
+                ExpressionAttributeValues=to_values({":k": usage_key}),
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
