@@ -77,6 +77,7 @@ OPERATIONS = (
     "collect",
     "collect_callback",
     "webhook_delivery",
+    "webhook_fan_out",
 )
 # Reported beside the operations: the same create with an Idempotency-Key header.
 EXTRA_OPERATIONS = ("create_bill_idempotency_key",)
@@ -292,6 +293,7 @@ class WarmBench:
         self.bills: list[str] = []
         self.payouts: list[str] = []
         self.collections: list[str] = []
+        self.webhook_endpoint_id = ""
 
     # setup ----------------------------------------------------------
     def setup(self) -> None:
@@ -520,19 +522,25 @@ class WarmBench:
         events = [self._callback_event("beilypay_notify", "beilypay", self._notification(url, o)) for o in order_nos]
         return self.measure("callback", events, warmup, check=lambda r: "SUCC" in r["body"])
 
+    def _webhook_endpoint(self) -> str:
+        """The app's one webhook endpoint (bill.succeeded, to the receiver), created on first use."""
+        if not self.webhook_endpoint_id:
+            created = load_function("webhook_endpoints").lambda_handler(
+                api_event(
+                    "create_webhook_endpoint",
+                    body={"url": f"{self.targets.receiver_url}/hooks", "event_types": ["bill.succeeded"]},
+                    headers={"Authorization": self.auth},
+                ),
+                Context(function_name="webhook_endpoints"),
+            )
+            if created["statusCode"] != 201:
+                raise RuntimeError(f"webhook endpoint: {created['body'][:300]}")
+            self.webhook_endpoint_id = json.loads(created["body"])["id"]
+        return self.webhook_endpoint_id
+
     def _op_webhook_delivery(self, n: int, warmup: int) -> OperationRun:
         """One delivery task (the deliveries queue's record): endpoint, signing secret, POST, attempt record."""
-        created = load_function("webhook_endpoints").lambda_handler(
-            api_event(
-                "create_webhook_endpoint",
-                body={"url": f"{self.targets.receiver_url}/hooks", "event_types": ["bill.succeeded"]},
-                headers={"Authorization": self.auth},
-            ),
-            Context(function_name="webhook_endpoints"),
-        )
-        if created["statusCode"] != 201:
-            raise RuntimeError(f"webhook endpoint: {created['body'][:300]}")
-        endpoint_id = json.loads(created["body"])["id"]
+        endpoint_id = self._webhook_endpoint()
         template = load_event("webhook_dispatcher_sqs")["Records"][0]
         events = []
         for _ in range(n):
@@ -549,6 +557,20 @@ class WarmBench:
             record = json.loads(json.dumps(template))
             record.update(messageId=str(uuid.uuid4()), body=json.dumps(task))
             record["attributes"]["ApproximateReceiveCount"] = "1"
+            events.append({"Records": [record]})
+        return self.measure("webhook_dispatcher", events, warmup, check=lambda r: not r.get("batchItemFailures"))
+
+    def _op_webhook_fan_out(self, n: int, warmup: int) -> OperationRun:
+        """One event from the events queue: store it, read the app's endpoints, queue one task per subscriber."""
+        self._webhook_endpoint()
+        template = load_event("webhook_dispatcher_sqs")["Records"][0]
+        events = []
+        for _ in range(n):
+            envelope = json.loads(template["body"])
+            envelope["id"] = str(uuid.uuid4())
+            envelope["detail"].update(event_id=str(uuid.uuid4()), app_id=self.app_id)
+            record = json.loads(json.dumps(template))
+            record.update(messageId=str(uuid.uuid4()), body=json.dumps(envelope))
             events.append({"Records": [record]})
         return self.measure("webhook_dispatcher", events, warmup, check=lambda r: not r.get("batchItemFailures"))
 
