@@ -223,6 +223,45 @@ def test_a_cursor_of_another_endpoint_is_refused(merchant, webhooks):
     assert body_of(result)["error"]["code"] == "invalid_cursor"
 
 
+def test_a_real_cursor_of_another_apps_endpoint_is_refused(merchant, webhooks):
+    from paygate.deps import webhooks_store
+    from paygate.webhooks.models import AttemptStatus, DeliveryAttempt
+
+    other = _other_merchant()
+    theirs = webhooks.create_endpoint(other, "https://other.example.com/hooks", ["*"])["id"]
+    mine = webhooks.create_endpoint(merchant, "https://shop.example.com/hooks", ["*"])["id"]
+    for n in range(3):
+        webhooks_store().put_attempt(
+            DeliveryAttempt(
+                delivery_id=f"dlv_{n}",
+                app_id=other.app_id,
+                endpoint_id=theirs,
+                event_id=EVENT_ID,
+                event_type="bill.succeeded",
+                attempt=1,
+                status=AttemptStatus.SUCCEEDED,
+                latency_ms=3,
+                attempted_at_ms=1_800_000_000_000 + n,
+            ),
+            expires_at=1_900_000_000,
+        )
+    their_cursor = webhooks.deliveries(other, theirs, limit="1")["next_cursor"]
+    assert their_cursor
+
+    result = _call(
+        merchant,
+        "GET",
+        f"/webhook-endpoints/{mine}/deliveries",
+        resource="/webhook-endpoints/{endpoint_id}/deliveries",
+        path_params={"endpoint_id": mine},
+        query={"cursor": their_cursor},
+    )
+
+    assert result["statusCode"] == 422
+    assert body_of(result)["error"]["code"] == "invalid_cursor"
+    assert len(webhooks.deliveries(other, theirs, limit="5", cursor=their_cursor)["data"]) == 2
+
+
 def _resend(merchant, event_id, query=None):
     return _call(
         merchant,

@@ -1,4 +1,5 @@
-"""No test here reaches DNS or a non-loopback address; a TLS receiver with a test CA's certificate."""
+"""No test here reaches DNS or a non-loopback address; a TLS receiver with a test CA's certificate;
+the webhooks table on moto behind a client that enforces DynamoDB's request rules."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from moto import mock_aws
 
+from tests.paygate.webhooks.strict_dynamodb import StrictDynamoDB
 from tests.support.ssrf import FakeDns, LoopbackOnly, install
+from tests.support.template import table_definitions
 from tests.support.tls_receiver import (
     CERT_NAME,
     TlsReceiver,
@@ -87,3 +92,15 @@ def tls_receiver(_tls_material: tuple[Path, Path, Path]) -> Iterator[TlsReceiver
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+WEBHOOKS_TABLE = "webhooks"
+
+
+@pytest.fixture
+def webhooks_db() -> Iterator[StrictDynamoDB]:
+    """The template's WebhooksTable on moto; every request checked and logged (StrictDynamoDB)."""
+    with mock_aws():
+        db = boto3.client("dynamodb", region_name="us-east-1")
+        db.create_table(TableName=WEBHOOKS_TABLE, **table_definitions()["WebhooksTable"])
+        yield StrictDynamoDB(db)
