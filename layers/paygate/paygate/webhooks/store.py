@@ -17,8 +17,9 @@ What each key allows one merchant (a partition serves 3,000 strongly consistent 
   written to every replica in the same transaction as the primary, so an endpoint created,
   rotated or deleted a moment ago is seen by the very next event, with no cache to wait out.
 - `APP#<app_id>`: the primary copy, which every change writes and conditions on, and which the
-  replicas are checked against once every REPLICA_CHECK_MS per app. Endpoint changes are
-  management calls (a few a day), so its write rate is no ceiling on traffic.
+  replicas are checked against once every REPLICA_CHECK_MS per app; read otherwise only when a
+  replica has no copy (a 404, or the deliveries queued for an endpoint before its delete: a
+  one-off drain). Endpoint changes are management calls, a few a day: no ceiling on traffic.
 - `WHEP#<endpoint_id>#<shard>`: each delivery attempt writes one of ATTEMPT_SHARDS shards (a stable
   hash of its delivery id), so one endpoint takes 16 x 1,000 = 16,000 attempts a second. A log page
   queries every shard and the unsharded partition once.
