@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Serve
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "openapi.json"
 # The callback route is for providers, not merchants; PollPending is not an API function.
-API_FUNCTIONS = ("create_bill", "refund", "payout", "collect", "query", "webhook_endpoints")
+API_FUNCTIONS = ("create_bill", "refund", "payout", "collect", "query", "webhook_endpoints", "checkout")
 TITLE = "paygate merchant API"
 VERSION = "1.0.0"
 DESCRIPTION = (

@@ -27,6 +27,11 @@ class Route:
         return self.function == "callback"
 
     @property
+    def is_page(self) -> bool:
+        """The payer's checkout page: answers HTML (a page saying what is wrong) rather than the JSON error."""
+        return self.resource.startswith("/pay/")
+
+    @property
     def id(self) -> str:
         return f"{self.method} {self.resource}"
 
@@ -36,6 +41,12 @@ REFUND = {"refund_no": "20260101001", "bill_no": "FUZZ00000001", "refund_fee": 1
 ENDPOINT = {"url": "https://shop.example.com/hooks", "event_types": ["*"]}
 BEECLOUD_WEBHOOK = {"sign": "x", "transaction_type": "PAY"}
 BEILYPAY_NOTIFY = {"sign": "x", "orderNo": "1"}
+CHECKOUT = {
+    "total_fee": 100,
+    "title": "白开水",
+    "channels": ["WX_NATIVE"],
+    "return_url": "https://shop.example.com/done",
+}
 
 
 ROUTES = [
@@ -76,6 +87,13 @@ ROUTES = [
     Route("query", "GET", "/collections", shop="beilypay"),
     Route("query", "GET", "/collections/{out_order_no}", shop="beilypay"),
     Route("query", "GET", "/balance", shop="beilypay"),
+    Route("checkout", "POST", "/checkout/sessions", valid_body=CHECKOUT),
+    Route("checkout", "GET", "/checkout/sessions/{session_id}"),
+    # The payer's page: no API key, no JSON body (a bare form post picks the channel).
+    Route("checkout", "GET", "/pay/{token}"),
+    Route("checkout", "POST", "/pay/{token}/channels/{channel}"),
+    Route("checkout", "GET", "/pay/{token}/status"),
+    Route("checkout", "GET", "/pay/assets/{name}"),
     Route("callback", "POST", "/callbacks/beecloud/{app_id}", valid_body=BEECLOUD_WEBHOOK),
     Route("callback", "POST", "/callbacks/beilypay/{app_id}", shop="beilypay", valid_body=BEILYPAY_NOTIFY),
 ]
@@ -99,6 +117,10 @@ def call(route: Route, shops: dict[str, Merchant | BeilyPayMerchant], body: RawB
         "bill_no": "FUZZ00000001",
         "out_order_no": "FUZZ-1",
         "app_id": shop.app_id,
+        "session_id": "cs_" + "0" * 24,
+        "token": "A" * 43,
+        "channel": "WX_NATIVE",
+        "name": "checkout.css",
     }
     names = re.findall(r"{(\w+)}", route.resource)
     path = route.resource.format(**{name: values[name] for name in names})

@@ -55,6 +55,8 @@ FUNCTION_OF = {
     "webhook_dispatcher_sqs": "webhook_dispatcher",  # an SQS batch (fan-out + delivery), not an API event
     "reconcile": "reconcile",  # the daily schedule's input; driven by tests/functions/reconcile/
     "authorize_request": "authorize",  # API Gateway's call to the authorizer; driven by tests/functions/authorize/
+    "create_checkout_session": "checkout",
+    "get_checkout_session": "checkout",
 }
 NOT_API_EVENTS = {
     "poll_pending",
@@ -171,3 +173,16 @@ def test_the_catalogue_drives_a_payout_a_collection_and_the_balance(beilypay, aw
     assert [e["name"] for e in beilypay.executions() if e["name"].endswith(out_order_no)] == [
         f"payout-{beilypay.app_id}-{out_order_no}"
     ]  # the one the create started (this environment has no first-poll queue)
+
+
+def test_the_catalogue_drives_a_checkout_session(merchant, aws):
+    created = invoke("checkout", _as_user(merchant, "create_checkout_session"))
+    assert created["statusCode"] == 201, created["body"]
+    session_id = json.loads(created["body"])["id"]
+
+    read = _as_user(merchant, "get_checkout_session")
+    read["pathParameters"] = {"session_id": session_id}
+    read["path"] = read["requestContext"]["path"] = f"/checkout/sessions/{session_id}"
+    answer = invoke("checkout", read)
+    assert answer["statusCode"] == 200, answer["body"]
+    assert json.loads(answer["body"])["title"] == "测试订单"

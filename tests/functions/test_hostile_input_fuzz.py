@@ -18,6 +18,12 @@ def shops(merchant: Merchant, beilypay: BeilyPayMerchant) -> dict[str, Merchant 
     return {"beecloud": merchant, "beilypay": beilypay}
 
 
+def _headers(result: dict) -> dict[str, str]:
+    merged = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    merged.update({k: str(v[-1]) for k, v in (result.get("multiValueHeaders") or {}).items()})
+    return merged
+
+
 @settings(
     max_examples=300,
     deadline=None,
@@ -36,6 +42,12 @@ def test_no_hostile_body_gets_a_5xx_anywhere(shops, data):
     if route.is_callback:
         assert result["statusCode"] >= 400
         assert result["body"] == "rejected"
+    elif route.is_page and result["statusCode"] == 303:
+        assert _headers(result)["Location"].startswith("https://")  # back to the page
+    elif route.is_page and "text/html" in _headers(result).get("Content-Type", ""):
+        assert "<html" in result["body"]  # a page that says what is wrong, never a stack trace
+    elif route.is_page and result["statusCode"] < 400:
+        assert result["body"]  # an asset
     elif result["statusCode"] >= 400:
         assert_error_result(result, result["statusCode"])
     else:

@@ -29,6 +29,7 @@ FUNCTION_DIR = {
     "get_webhook_endpoint": "webhook_endpoints", "list_webhook_endpoints": "webhook_endpoints",
     "rotate_webhook_secret": "webhook_endpoints", "list_webhook_deliveries": "webhook_endpoints",
     "resend_event": "webhook_endpoints", "authorize_request": "authorize",
+    "create_checkout_session": "checkout", "get_checkout_session": "checkout",
 }  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from paygate.transfers.ledger import TransferLedger
 if TYPE_CHECKING:
     import httpx
 
+    from paygate.checkout.sessions import CheckoutService
     from paygate.credentials import BeilyPayCredentials
     from paygate.payments.bills import BillService
     from paygate.payments.refresh import BillRefresher, FollowUpScheduler
@@ -158,6 +159,16 @@ def bill_follow_up_scheduler() -> FollowUpScheduler | None:
 
 
 @cache
+def checkout_service() -> CheckoutService:
+    from paygate.checkout.sessions import CheckoutService
+    from paygate.credentials import require_beecloud
+    from paygate.store.checkout import CheckoutStore
+
+    store = CheckoutStore(client("dynamodb"), get_settings().orders_table)
+    return CheckoutService(store, orders_store(), bill_service(), app_cache(), require_beecloud)
+
+
+@cache
 def bill_service() -> BillService:
     from paygate.payments.bills import BillService
 
@@ -252,6 +263,7 @@ def clear_caches() -> None:
         first_poll,
         pending_poller,
         bill_follow_up_scheduler,
+        checkout_service,
         bill_service,
         refund_service,
         bill_refresher,

@@ -43,6 +43,11 @@ class UnauthorizedError(PaygateError):
     code = "unauthorized"
 
 
+class ForbiddenError(PaygateError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFoundError(PaygateError):
     status = 404
     code = "not_found"

@@ -225,3 +225,43 @@ class Created[O]:
     order: O
     created: bool  # False: an identical earlier request created it; the stored order is returned
     outcome_unknown: bool = False  # created, but the provider's answer was lost (a transfer left `unknown`)
+
+
+# ---------------------------------------------------------------- checkout sessions
+class CheckoutStatus(StrEnum):
+    """open -> complete (a bill of it was paid) | expired (its time ran out unpaid)."""
+
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+
+
+class CheckoutSession(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    app_id: str
+    session_id: str
+    url: str  # the payment page: a bearer capability for paying this session, nothing more
+    total_fee: int
+    currency: str = CURRENCY_CNY
+    title: str
+    channels: list[str]
+    return_url: str
+    bill_no_prefix: str | None = None
+    metadata: dict[str, object] | None = None
+    status: CheckoutStatus
+    bills: dict[str, str] = {}  # channel -> bill_no, for the bills the payer started
+    paid_bill_no: str | None = None
+    request_hash: str
+    created_at_ms: int
+    expires_at_ms: int
+    completed_at_ms: int | None = None
+
+    def bill_no_for(self, channel: str) -> str:
+        """Stable per session and channel: choosing a channel twice asks for the same bill."""
+        return f"{self.bill_no_prefix or ''}{self.session_id.removeprefix('cs_')[:20]}{self.channels.index(channel)}"
+
+    def is_expired(self, now_ms: int) -> bool:
+        return self.status is CheckoutStatus.EXPIRED or (
+            self.status is CheckoutStatus.OPEN and now_ms >= self.expires_at_ms
+        )

@@ -12,7 +12,18 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from paygate.clock import iso_from_ms
-from paygate.models import Bill, BillStatus, Channel, Collection, Payout, Refund, RefundStatus, TransferStatus
+from paygate.models import (
+    Bill,
+    BillStatus,
+    Channel,
+    CheckoutSession,
+    CheckoutStatus,
+    Collection,
+    Payout,
+    Refund,
+    RefundStatus,
+    TransferStatus,
+)
 
 
 class Failure(BaseModel):
@@ -191,4 +202,41 @@ def balance_view(settlement_amount: Decimal) -> BalanceView:
     return BalanceView(
         available=format(settlement_amount, "f"),
         available_paise=int(paise) if paise == paise.to_integral_value() else None,
+    )
+
+
+class CheckoutSessionView(BaseModel):
+    object: Literal["checkout.session"] = "checkout.session"
+    id: str
+    url: str | None = Field(description="The payment page, while the session is open")
+    status: CheckoutStatus
+    total_fee: int
+    currency: str
+    title: str
+    channels: list[str]
+    return_url: str
+    bill_no_prefix: str | None = None
+    metadata: dict[str, Any] | None = None
+    bill_no: str | None = Field(default=None, description="The bill that paid the session")
+    created_at: str
+    expires_at: str
+    completed_at: str | None = None
+
+
+def checkout_session_view(session: CheckoutSession) -> CheckoutSessionView:
+    return CheckoutSessionView(
+        id=session.session_id,
+        url=session.url if session.status is CheckoutStatus.OPEN else None,
+        status=session.status,
+        total_fee=session.total_fee,
+        currency=session.currency,
+        title=session.title,
+        channels=session.channels,
+        return_url=session.return_url,
+        bill_no_prefix=session.bill_no_prefix,
+        metadata=session.metadata,
+        bill_no=session.paid_bill_no,
+        created_at=iso_from_ms(session.created_at_ms),
+        expires_at=iso_from_ms(session.expires_at_ms),
+        completed_at=iso_from_ms(session.completed_at_ms) if session.completed_at_ms else None,
     )

@@ -1,0 +1,242 @@
+"""Checkout: the merchant's session API and the payer's page, as API Gateway invokes the function.
+
+Against moto and the BeeCloud sandbox: a session is created with the API key, its page is
+served to anyone holding its URL (and only the page and state of that session), choosing a
+channel creates that channel's bill once, and the session completes when the bill is paid.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.support.functions import api_event, body_of, invoke, pay_in_sandbox, webhook_event
+
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+SESSION = {
+    "total_fee": 1234,
+    "title": "测试订单",
+    "channels": ["WX_NATIVE", "ALI_WEB"],
+    "return_url": "https://shop.example/done?order=42",
+}
+
+
+def _create(merchant, body=None, headers=None) -> dict:
+    event = api_event(
+        "POST", "/checkout/sessions", body=body or SESSION, headers={"Authorization": merchant.auth, **(headers or {})}
+    )
+    return invoke("checkout", event)
+
+
+def _headers(result: dict) -> dict[str, str]:
+    merged = dict(result.get("headers") or {})
+    merged.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()})
+    return merged
+
+
+def _token(session: dict) -> str:
+    return urlsplit(session["url"]).path.rsplit("/", 1)[1]
+
+
+def _page(token: str, *, query=None, language="en") -> dict:
+    event = api_event(
+        "GET", f"/pay/{token}", resource="/pay/{token}", path_params={"token": token}, query=query,
+        headers={"Accept-Language": language, "Content-Type": ""},
+    )  # fmt: skip
+    return invoke("checkout", event)
+
+
+def _choose(token: str, channel: str, headers=None) -> dict:
+    event = api_event(
+        "POST", f"/pay/{token}/channels/{channel}", resource="/pay/{token}/channels/{channel}",
+        path_params={"token": token, "channel": channel},
+        headers={"Sec-Fetch-Site": "same-origin", "Content-Type": "", **(headers or {})},
+    )  # fmt: skip
+    return invoke("checkout", event)
+
+
+def _status(token: str) -> dict:
+    event = api_event(
+        "GET", f"/pay/{token}/status", resource="/pay/{token}/status", path_params={"token": token},
+        headers={"Content-Type": ""},
+    )  # fmt: skip
+    return body_of(invoke("checkout", event))
+
+
+def test_a_session_is_created_with_a_page_url_and_read_back_by_its_merchant_only(merchant, aws):
+    created = _create(merchant)
+
+    assert created["statusCode"] == 201, created["body"]
+    session = body_of(created)
+    assert session["status"] == "open"
+    assert re.fullmatch(r"https://api\.example\.com/test/pay/[A-Za-z0-9_-]{43}", session["url"])  # stage "test"
+    assert (session["total_fee"], session["currency"], session["channels"]) == (1234, "CNY", ["WX_NATIVE", "ALI_WEB"])
+    read = invoke(
+        "checkout",
+        api_event(
+            "GET", f"/checkout/sessions/{session['id']}", resource="/checkout/sessions/{session_id}",
+            path_params={"session_id": session["id"]}, headers={"Authorization": merchant.auth},
+        ),
+    )  # fmt: skip
+    assert body_of(read) == session
+
+
+def test_another_apps_key_cannot_read_the_session(merchant, aws):
+    from paygate.apps.admin import create_app
+
+    session = body_of(_create(merchant))
+    _, other_key = create_app("other", beecloud=None, beilypay=None)
+
+    read = invoke(
+        "checkout",
+        api_event(
+            "GET", f"/checkout/sessions/{session['id']}", resource="/checkout/sessions/{session_id}",
+            path_params={"session_id": session["id"]}, headers={"Authorization": f"Bearer {other_key}"},
+        ),
+    )  # fmt: skip
+    assert read["statusCode"] == 404
+    assert body_of(read)["error"]["code"] == "checkout_session_not_found"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"channels": []}, "channels"),
+        ({"channels": ["WX_NATIVE", "WX_NATIVE"]}, "channels"),
+        ({"channels": ["WX_APP"]}, "channels"),
+        ({"expires_in": 60}, "expires_in"),
+        ({"expires_in": 86_401}, "expires_in"),
+        ({"total_fee": 0}, "total_fee"),
+        ({"title": "一二三四五六七八九十一二三四五六七"}, "title"),
+        ({"return_url": "javascript:alert(1)"}, "return_url"),
+        ({"bill_no_prefix": "has-dash"}, "bill_no_prefix"),
+    ],
+)
+def test_invalid_sessions_are_refused_with_the_field(merchant, aws, change, field):
+    refused = _create(merchant, {**SESSION, **change})
+
+    assert refused["statusCode"] == 422
+    assert field in {detail["field"].split(".")[0] for detail in body_of(refused)["error"]["details"]}
+
+
+def test_the_idempotency_key_makes_a_retried_create_return_the_same_session(merchant, aws):
+    first = _create(merchant, headers={"Idempotency-Key": "checkout-retry-1"})
+    again = _create(merchant, headers={"Idempotency-Key": "checkout-retry-1"})
+
+    assert (first["statusCode"], again["statusCode"]) == (201, 201)  # the first answer, replayed
+    assert body_of(first)["id"] == body_of(again)["id"]
+
+
+def test_the_page_shows_the_session_in_the_payers_language_with_strict_headers(merchant, aws):
+    token = _token(body_of(_create(merchant, {**SESSION, "title": "<b>Mug</b>"})))
+
+    chinese, english = _page(token, language="zh-CN,zh;q=0.9,en;q=0.5"), _page(token, language="en-GB")
+
+    for page in (chinese, english):
+        assert page["statusCode"] == 200
+        headers = _headers(page)
+        assert headers["Content-Security-Policy"] == PAGE_CSP
+        assert headers["X-Frame-Options"] == "DENY"
+        assert headers["Referrer-Policy"] == "no-referrer"
+        assert headers["Cache-Control"] == "no-store"
+        html = page["body"]
+        assert "&lt;b&gt;Mug&lt;/b&gt;" in html  # the merchant's title is text, never markup
+        assert re.search(r"<script(?![^>]*\bsrc=)", html) is None  # no inline script
+        assert "style=" not in html
+        assert "¥</span>12.34" in html
+        assert merchant.api_key not in html
+    assert "选择支付方式" in chinese["body"]
+    assert 'lang="zh-CN"' in chinese["body"]
+    assert "Choose how to pay" in english["body"]
+
+
+def test_an_unknown_token_gets_a_page_that_says_so(aws):
+    page = _page("A" * 43)
+
+    assert page["statusCode"] == 404
+    assert "Payment not found" in page["body"]
+
+
+def test_choosing_a_channel_creates_its_bill_once_and_shows_a_qr_code(merchant, aws):
+    session = body_of(_create(merchant, {**SESSION, "bill_no_prefix": "SHOP"}))
+    token = _token(session)
+
+    chosen = [_choose(token, "WX_NATIVE") for _ in range(2)]
+
+    assert [c["statusCode"] for c in chosen] == [303, 303]
+    location = _headers(chosen[0])["Location"]
+    assert location == f"{session['url']}?channel=WX_NATIVE"
+    shown = _page(token, query={"channel": "WX_NATIVE"})["body"]
+    assert "<svg" in shown
+    qr_content = unescape(re.search(r'data-qr-content="([^"]+)"', shown).group(1))
+    bills = invoke("query", api_event("GET", "/bills", headers={"Authorization": merchant.auth}))
+    listed = body_of(bills)["data"]
+    assert len(listed) == 1  # the second choice found the same bill
+    (bill,) = listed
+    assert bill["bill_no"].startswith("SHOP")
+    assert (bill["channel"], bill["total_fee"], bill["title"]) == ("WX_NATIVE", 1234, "测试订单")
+    assert bill["optional"] == {"checkout_session": session["id"]}
+    assert qr_content == bill["payment"]["code_url"]
+
+
+def test_a_web_cashier_is_a_form_to_the_provider_and_the_csp_allows_only_that_target(merchant, aws, beecloud_sandbox):
+    token = _token(body_of(_create(merchant)))
+
+    _choose(token, "ALI_WEB")
+    page = _page(token, query={"channel": "ALI_WEB"})
+
+    form_action = unescape(re.search(r'<form id="provider-form"[^>]*action="([^"]+)"', page["body"]).group(1))
+    assert form_action.startswith(beecloud_sandbox.url)
+    target = f"{urlsplit(form_action).scheme}://{urlsplit(form_action).netloc}"
+    assert _headers(page)["Content-Security-Policy"].count("form-action 'self' " + target + ";") == 1
+    assert "<script>" not in page["body"]  # BeeCloud's own auto-submit script is not carried over
+
+
+def test_a_cross_site_post_cannot_start_a_bill(merchant, aws):
+    token = _token(body_of(_create(merchant)))
+
+    refused = _choose(token, "WX_NATIVE", headers={"Sec-Fetch-Site": "cross-site"})
+
+    assert refused["statusCode"] == 403
+    assert body_of(invoke("query", api_event("GET", "/bills", headers={"Authorization": merchant.auth})))["data"] == []
+
+
+def test_paying_the_bill_completes_the_session_and_sends_the_payer_back(merchant, aws, beecloud_sandbox):
+    session = body_of(_create(merchant))
+    token = _token(session)
+    _choose(token, "WX_NATIVE")
+    assert _status(token) == {"status": "open", "return_to": None}
+    bill_no = body_of(invoke("query", api_event("GET", "/bills", headers={"Authorization": merchant.auth})))["data"][0][
+        "bill_no"
+    ]
+
+    signed = pay_in_sandbox(beecloud_sandbox.url, merchant, bill_no)
+    assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"
+
+    state = _status(token)
+    assert state["status"] == "complete"
+    assert state["return_to"] == f"https://shop.example/done?order=42&session_id={session['id']}"
+    page = _page(token)["body"]
+    assert "Payment received" in page
+    assert 'id="channel-' not in page  # a paid session never offers to pay again
+    assert 'action="' not in page
+
+
+def test_an_expired_session_offers_nothing(merchant, aws, monkeypatch):
+    token = _token(body_of(_create(merchant, {**SESSION, "expires_in": 300})))
+    from paygate import deps
+
+    service = deps.checkout_service()
+    monkeypatch.setattr(service, "_clock", lambda: 10**13)  # far past the expiry
+
+    page = _page(token)["body"]
+    assert "This payment has expired" in page
+    assert 'id="channel-' not in page
+    assert _choose(token, "WX_NATIVE")["statusCode"] == 303  # answered with the page's current state
+    assert _status(token)["status"] == "expired"
