@@ -327,7 +327,7 @@ class WarmBench:
             merchant_id=uuid.uuid4().int % 2_000_000_000 + 1,
             secret=uuid.uuid4().hex,
         )
-        app, api_key = create_app("bench", beecloud=beecloud, beilypay=beilypay)
+        app, api_key, _ = create_app("bench", beecloud=beecloud, beilypay=beilypay)
         self.app_id, self.auth = app.app_id, f"Bearer {api_key}"
         self.beecloud_app_id, self.beilypay_app_id = beecloud.app_id, beilypay.app_id
         _ok(

@@ -52,13 +52,41 @@ def _saved_demo(stack_json: Path, data_dir: Path) -> DemoApp | None:
             api_key=saved["api_key"],
             beecloud=saved["beecloud"],
             beilypay=saved["beilypay"],
+            checkout_secret=saved.get("checkout_secret"),
         )
     except (ValueError, KeyError, TypeError):
         log.warning("ignoring unreadable %s", stack_json)
         return None
 
 
-def _banner(info: StackInfo) -> str:
+def _demo_checkout(info: StackInfo) -> str | None:
+    """A fresh checkout session of the demo app, to open in a browser and pay in the sandbox."""
+    import httpx
+
+    body = {
+        "total_fee": 1,
+        "title": "paygate 演示订单",
+        "channels": ["WX_NATIVE", "ALI_QRCODE", "ALI_WEB", "UN_WEB", "ALI_WAP"],
+        "return_url": f"{info.beecloud_url}/_sandbox",
+        "expires_in": 24 * 3600,
+    }
+    try:
+        response = httpx.post(
+            f"{info.api_url}/checkout/sessions",
+            json=body,
+            headers={"Authorization": f"Bearer {info.api_key}"},
+            timeout=30,
+        )
+    except httpx.HTTPError as error:
+        log.warning("no demo checkout session: %s", error)
+        return None
+    if response.status_code != 201:
+        log.warning("no demo checkout session: %s %s", response.status_code, response.text[:200])
+        return None
+    return str(response.json()["url"])
+
+
+def _banner(info: StackInfo, checkout_url: str | None = None) -> str:
     lines = [
         "",
         "paygate is running locally (Ctrl-C stops everything)",
@@ -78,6 +106,10 @@ def _banner(info: StackInfo) -> str:
             "",
             f'  curl -H "Authorization: Bearer {info.api_key}" {info.api_url}/bills',
         ]
+    if info.checkout_secret:
+        lines.insert(-2, f"  demo checkout secret {info.checkout_secret}")
+    if checkout_url:
+        lines += ["", f"  demo checkout (open in a browser, pay in the sandbox): {checkout_url}"]
     return "\n".join(lines) + "\n"
 
 
@@ -126,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             log.error("could not start the local stack: %s (see --help for the port flags)", exc)
             return 1
         write_private(stack_json, json.dumps(info.to_json(), indent=2) + "\n")
-        print(_banner(info) + f"  written to   {stack_json}\n", flush=True)
+        checkout_url = _demo_checkout(info) if info.api_key else None
+        print(_banner(info, checkout_url) + f"  written to   {stack_json}\n", flush=True)
         stopping.wait()
         log.info("stopping")
     finally:

@@ -87,6 +87,7 @@ class DemoApp:
     beecloud: dict[str, str]
     beilypay: dict[str, Any]
     name: str = "demo"
+    checkout_secret: str | None = None  # verifies hosted checkout's return signature
 
 
 @dataclass
@@ -102,6 +103,7 @@ class StackInfo:
     swagger_url: str
     app_id: str | None = None
     api_key: str | None = None
+    checkout_secret: str | None = None
     beecloud: dict[str, str] | None = None
     beilypay: dict[str, Any] | None = None
     name_prefix: str = "paygate-local"
@@ -299,6 +301,7 @@ class LocalStack:
             demo = self._reuse_demo(cfg.demo) if cfg.demo else None
             demo = demo or DemoApp(**self.create_app("demo"))
             self.info.app_id, self.info.api_key = demo.app_id, demo.api_key
+            self.info.checkout_secret = demo.checkout_secret
             self.info.beecloud, self.info.beilypay = demo.beecloud, demo.beilypay
         return self.info
 
@@ -413,6 +416,7 @@ class LocalStack:
         app = DemoApp(
             app_id=created["app_id"],
             api_key=created["api_key"],
+            checkout_secret=created.get("checkout_secret"),
             beecloud=beecloud,
             beilypay=beilypay,
             name=name,

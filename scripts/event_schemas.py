@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from paygate import events
 from paygate.bus import SOURCE
 from paygate.events import ENVELOPE_VERSION
-from paygate.views import BillView, CollectionView, PayoutView, RefundView
+from paygate.views import BillView, CheckoutSessionView, CollectionView, PayoutView, RefundView
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENT = ROOT / "docs" / "events.md"
@@ -41,6 +41,9 @@ CATALOGUE: dict[str, tuple[type[BaseModel], frozenset[str], str] | None] = {
     events.COLLECTION_FAILED: (CollectionView, frozenset({"pay_url"}), "failed"),
     events.COLLECTION_UNKNOWN: (CollectionView, frozenset({"pay_url"}), "unknown"),
     events.RECONCILIATION_MISMATCH: None,
+    events.CHECKOUT_COMPLETED: (CheckoutSessionView, frozenset({"url"}), "complete"),
+    events.CHECKOUT_EXPIRED: (CheckoutSessionView, frozenset({"url"}), "expired"),
+    events.CHECKOUT_EXTRA_PAYMENT: None,  # {"session", "bill"}: docs/checkout.md
 }
 
 

@@ -21,13 +21,17 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.creates import IdempotencyKey, answer_create, create_answers, metrics
 from paygate.api.http import answers, build_resolver, current_app, handle, json_response, public_base_url
 from paygate.checkout.page import payment_for, strings_for, yuan
 from paygate.checkout.requests import CHECKOUT_CHANNELS, CreateCheckoutSessionRequest
+from paygate.checkout.signing import signed_return_url
 from paygate.clock import iso_from_ms, now_ms
+from paygate.credentials import require_checkout_secret
 from paygate.deps import bill_follow_up_scheduler, checkout_service
 from paygate.errors import ForbiddenError, NotFoundError, PaygateError
 from paygate.models import App, CheckoutSession, CheckoutStatus, Created
@@ -60,6 +64,7 @@ def create_session(
     base = public_base_url(app, get_settings().public_base_url)
 
     def create(caller: App) -> Created[CheckoutSession]:
+        require_checkout_secret(caller)  # no session the merchant could not verify the return of
         return checkout_service().create(caller, request, base)
 
     return answer_create(app, "checkout_session", "new", request, idempotency_key, create, checkout_session_view)
@@ -106,11 +111,11 @@ def _missing() -> Response[str]:
 
 
 def return_to(session: CheckoutSession) -> str | None:
-    """Where a paid session sends the payer: the merchant's return_url with the session id added."""
+    """Where a paid session sends the payer: return_url, signed for the merchant (paygate.checkout.signing)."""
     if session.status is not CheckoutStatus.COMPLETE:
         return None
-    separator = "&" if "?" in session.return_url else "?"
-    return f"{session.return_url}{separator}{urlencode({'session_id': session.session_id})}"
+    secret = require_checkout_secret(checkout_service().merchant(session))
+    return signed_return_url(session.return_url, secret, session.session_id, now_ms() // 1000)
 
 
 def _page(token: str, session: CheckoutSession, channel: str | None = None) -> Response[str]:
@@ -222,6 +227,44 @@ def _same_origin() -> bool:
 @traced
 @metrics.log_metrics
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any] | None:
+    if "detail-type" in event:
+        bill_paid(event)
+        return None
+    if "Records" in event:
+        return dict(
+            process_partial_response(event=event, record_handler=expiry_timer, processor=processor, context=context)
+        )
     is_page = str(event.get("resource") or "").startswith(PAGE_PREFIX)
     return handle(app, event, context, authenticated=not is_page)
+
+
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+
+
+def expiry_timer(record: SQSRecord) -> None:
+    """A session's expiry timer (CheckoutExpiryQueue): expire it when due, else wait again."""
+    try:
+        target = json.loads(record.body)
+        app_id, session_id = str(target["app_id"]), str(target["session_id"])
+    except (ValueError, KeyError, TypeError):
+        logger.error("unreadable expiry timer dropped", extra={"message_id": record.message_id})
+        return
+    session = checkout_service().on_timer(app_id, session_id)
+    logger.info("expiry timer", extra={"session_id": session_id, "status": session.status if session else None})
+
+
+def bill_paid(event: dict[str, Any]) -> None:
+    """bill.succeeded of a checkout bill, from the paygate bus: complete its session (or report an
+    extra payment) even when no page is open any more. A failure is raised: EventBridge retries."""
+    detail = event.get("detail") or {}
+    data = detail.get("data") or {}
+    session_id = (data.get("optional") or {}).get("checkout_session")
+    if not isinstance(session_id, str) or not isinstance(data.get("bill_no"), str):
+        logger.warning("bill event without a checkout session ignored")
+        return
+    session = checkout_service().on_bill_paid(str(detail.get("app_id")), session_id, data["bill_no"])
+    logger.info(
+        "checkout bill paid",
+        extra={"session_id": session_id, "bill_no": data["bill_no"], "status": session.status if session else None},
+    )

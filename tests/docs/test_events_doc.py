@@ -8,7 +8,18 @@ import re
 import pytest
 
 from paygate import events
-from paygate.models import Bill, BillStatus, Channel, Collection, Payout, Refund, RefundStatus, TransferStatus
+from paygate.models import (
+    Bill,
+    BillStatus,
+    Channel,
+    CheckoutSession,
+    CheckoutStatus,
+    Collection,
+    Payout,
+    Refund,
+    RefundStatus,
+    TransferStatus,
+)
 from scripts import event_schemas
 from tests.support.template import ROOT
 
@@ -19,7 +30,7 @@ NOW = 1_795_599_000_000
 
 
 def _documented_schemas() -> dict[str, dict]:
-    blocks = re.findall(r"#### `([a-z.]+)`\n\n```json\n(.*?)\n```", DOC, re.DOTALL)
+    blocks = re.findall(r"#### `([a-z._]+)`\n\n```json\n(.*?)\n```", DOC, re.DOTALL)
     return {name: json.loads(text) for name, text in blocks}
 
 
@@ -68,6 +79,14 @@ def _refund(status: RefundStatus, **extra) -> Refund:
     )  # fmt: skip
 
 
+def _session(status: CheckoutStatus, **extra) -> CheckoutSession:
+    return CheckoutSession(
+        app_id="app_0123456789abcdef", session_id="cs_" + "0" * 24, url="https://x/pay/t", total_fee=100,
+        title="水", channels=["WX_NATIVE"], return_url="https://shop.example/", status=status, request_hash="h",
+        created_at_ms=NOW, expires_at_ms=NOW + 1_800_000, **extra,
+    )  # fmt: skip
+
+
 SAMPLES = [
     events.bill_succeeded(_bill(BillStatus.SUCCEEDED, paid_at_ms=NOW)),
     events.bill_failed(_bill(BillStatus.FAILED, failure_code="channel_error", failure_message="refused")),
@@ -79,6 +98,8 @@ SAMPLES = [
     events.transfer_event(_collection(TransferStatus.SUCCEEDED, paid=40_000, finished_at_ms=NOW)),
     events.transfer_event(_collection(TransferStatus.FAILED, paid=0, failure_code="collection_failed")),
     events.transfer_event(_collection(TransferStatus.UNKNOWN, unknown_reason="poll_deadline")),
+    events.checkout_session_event(_session(CheckoutStatus.COMPLETE, paid_bill_no="B1", completed_at_ms=NOW)),
+    events.checkout_session_event(_session(CheckoutStatus.EXPIRED)),
 ]
 
 

@@ -93,7 +93,7 @@ def merchant(aws: AwsAccount, beecloud_sandbox: RunningServer) -> Merchant:
     from paygate.apps.admin import create_app as create_paygate_app
 
     account = BeeCloudAccount(str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4()))
-    app, api_key = create_paygate_app("shop", beecloud=account, beilypay=None)
+    app, api_key, checkout_secret = create_paygate_app("shop", beecloud=account, beilypay=None)
     response = httpx.post(
         f"{beecloud_sandbox.url}/_sandbox/apps",
         json={
@@ -105,7 +105,9 @@ def merchant(aws: AwsAccount, beecloud_sandbox: RunningServer) -> Merchant:
         },
     )
     assert response.status_code in (200, 201), response.text
-    return Merchant(app.app_id, api_key, account.app_id, account.app_secret, account.master_secret or "")
+    return Merchant(
+        app.app_id, api_key, account.app_id, account.app_secret, account.master_secret or "", checkout_secret
+    )
 
 
 @pytest.fixture
@@ -153,7 +155,7 @@ def beilypay(aws: AwsAccount, beilypay_sandbox: RunningServer, monkeypatch: pyte
         merchant_id=int(uuid.uuid4().int % 2_000_000_000) + 1,
         secret=uuid.uuid4().hex,
     )
-    app, api_key = create_paygate_app("india-shop", beecloud=None, beilypay=account)
+    app, api_key, _ = create_paygate_app("india-shop", beecloud=None, beilypay=account)
     response = httpx.post(
         f"{beilypay_sandbox.url}/_sandbox/apps",
         json={

@@ -65,6 +65,7 @@ class Merchant:
     beecloud_app_id: str
     beecloud_app_secret: str
     beecloud_master_secret: str
+    checkout_secret: str = ""
 
     @property
     def auth(self) -> str:

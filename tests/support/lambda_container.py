@@ -152,7 +152,7 @@ def _provision(beilypay: dict[str, Any]) -> str:
     os.environ["POLL_STATE_MACHINE_ARN"] = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
         name="poll-pending", definition=definition, roleArn="arn:aws:iam::123456789012:role/states"
     )["stateMachineArn"]
-    _app, api_key = create_app("shop", beecloud=None, beilypay=AdminBeilyPayAccount(**beilypay))
+    _app, api_key, _ = create_app("shop", beecloud=None, beilypay=AdminBeilyPayAccount(**beilypay))
     return api_key
 
 

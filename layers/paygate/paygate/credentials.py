@@ -51,6 +51,8 @@ class AppSecrets(BaseModel):
     beecloud_app_secret: str | None = Field(default=None, repr=False)
     beecloud_master_secret: str | None = Field(default=None, repr=False)
     beilypay_secret: str | None = Field(default=None, repr=False)
+    # Signs the hosted checkout's return to the merchant (paygate.checkout.signing).
+    checkout_secret: str | None = Field(default=None, repr=False)
 
 
 def app_secret_name(prefix: str, app_id: str) -> str:
@@ -100,6 +102,17 @@ def require_beecloud(app: App) -> BeeCloudCredentials:
     if creds is None:
         raise ConflictError("this app has no BeeCloud account configured", code="provider_not_configured")
     return creds
+
+
+def require_checkout_secret(app: App) -> str:
+    """The app's checkout signing secret, or a 409 saying the operator has not issued one."""
+    secret = _secrets_for(app).checkout_secret
+    if not secret:
+        raise ConflictError(
+            "this app has no checkout secret; the operator issues one with apps rotate-checkout-secret",
+            code="checkout_not_configured",
+        )
+    return secret
 
 
 def beilypay_credentials_or_none(app: App) -> BeilyPayCredentials | None:

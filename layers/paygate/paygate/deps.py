@@ -160,12 +160,19 @@ def bill_follow_up_scheduler() -> FollowUpScheduler | None:
 
 @cache
 def checkout_service() -> CheckoutService:
+    from paygate.checkout.expiry import ExpiryTimer
     from paygate.checkout.sessions import CheckoutService
     from paygate.credentials import require_beecloud
     from paygate.store.checkout import CheckoutStore
 
-    store = CheckoutStore(client("dynamodb"), get_settings().orders_table)
-    return CheckoutService(store, orders_store(), bill_service(), app_cache(), require_beecloud)
+    settings = get_settings()
+    store = CheckoutStore(client("dynamodb"), settings.orders_table)
+    timer = (
+        ExpiryTimer(client("sqs"), settings.checkout_expiry_queue_url) if settings.checkout_expiry_queue_url else None
+    )
+    return CheckoutService(
+        store, orders_store(), bill_service(), app_cache(), require_beecloud, event_publisher(), timer
+    )
 
 
 @cache

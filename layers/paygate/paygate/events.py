@@ -8,8 +8,17 @@ from enum import StrEnum
 from typing import Any
 
 from paygate.clock import iso_from_ms
-from paygate.models import Bill, Collection, Payout, Refund, RefundStatus, TransferStatus
-from paygate.views import bill_view, collection_view, payout_view, refund_view
+from paygate.models import (
+    Bill,
+    CheckoutSession,
+    CheckoutStatus,
+    Collection,
+    Payout,
+    Refund,
+    RefundStatus,
+    TransferStatus,
+)
+from paygate.views import bill_view, checkout_session_view, collection_view, payout_view, refund_view
 
 ENVELOPE_VERSION = "1"
 # Fixed namespace: the same order reaching the same final state always gets the same event id.
@@ -26,6 +35,9 @@ COLLECTION_SUCCEEDED = "collection.succeeded"
 COLLECTION_FAILED = "collection.failed"
 COLLECTION_UNKNOWN = "collection.unknown"
 RECONCILIATION_MISMATCH = "reconciliation.mismatch"
+CHECKOUT_COMPLETED = "checkout.session.completed"
+CHECKOUT_EXPIRED = "checkout.session.expired"
+CHECKOUT_EXTRA_PAYMENT = "checkout.session.extra_payment"
 
 
 @dataclass(frozen=True)
@@ -159,3 +171,30 @@ class Mismatch:
         data = asdict(self)
         data["kind"] = self.kind.value
         return data
+
+
+def checkout_session_event(session: CheckoutSession) -> DomainEvent | None:
+    """completed or expired, once per session (None while it is open); the page URL is not in it."""
+    if session.status is CheckoutStatus.COMPLETE:
+        detail_type, at_ms = CHECKOUT_COMPLETED, session.completed_at_ms or session.expires_at_ms
+    elif session.status is CheckoutStatus.EXPIRED:
+        detail_type, at_ms = CHECKOUT_EXPIRED, session.expires_at_ms
+    else:
+        return None
+    data = checkout_session_view(session).model_dump(mode="json", exclude={"url"})
+    return DomainEvent(detail_type, session.app_id, f"checkout_session:{session.session_id}", at_ms, data)
+
+
+def checkout_extra_payment(session: CheckoutSession, bill: Bill) -> DomainEvent:
+    """A second bill of one session was paid too: the merchant refunds it (docs/checkout.md)."""
+    data = {
+        "session": checkout_session_view(session).model_dump(mode="json", exclude={"url"}),
+        "bill": bill_view(bill).model_dump(mode="json", exclude={"payment"}),
+    }
+    return DomainEvent(
+        CHECKOUT_EXTRA_PAYMENT,
+        session.app_id,
+        f"checkout_session:{session.session_id}:bill:{bill.bill_no}",
+        bill.paid_at_ms or bill.updated_at_ms,
+        data,
+    )

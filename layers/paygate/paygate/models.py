@@ -256,6 +256,9 @@ class CheckoutSession(BaseModel):
     created_at_ms: int
     expires_at_ms: int
     completed_at_ms: int | None = None
+    # The completed/expired event went out (set after PutEvents succeeded; until then every
+    # reader that finds the session final publishes it again, under the same event id).
+    event_published: bool = False
 
     def bill_no_for(self, channel: str) -> str:
         """Stable per session and channel: choosing a channel twice asks for the same bill."""

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     bill_follow_up_queue_url: str = Field(default="", alias="BILL_FOLLOW_UP_QUEUE_URL")
     bill_follow_up_s: int = Field(default=300, ge=1, le=900, alias="BILL_FOLLOW_UP_S")
     bill_follow_up_attempts: int = Field(default=3, ge=1, le=10, alias="BILL_FOLLOW_UP_ATTEMPTS")
+    # Hosted checkout: the queue of its sessions' expiry timers (empty: a session expires when read).
+    checkout_expiry_queue_url: str = Field(default="", alias="CHECKOUT_EXPIRY_QUEUE_URL")
 
 
 @lru_cache(maxsize=1)

@@ -87,7 +87,7 @@ def test_forged_or_mismatched_webhooks_change_nothing(merchant, aws, beecloud_sa
 def test_a_webhook_sent_to_another_apps_url_is_rejected(merchant, aws, beecloud_sandbox):
     from paygate.apps.admin import BeeCloudAccount, create_app
 
-    other, _ = create_app(
+    other, _, _ = create_app(
         "other", beecloud=BeeCloudAccount("5f0e3d9c-1111-4222-8333-944455556666", "x", "y"), beilypay=None
     )
     _create_bill(merchant)

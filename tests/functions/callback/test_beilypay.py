@@ -152,7 +152,7 @@ def test_forged_or_mismatched_notifies_change_nothing(beilypay, aws, tamper):
 def test_a_notify_on_another_apps_url_is_rejected(beilypay, aws):
     from paygate.apps.admin import BeilyPayAccount, create_app
 
-    other, _ = create_app("other", beecloud=None, beilypay=BeilyPayAccount(77, 78, "another-secret"))
+    other, _, _ = create_app("other", beecloud=None, beilypay=BeilyPayAccount(77, 78, "another-secret"))
     payout = _payout(beilypay)
     notify = beilypay.notify_body(payout["provider_order_no"])
     event = beilypay_notify_event(beilypay, notify)

@@ -7,12 +7,15 @@ channel creates that channel's bill once, and the session completes when the bil
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from html import unescape
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from paygate.checkout.signing import verify_return
 from tests.support.functions import api_event, body_of, invoke, pay_in_sandbox, webhook_event
 
 PAGE_CSP = (
@@ -91,7 +94,7 @@ def test_another_apps_key_cannot_read_the_session(merchant, aws):
     from paygate.apps.admin import create_app
 
     session = body_of(_create(merchant))
-    _, other_key = create_app("other", beecloud=None, beilypay=None)
+    _, other_key, _ = create_app("other", beecloud=None, beilypay=None)
 
     read = invoke(
         "checkout",
@@ -221,7 +224,21 @@ def test_paying_the_bill_completes_the_session_and_sends_the_payer_back(merchant
 
     state = _status(token)
     assert state["status"] == "complete"
-    assert state["return_to"] == f"https://shop.example/done?order=42&session_id={session['id']}"
+    back = urlsplit(state["return_to"])
+    assert f"{back.scheme}://{back.netloc}{back.path}" == "https://shop.example/done"
+    query = dict(parse_qsl(back.query))
+    assert (query["order"], query["session_id"]) == ("42", session["id"])  # the merchant's own query kept
+    assert verify_return(
+        merchant.checkout_secret,
+        query["session_id"],
+        int(query["timestamp"]),
+        query["signature"],
+        now_s=int(time.time()),
+    )
+    assert not verify_return(
+        "pcs_another-apps-secret", query["session_id"], int(query["timestamp"]), query["signature"],
+        now_s=int(time.time()),
+    )  # fmt: skip
     page = _page(token)["body"]
     assert "Payment received" in page
     assert 'id="channel-' not in page  # a paid session never offers to pay again
@@ -240,3 +257,172 @@ def test_an_expired_session_offers_nothing(merchant, aws, monkeypatch):
     assert 'id="channel-' not in page
     assert _choose(token, "WX_NATIVE")["statusCode"] == 303  # answered with the page's current state
     assert _status(token)["status"] == "expired"
+
+
+def test_an_app_without_a_checkout_secret_cannot_create_sessions(merchant, aws):
+    import boto3
+
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    name = f"paygate/test/apps/{merchant.app_id}"
+    stored = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
+    stored.pop("checkout_secret")
+    secrets.put_secret_value(SecretId=name, SecretString=json.dumps(stored))
+    from tests.support.functions import clear_container_caches
+
+    clear_container_caches()
+    refused = _create(merchant)
+
+    assert refused["statusCode"] == 409
+    assert body_of(refused)["error"]["code"] == "checkout_not_configured"
+
+
+def _bill_event(app_id: str, bill: dict) -> dict:
+    return {
+        "version": "0", "id": "e", "detail-type": "bill.succeeded", "source": "paygate", "account": "123456789012",
+        "time": "2026-12-05T00:00:00Z", "region": "us-east-1", "resources": [],
+        "detail": {"type": "bill.succeeded", "app_id": app_id, "data": bill},
+    }  # fmt: skip
+
+
+def _events(aws) -> list[dict]:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    found = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=aws.events_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            found.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=aws.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _paid_bills(merchant, beecloud_sandbox, token: str, channels: list[str]) -> list[dict]:
+    for channel in channels:
+        _choose(token, channel)
+    bills = body_of(invoke("query", api_event("GET", "/bills", headers={"Authorization": merchant.auth})))["data"]
+    for bill in bills:
+        signed = pay_in_sandbox(beecloud_sandbox.url, merchant, bill["bill_no"])
+        assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"
+    return body_of(invoke("query", api_event("GET", "/bills", headers={"Authorization": merchant.auth})))["data"]
+
+
+def test_the_bus_completes_a_session_whose_page_was_closed_and_reports_a_second_payment(
+    merchant, aws, beecloud_sandbox
+):
+    session = body_of(_create(merchant))
+    token = _token(session)
+    first, second = sorted(
+        _paid_bills(merchant, beecloud_sandbox, token, ["WX_NATIVE", "ALI_WEB"]), key=lambda b: b["paid_at"]
+    )
+    _events(aws)  # the bills' own events
+
+    invoke("checkout", _bill_event(merchant.app_id, first))
+    invoke("checkout", _bill_event(merchant.app_id, second))
+    invoke("checkout", _bill_event(merchant.app_id, second))  # EventBridge delivers at least once
+
+    got = body_of(invoke("checkout", api_event(
+        "GET", f"/checkout/sessions/{session['id']}", resource="/checkout/sessions/{session_id}",
+        path_params={"session_id": session["id"]}, headers={"Authorization": merchant.auth},
+    )))  # fmt: skip
+    assert (got["status"], got["bill_no"]) == ("complete", first["bill_no"])
+    published = _events(aws)
+    by_type = {}
+    for event in published:
+        by_type.setdefault(event["detail-type"], set()).add(event["detail"]["event_id"])
+    assert set(by_type) == {"checkout.session.completed", "checkout.session.extra_payment"}
+    assert len(by_type["checkout.session.completed"]) == 1  # one id, however often it went out
+    assert len(by_type["checkout.session.extra_payment"]) == 1
+    extra = next(e for e in published if e["detail-type"] == "checkout.session.extra_payment")["detail"]["data"]
+    assert (extra["session"]["id"], extra["bill"]["bill_no"]) == (session["id"], second["bill_no"])
+    assert "url" not in extra["session"]  # the page's URL is a credential: never in an event
+
+
+def test_a_bill_not_started_by_the_session_cannot_complete_it(merchant, aws, beecloud_sandbox):
+    session = body_of(_create(merchant))
+    forged = {"bill_no": "FORGED0000001", "channel": "WX_NATIVE", "total_fee": 1234, "title": "x"}
+    created = invoke("create_bill", api_event(
+        "POST", "/bills", body={**forged, "optional": {"checkout_session": session["id"]}},
+        headers={"Authorization": merchant.auth},
+    ))  # fmt: skip
+    signed = pay_in_sandbox(beecloud_sandbox.url, merchant, body_of(created)["bill_no"])
+    invoke("callback", webhook_event(merchant, signed))
+    bill = body_of(invoke("query", api_event(
+        "GET", "/bills/FORGED0000001", resource="/bills/{bill_no}", path_params={"bill_no": "FORGED0000001"},
+        headers={"Authorization": merchant.auth},
+    )))  # fmt: skip
+
+    invoke("checkout", _bill_event(merchant.app_id, bill))
+
+    assert _status(_token(session))["status"] == "open"
+
+
+def test_an_expired_session_is_announced_once(merchant, aws, monkeypatch):
+    session = body_of(_create(merchant, {**SESSION, "expires_in": 300}))
+    from paygate import deps
+
+    monkeypatch.setattr(deps.checkout_service(), "_clock", lambda: 10**13)
+    _events(aws)
+    for _ in range(3):
+        _status(_token(session))
+
+    expired = [e for e in _events(aws) if e["detail-type"] == "checkout.session.expired"]
+    assert len(expired) == 1
+    assert expired[0]["detail"]["data"]["id"] == session["id"]
+
+
+@pytest.fixture
+def expiry_queue(aws, monkeypatch) -> str:
+    import boto3
+
+    from tests.support.functions import clear_container_caches
+
+    url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="checkout-expiry")["QueueUrl"]
+    monkeypatch.setenv("CHECKOUT_EXPIRY_QUEUE_URL", url)
+    clear_container_caches()
+    return url
+
+
+def _timers(url: str) -> list[dict]:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    return [sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]]
+
+
+def _fire(url: str, session: dict, merchant) -> dict:
+    record = {
+        "messageId": "m1", "receiptHandle": "r1", "md5OfBody": "", "eventSource": "aws:sqs", "awsRegion": "us-east-1",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:checkout-expiry",
+        "attributes": {}, "messageAttributes": {},
+        "body": json.dumps({"app_id": merchant.app_id, "session_id": session["id"]}),
+    }  # fmt: skip
+    return invoke("checkout", {"Records": [record]})
+
+
+def test_a_session_starts_its_expiry_timer_and_expires_on_time_without_any_reader(
+    merchant, expiry_queue, aws, monkeypatch
+):
+    session = body_of(_create(merchant, {**SESSION, "expires_in": 1800}))
+    assert _timers(expiry_queue)[0]["ApproximateNumberOfMessagesDelayed"] == "1"  # 15 min, SQS's longest delay
+
+    assert _fire(expiry_queue, session, merchant) == {"batchItemFailures": []}  # 15 min in: not due
+    assert _timers(expiry_queue)[0]["ApproximateNumberOfMessagesDelayed"] == "2"  # waits again
+    _events(aws)
+    from paygate import deps
+
+    monkeypatch.setattr(deps.checkout_service(), "_clock", lambda: 10**13)
+    assert _fire(expiry_queue, session, merchant) == {"batchItemFailures": []}
+
+    expired = [e for e in _events(aws) if e["detail-type"] == "checkout.session.expired"]
+    assert [e["detail"]["data"]["id"] for e in expired] == [session["id"]]
+    assert _timers(expiry_queue)[0]["ApproximateNumberOfMessagesDelayed"] == "2"  # nothing more queued
+
+
+def test_the_timer_waits_at_most_fifteen_minutes_and_rounds_up():
+    from paygate.checkout.expiry import delay_until
+
+    assert delay_until(expires_at_ms=10_000_000, now_ms=0) == 900
+    assert delay_until(expires_at_ms=1_001, now_ms=0) == 2
+    assert delay_until(expires_at_ms=0, now_ms=5_000) == 0

@@ -85,7 +85,7 @@ def test_another_apps_bill_is_a_404_like_a_missing_one(merchant, aws, beecloud_s
 
     _create(merchant, "REFRESH00003")
     _pay_at_beecloud(beecloud_sandbox.url, merchant, "REFRESH00003")
-    _, other_key = create_app("other", beecloud=None, beilypay=None)
+    _, other_key, _ = create_app("other", beecloud=None, beilypay=None)
     other = type("Other", (), {"auth": f"Bearer {other_key}"})()
 
     theirs, missing = _refresh(other, "REFRESH00003"), _refresh(merchant, "NOSUCHBILL01")

@@ -96,7 +96,7 @@ def test_bad_list_parameters_are_422(merchant, query):
 def test_another_apps_orders_are_invisible(five_bills, aws):
     from paygate.apps.admin import create_app
 
-    _, other_key = create_app("other", beecloud=None, beilypay=None)
+    _, other_key, _ = create_app("other", beecloud=None, beilypay=None)
     other_auth = f"Bearer {other_key}"
     one = _get(
         five_bills,
@@ -147,7 +147,7 @@ def _cursor(key) -> str:
 def test_forged_cursors_are_refused_and_never_read_another_app(five_bills, aws):
     from paygate.apps.admin import create_app
 
-    other, other_key = create_app("other", beecloud=None, beilypay=None)
+    other, other_key, _ = create_app("other", beecloud=None, beilypay=None)
     mine = f"{five_bills.app_id}#bill"
     theirs_pk = f"BILL#{other.app_id}#LIST00000000"
     forged = [

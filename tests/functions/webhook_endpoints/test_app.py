@@ -40,7 +40,7 @@ def _get(merchant, endpoint_id):
 def _other_merchant():
     from paygate.apps.admin import create_app
 
-    app, key = create_app("other", beecloud=None, beilypay=None)
+    app, key, _ = create_app("other", beecloud=None, beilypay=None)
 
     class Other:
         app_id = app.app_id

@@ -111,7 +111,7 @@ def test_another_apps_endpoint_cannot_be_rotated(merchant, webhooks):
     from paygate.apps.admin import create_app
 
     created = webhooks.create_endpoint(merchant, "https://shop.example.com/h", ["*"])
-    _, other_key = create_app("other", beecloud=None, beilypay=None)
+    _, other_key, _ = create_app("other", beecloud=None, beilypay=None)
 
     class Other:
         auth = f"Bearer {other_key}"

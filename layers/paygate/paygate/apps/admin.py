@@ -4,6 +4,7 @@
     python -m paygate.apps.admin apps rotate-key --app-id app_... [--json]
     python -m paygate.apps.admin apps show --app-id app_...
     python -m paygate.apps.admin apps register-usage-keys [--app-id app_...]
+    python -m paygate.apps.admin apps rotate-checkout-secret --app-id app_...
     python -m paygate.apps.admin reconcile [--app-id app_...] --from 2026-11-24 --to 2026-11-24 [--out PREFIX]
 
 Runs against whatever AWS endpoint the environment names (a real account, or the local stack
@@ -19,6 +20,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass
+from secrets import token_urlsafe as random_token
 from typing import Any
 
 from paygate.apps.keys import hash_key, is_valid_app_id, new_api_key, new_app_id
@@ -45,15 +47,26 @@ class BeilyPayAccount:
     secret: str
 
 
-def create_app(name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPayAccount | None) -> tuple[App, str]:
-    """Secret first, app record second: an app never exists without its credentials."""
+def new_checkout_secret() -> str:
+    return "pcs_" + random_token(32)
+
+
+def create_app(
+    name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPayAccount | None
+) -> tuple[App, str, str]:
+    """Secret first, app record second: an app never exists without its credentials.
+
+    Returns the app, its API key and its checkout signing secret (both shown once).
+    """
     settings = get_settings()
     app_id = new_app_id()
     api_key = new_api_key(app_id)
+    checkout_secret = new_checkout_secret()
     secrets = AppSecrets(
         beecloud_app_secret=beecloud.app_secret if beecloud else None,
         beecloud_master_secret=beecloud.master_secret if beecloud else None,
         beilypay_secret=beilypay.secret if beilypay else None,
+        checkout_secret=checkout_secret,
     )
     client("secretsmanager").create_secret(
         Name=app_secret_name(settings.app_secrets_prefix, app_id),
@@ -79,7 +92,21 @@ def create_app(name: str, *, beecloud: BeeCloudAccount | None, beilypay: BeilyPa
                 "run `apps register-usage-keys` to give it one",
                 file=sys.stderr,
             )
-    return app, api_key
+    return app, api_key, checkout_secret
+
+
+def rotate_checkout_secret(app_id: str) -> str:
+    """A new checkout signing secret; the old one stops signing within SECRETS_MAX_AGE_S (cached)."""
+    settings = get_settings()
+    if AppsStore(client("dynamodb"), settings.apps_table).get(app_id) is None:
+        raise LookupError(f"no app {app_id}")
+    name = app_secret_name(settings.app_secrets_prefix, app_id)
+    manager = client("secretsmanager")
+    current = AppSecrets.model_validate_json(manager.get_secret_value(SecretId=name)["SecretString"])
+    checkout_secret = new_checkout_secret()
+    updated = current.model_copy(update={"checkout_secret": checkout_secret})
+    manager.put_secret_value(SecretId=name, SecretString=updated.model_dump_json(exclude_none=True))
+    return checkout_secret
 
 
 def _usage_keys() -> UsageKeyRegistry:
@@ -135,6 +162,10 @@ def _parser() -> argparse.ArgumentParser:
     rotate = apps.add_parser("rotate-key", help="replace the app's API key (the old one stops working)")
     rotate.add_argument("--app-id", required=True)
     rotate.add_argument("--json", action="store_true")
+    rotate_checkout = apps.add_parser(
+        "rotate-checkout-secret", help="issue the app's checkout signing secret (hosted checkout's return signature)"
+    )
+    rotate_checkout.add_argument("--app-id", required=True)
     show = apps.add_parser("show", help="show an app (never its key or secrets)")
     show.add_argument("--app-id", required=True)
     register = apps.add_parser(
@@ -205,11 +236,14 @@ def _create(args: argparse.Namespace) -> int:
             )
             return 2
         beilypay = BeilyPayAccount(args.beilypay_app_id, args.beilypay_merchant_id, args.beilypay_secret)
-    app, api_key = create_app(args.name, beecloud=beecloud, beilypay=beilypay)
+    app, api_key, checkout_secret = create_app(args.name, beecloud=beecloud, beilypay=beilypay)
     if args.json:
-        print(json.dumps({"app_id": app.app_id, "api_key": api_key}))
+        print(json.dumps({"app_id": app.app_id, "api_key": api_key, "checkout_secret": checkout_secret}))
     else:
-        print(f"app_id:  {app.app_id}\napi_key: {api_key}\n(the key is shown once; store it now)")
+        print(
+            f"app_id:          {app.app_id}\napi_key:         {api_key}\ncheckout_secret: {checkout_secret}\n"
+            "(the key and the secret are shown once; store them now)"
+        )
     return 0
 
 
@@ -233,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "rotate-key":
             api_key = rotate_key(args.app_id)
             print(json.dumps({"app_id": args.app_id, "api_key": api_key}) if args.json else f"api_key: {api_key}")
+        elif args.command == "rotate-checkout-secret":
+            print(json.dumps({"app_id": args.app_id, "checkout_secret": rotate_checkout_secret(args.app_id)}))
         elif args.command == "register-usage-keys":
             print(json.dumps({"registered": sorted(register_usage_keys(args.app_id))}))
         else:

@@ -11,10 +11,13 @@ import secrets
 from collections.abc import Callable
 from typing import Protocol
 
+from paygate.bus import EventPublisher
+from paygate.checkout.expiry import ExpiryTimer
 from paygate.checkout.requests import CreateCheckoutSessionRequest
 from paygate.clock import now_ms
 from paygate.credentials import BeeCloudCredentials
 from paygate.errors import ConflictError, NotFoundError
+from paygate.events import checkout_extra_payment, checkout_session_event
 from paygate.models import App, Bill, BillStatus, CheckoutSession, CheckoutStatus, Created
 from paygate.payments.bills import BillService
 from paygate.payments.requests import CreateBillRequest
@@ -45,6 +48,8 @@ class CheckoutService:
         bills: BillService,
         apps: Merchants,
         credentials: Callable[[App], BeeCloudCredentials],
+        publisher: EventPublisher,
+        expiry_timer: ExpiryTimer | None = None,
         *,
         clock: Callable[[], int] = now_ms,
         new_id: Callable[[], str] = new_session_id,
@@ -55,6 +60,8 @@ class CheckoutService:
         self._bills = bills
         self._apps = apps
         self._credentials = credentials
+        self._publisher = publisher
+        self._expiry_timer = expiry_timer
         self._clock = clock
         self._new_id = new_id
         self._new_token = new_token
@@ -79,7 +86,19 @@ class CheckoutService:
             expires_at_ms=now + request.expires_in * 1000,
         )
         self._store.create(session, token)
+        if self._expiry_timer is not None:
+            self._expiry_timer.start(session, now)
         return Created(order=session, created=True)
+
+    def on_timer(self, app_id: str, session_id: str) -> CheckoutSession | None:
+        """The expiry timer fired: expire the session if its time is up, else wait again."""
+        session = self._store.get(app_id, session_id)
+        if session is None:
+            return None
+        session = self._expire_if_due(session)
+        if session.status is CheckoutStatus.OPEN and self._expiry_timer is not None:
+            self._expiry_timer.start(session, self._clock())
+        return session
 
     def get(self, app_id: str, session_id: str) -> CheckoutSession:
         session = self._store.get(app_id, session_id)
@@ -122,9 +141,13 @@ class CheckoutService:
                 **({"return_url": page_url} if channel in RETURN_URL_REQUIRED or channel == "ALI_WAP" else {}),
             }
         )
+        # Recorded on the session first: a bill that exists is always one the session knows, so its
+        # payment can never go unnoticed, even if this call dies right after creating it.
+        recorded = self._store.record_bill(session, channel, request.bill_no)
+        if recorded is None:
+            raise ConflictError("this checkout session is no longer open", code="checkout_session_closed")
         bill = self._bills.create(app, self._credentials(app), request).order
-        recorded = self._store.record_bill(session, channel, bill.bill_no)
-        return recorded or self._store.get(session.app_id, session.session_id) or session, bill
+        return recorded, bill
 
     def bill(self, session: CheckoutSession, channel: str) -> Bill | None:
         bill_no = session.bills.get(channel)
@@ -132,14 +155,46 @@ class CheckoutService:
 
     def refresh(self, session: CheckoutSession) -> CheckoutSession:
         """Completes the session if one of its bills was paid (the page asks while it waits)."""
-        if session.status is CheckoutStatus.COMPLETE:
+        if session.status is not CheckoutStatus.COMPLETE:
+            for bill_no in session.bills.values():
+                bill = self._orders.get_bill(session.app_id, bill_no)
+                if bill is not None and bill.status is BillStatus.SUCCEEDED:
+                    return self.bill_paid(session, bill)
+        return self._announce(session)
+
+    def bill_paid(self, session: CheckoutSession, bill: Bill) -> CheckoutSession:
+        """A bill of this session was paid: the first completes it; any other is an extra payment.
+
+        Both can happen (two tabs, two channels, both paid; no provider lets us cancel a bill the
+        payer may be paying at that moment). The extra one is never kept silently: it is announced
+        as checkout.session.extra_payment, for the merchant to refund (docs/checkout.md).
+        """
+        if session.status is not CheckoutStatus.COMPLETE:
+            completed = self._store.complete(session, bill.bill_no, self._clock())
+            session = completed or self._store.get(session.app_id, session.session_id) or session
+        if session.paid_bill_no not in (None, bill.bill_no):
+            self._publisher.publish(checkout_extra_payment(session, bill))
+        return self._announce(session)
+
+    def on_bill_paid(self, app_id: str, session_id: str, bill_no: str) -> CheckoutSession | None:
+        """bill.succeeded of a checkout bill (from the bus): the same as the page's refresh, for a
+        payer who closed the page. None if the session or the bill is not there (nothing to do)."""
+        session = self._store.get(app_id, session_id)
+        bill = self._orders.get_bill(app_id, bill_no)
+        if session is None or bill is None or bill.status is not BillStatus.SUCCEEDED:
+            return None
+        if bill_no not in session.bills.values():
+            return None  # not one of this session's bills: its optional was forged by a caller
+        return self.bill_paid(session, bill)
+
+    def _announce(self, session: CheckoutSession) -> CheckoutSession:
+        """Publishes the session's final event if it has not gone out yet (same id every time)."""
+        event = checkout_session_event(session)
+        if event is None or session.event_published:
             return session
-        for bill_no in session.bills.values():
-            bill = self._orders.get_bill(session.app_id, bill_no)
-            if bill is not None and bill.status is BillStatus.SUCCEEDED:
-                completed = self._store.complete(session, bill.bill_no, self._clock())
-                return completed or self._store.get(session.app_id, session.session_id) or session
-        return session
+        self._publisher.publish(event)
+        self._store.mark_event_published(session)
+        return session.model_copy(update={"event_published": True})
 
     def _expire_if_due(self, session: CheckoutSession) -> CheckoutSession:
         now = self._clock()
@@ -147,4 +202,4 @@ class CheckoutService:
             return session
         expired = self._store.mark_expired(session, now)
         # None: something else changed it first (paid, or expired by another reader): read it again.
-        return expired or self._store.get(session.app_id, session.session_id) or session
+        return self._announce(expired or self._store.get(session.app_id, session.session_id) or session)

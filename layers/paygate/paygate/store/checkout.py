@@ -95,6 +95,15 @@ class CheckoutStore:
             {":complete": "complete", ":bill_no": bill_no, ":now": now_ms, ":open": "open", ":expired": "expired"},
         )
 
+    def mark_event_published(self, session: CheckoutSession) -> None:
+        self._db.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": session_pk(session.app_id, session.session_id)}},
+            UpdateExpression="SET event_published = :yes",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues=to_values({":yes": True}),
+        )
+
     def _transition(
         self,
         session: CheckoutSession,

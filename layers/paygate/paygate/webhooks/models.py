@@ -23,6 +23,9 @@ EVENT_TYPES: tuple[str, ...] = (
     events.COLLECTION_SUCCEEDED,
     events.COLLECTION_FAILED,
     events.COLLECTION_UNKNOWN,
+    events.CHECKOUT_COMPLETED,
+    events.CHECKOUT_EXPIRED,
+    events.CHECKOUT_EXTRA_PAYMENT,
 )
 EVENT_FAMILIES: tuple[str, ...] = tuple(dict.fromkeys(t.split(".", 1)[0] for t in EVENT_TYPES))
 
