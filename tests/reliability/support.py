@@ -167,6 +167,7 @@ class Merchant:
     http: httpx.Client
     beecloud: dict[str, str]
     beilypay: dict[str, Any]
+    checkout_secret: str = ""
 
     @property
     def beecloud_app_id(self) -> str:
@@ -198,6 +199,7 @@ class Gateway:
             app["beecloud"]["app_secret"],
             app["beecloud"]["master_secret"],
             str(app["beilypay"]["secret"]),
+            str(app["checkout_secret"]),
         }
         merchant = Merchant(
             name=name,
@@ -206,6 +208,7 @@ class Gateway:
             http=counting_client(self.info.api_url, headers={"Authorization": f"Bearer {app['api_key']}"}),
             beecloud=app["beecloud"],
             beilypay=app["beilypay"],
+            checkout_secret=app["checkout_secret"],
         )
         self.merchants.append(merchant)
         return merchant
