@@ -40,12 +40,15 @@ from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.views import CheckoutSessionView, checkout_session_view
 from paygate.web.i18n import negotiate
+from paygate.web.limits import KeyedRateLimit
 from paygate.web.pages import render, security_headers, static_assets
 
 logger = Logger()
 app = build_resolver()
 
 PAGE_PREFIX = "/pay/"
+# One page polls every 2 s; a little more is allowed (two tabs), a script hammering it is not.
+status_polls = KeyedRateLimit(rate=1.0, burst=10)
 Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{43}$")]
 
 
@@ -184,6 +187,14 @@ def choose_channel(token: Token, channel: str) -> Response[str]:
 
 @app.get("/pay/<token>/status", include_in_schema=False)
 def status(token: Token) -> Response[str]:
+    wait = status_polls.retry_after(token)
+    if wait is not None:
+        return Response(
+            status_code=429,
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "rate_limited", "message": "too many status requests"}}),
+            headers={"Retry-After": str(wait), **security_headers()},
+        )
     service = checkout_service()
     session = service.for_page(token)
     if session is None:

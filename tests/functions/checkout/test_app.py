@@ -426,3 +426,35 @@ def test_the_timer_waits_at_most_fifteen_minutes_and_rounds_up():
     assert delay_until(expires_at_ms=10_000_000, now_ms=0) == 900
     assert delay_until(expires_at_ms=1_001, now_ms=0) == 2
     assert delay_until(expires_at_ms=0, now_ms=5_000) == 0
+
+
+def test_a_page_hammering_its_status_is_told_to_wait(merchant, aws):
+    token = _token(body_of(_create(merchant)))
+    event = api_event(
+        "GET", f"/pay/{token}/status", resource="/pay/{token}/status", path_params={"token": token},
+        headers={"Content-Type": ""},
+    )  # fmt: skip
+
+    answers = [invoke("checkout", event) for _ in range(15)]
+
+    statuses = [a["statusCode"] for a in answers]
+    assert statuses[:10] == [200] * 10  # a page's burst (two tabs polling) is fine
+    assert 429 in statuses[10:]
+    refused = next(a for a in answers if a["statusCode"] == 429)
+    assert int(_headers(refused)["Retry-After"]) >= 1
+    other = _token(body_of(_create(merchant)))
+    assert _status(other)["status"] == "open"  # another session's page is not affected
+
+
+def test_the_page_assets_are_served_with_their_type_and_cached_for_good(aws):
+    event = api_event(
+        "GET", "/pay/assets/checkout.js", resource="/pay/assets/{name}", path_params={"name": "checkout.js"},
+        headers={"Content-Type": ""},
+    )  # fmt: skip
+    script = invoke("checkout", event)
+    assert script["statusCode"] == 200
+    assert _headers(script)["Content-Type"].startswith("text/javascript")
+    assert "immutable" in _headers(script)["Cache-Control"]
+    for name in ("missing.js", "..%2Fapp.py"):  # only the shipped files: a lookup, never a path on disk
+        event.update(path=f"/pay/assets/{name}", pathParameters={"name": name})
+        assert invoke("checkout", event)["statusCode"] == 404
