@@ -39,7 +39,7 @@ from paygate.payments.refresh import needs_follow_up
 from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.views import CheckoutSessionView, checkout_session_view
-from paygate.web.i18n import negotiate
+from paygate.web.i18n import Language, negotiate
 from paygate.web.limits import KeyedRateLimit
 from paygate.web.pages import render, security_headers, static_assets
 
@@ -93,7 +93,7 @@ def _html(body: str, status: int = 200, *, form_targets: list[str] | None = None
     )
 
 
-def _language() -> Any:
+def _language() -> Language:
     return negotiate(app.current_event.headers.get("Accept-Language"))
 
 
@@ -121,7 +121,7 @@ def return_to(session: CheckoutSession) -> str | None:
     return signed_return_url(session.return_url, secret, session.session_id, now_ms() // 1000)
 
 
-def _page(token: str, session: CheckoutSession, channel: str | None = None) -> Response[str]:
+def _page(token: str, session: CheckoutSession, channel: str | None = None, *, failed: bool = False) -> Response[str]:
     service = checkout_service()
     session = service.refresh(session)
     language = _language()
@@ -142,6 +142,7 @@ def _page(token: str, session: CheckoutSession, channel: str | None = None) -> R
         status_url=f"{base}{PAGE_PREFIX}{token}/status",
         return_to=return_to(session),
         payment=payment,
+        notice=strings["channel_failed"] if failed else None,
         channels=[
             {"code": code, "label": strings[code], "action": f"{base}{PAGE_PREFIX}{token}/channels/{code}"}
             for code in session.channels
@@ -176,7 +177,7 @@ def choose_channel(token: Token, channel: str) -> Response[str]:
             _, bill = service.choose(session, channel)
         except PaygateError as error:
             logger.info("channel refused", extra={"error_code": error.code, "session_id": session.session_id})
-            return _page(token, session)
+            return _page(token, session, failed=True)
         scheduler = bill_follow_up_scheduler()
         if scheduler is not None and needs_follow_up(bill, started_ms):
             scheduler.start(bill)  # as for any bill: a lost webhook is settled within minutes

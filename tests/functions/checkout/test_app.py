@@ -458,3 +458,16 @@ def test_the_page_assets_are_served_with_their_type_and_cached_for_good(aws):
     for name in ("missing.js", "..%2Fapp.py"):  # only the shipped files: a lookup, never a path on disk
         event.update(path=f"/pay/assets/{name}", pathParameters={"name": name})
         assert invoke("checkout", event)["statusCode"] == 404
+
+
+def test_a_channel_the_provider_refuses_says_so_and_offers_the_others(merchant, aws, clean_faults):
+    from tests.support.functions import add_fault
+
+    token = _token(body_of(_create(merchant)))
+    add_fault(clean_faults, scope="request", kind="error", path="/1/rest/bill$", status=500, count=5)
+
+    answer = _choose(token, "WX_NATIVE")
+
+    assert answer["statusCode"] == 200
+    assert 'role="alert"' in answer["body"]
+    assert 'id="channel-ALI_WEB"' in answer["body"]

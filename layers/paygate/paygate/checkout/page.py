@@ -38,6 +38,10 @@ CATALOG = Catalog(
             "en": "The link is incomplete or no longer valid. Please go back to the merchant.",
         },
         "expires_at": {"zh-CN": "有效期至", "en": "Pay before"},
+        "channel_failed": {
+            "zh-CN": "这种支付方式暂时不可用,请稍后再试或换一种方式。",
+            "en": "This way to pay is not available right now. Please try again or choose another.",
+        },
         "secured_by": {"zh-CN": "由 paygate 提供安全支付", "en": "Secure payment by paygate"},
         "scan_wechat": {"zh-CN": "请用微信扫一扫", "en": "Scan with WeChat"},
         "scan_alipay": {"zh-CN": "请用支付宝扫一扫", "en": "Scan with Alipay"},
