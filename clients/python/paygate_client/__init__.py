@@ -1,12 +1,18 @@
-"""Typed Python client for the paygate merchant API (sync and async), see docs/client.md."""
+"""Typed Python client for the paygate merchant API (sync and async), see docs/client.md.
+
+Hosted checkout: create_checkout_session / get_checkout_session on either client, and
+verify_checkout_return for the signed query paygate adds to the merchant's return_url.
+"""
 
 from paygate_client._core import OPERATIONS, RetryPolicy
+from paygate_client.checkout import verify_checkout_return
 from paygate_client.client import AsyncPaygateClient, PaygateClient
 from paygate_client.errors import (
     APIError,
     AuthenticationError,
     ConflictError,
     ConnectionFailedError,
+    InvalidCheckoutReturn,
     InvalidRequestError,
     NotFoundError,
     PaygateError,
@@ -22,9 +28,12 @@ from paygate_client.models import (
     BillList,
     BillStatus,
     Channel,
+    CheckoutSession,
+    CheckoutSessionStatus,
     Collection,
     CollectionList,
     CreateBillRequest,
+    CreateCheckoutSessionRequest,
     CreateCollectionRequest,
     CreatedWebhookEndpoint,
     CreatePayoutRequest,
@@ -56,11 +65,14 @@ __all__ = [
     "BillList",
     "BillStatus",
     "Channel",
+    "CheckoutSession",
+    "CheckoutSessionStatus",
     "Collection",
     "CollectionList",
     "ConflictError",
     "ConnectionFailedError",
     "CreateBillRequest",
+    "CreateCheckoutSessionRequest",
     "CreateCollectionRequest",
     "CreatePayoutRequest",
     "CreateRefundRequest",
@@ -70,6 +82,7 @@ __all__ = [
     "Delivery",
     "DeliveryList",
     "Failure",
+    "InvalidCheckoutReturn",
     "InvalidRequestError",
     "NotFoundError",
     "PaygateClient",
@@ -90,4 +103,5 @@ __all__ = [
     "TransferStatus",
     "WebhookEndpoint",
     "WebhookEndpointList",
+    "verify_checkout_return",
 ]

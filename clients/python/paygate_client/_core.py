@@ -49,12 +49,16 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "rotate_webhook_secret": ("POST", "/webhook-endpoints/{endpoint_id}/rotate-secret"),
     "list_deliveries": ("GET", "/webhook-endpoints/{endpoint_id}/deliveries"),
     "resend_event": ("POST", "/events/{event_id}/resend"),
+    "create_checkout_session": ("POST", "/checkout/sessions"),
+    "get_checkout_session": ("GET", "/checkout/sessions/{session_id}"),
 }
 # POSTs the API does not deduplicate: a retry after an answer was lost could create a second one,
 # so they are only retried when the server certainly did not process them (429, 503).
 NOT_IDEMPOTENT = frozenset({"create_webhook_endpoint", "rotate_webhook_secret"})
 # Creates deduplicated by the API through the Idempotency-Key header.
-KEYED_CREATES = frozenset({"create_bill", "create_refund", "create_payout", "create_collection"})
+KEYED_CREATES = frozenset(
+    {"create_bill", "create_refund", "create_payout", "create_collection", "create_checkout_session"}
+)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,15 @@
 with PaygateClient("pgk.app_….…", "https://…/dev") as paygate:
     bill = paygate.create_bill(bill_no="A0000001", channel="WX_NATIVE", total_fee=100, title="tea")
     bill = paygate.get_bill("A0000001")
+    session = paygate.create_checkout_session(100, "tea", ["WX_NATIVE", "ALI_WEB"], "https://shop.example/paid")
+    # send the payer to session.url; on the return, paygate_client.verify_checkout_return(query, secret)
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Self
 
@@ -32,9 +34,11 @@ from paygate_client.models import (
     BillList,
     BillStatus,
     Channel,
+    CheckoutSession,
     Collection,
     CollectionList,
     CreateBillRequest,
+    CreateCheckoutSessionRequest,
     CreateCollectionRequest,
     CreatedWebhookEndpoint,
     CreatePayoutRequest,
@@ -131,6 +135,31 @@ class _Operations:
     ) -> Call:
         body = CreateCollectionRequest.model_validate(request)
         return build_call("create_collection", body=body, idempotency_key=idempotency_key)
+
+    @staticmethod
+    def create_checkout_session(
+        total_fee: int,
+        title: str,
+        channels: Sequence[Channel | str],
+        return_url: str,
+        *,
+        bill_no_prefix: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        expires_in: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Call:
+        body = CreateCheckoutSessionRequest.model_validate(
+            {
+                "total_fee": total_fee,
+                "title": title,
+                "channels": list(channels),
+                "return_url": return_url,
+                "bill_no_prefix": bill_no_prefix,
+                "metadata": metadata,
+                "expires_in": expires_in,
+            }
+        )
+        return build_call("create_checkout_session", body=body, idempotency_key=idempotency_key)
 
 
 class PaygateClient:
@@ -335,6 +364,33 @@ class PaygateClient:
         """Queue the event again for its endpoints (or one); receivers dedupe on the event id."""
         call = build_call("resend_event", path_params={"event_id": event_id}, query={"endpoint_id": endpoint_id})
         return self._send(call, Resend)
+
+    # -- hosted checkout
+    def create_checkout_session(
+        self,
+        total_fee: int,
+        title: str,
+        channels: Sequence[Channel | str],
+        return_url: str,
+        *,
+        bill_no_prefix: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        expires_in: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CheckoutSession:
+        """A hosted payment page for total_fee fen: send the payer to `url`; amounts in fen.
+
+        The payer comes back to return_url with a signed query (verify_checkout_return); ship on the
+        session's state (get_checkout_session) or the checkout.session.completed event.
+        """
+        call = _Operations.create_checkout_session(
+            total_fee, title, channels, return_url, bill_no_prefix=bill_no_prefix, metadata=metadata,
+            expires_in=expires_in, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return self._send(call, CheckoutSession)
+
+    def get_checkout_session(self, session_id: str) -> CheckoutSession:
+        return self._send(build_call("get_checkout_session", path_params={"session_id": session_id}), CheckoutSession)
 
     # -- transport
     def _send(self, call: Call, model: type[M]) -> M:
@@ -557,6 +613,30 @@ class AsyncPaygateClient:
         """Queue the event again for its endpoints (or one); receivers dedupe on the event id."""
         call = build_call("resend_event", path_params={"event_id": event_id}, query={"endpoint_id": endpoint_id})
         return await self._send(call, Resend)
+
+    # -- hosted checkout
+    async def create_checkout_session(
+        self,
+        total_fee: int,
+        title: str,
+        channels: Sequence[Channel | str],
+        return_url: str,
+        *,
+        bill_no_prefix: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        expires_in: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> CheckoutSession:
+        """A hosted payment page for total_fee fen: send the payer to `url`; amounts in fen."""
+        call = _Operations.create_checkout_session(
+            total_fee, title, channels, return_url, bill_no_prefix=bill_no_prefix, metadata=metadata,
+            expires_in=expires_in, idempotency_key=idempotency_key,
+        )  # fmt: skip
+        return await self._send(call, CheckoutSession)
+
+    async def get_checkout_session(self, session_id: str) -> CheckoutSession:
+        call = build_call("get_checkout_session", path_params={"session_id": session_id})
+        return await self._send(call, CheckoutSession)
 
     async def _send(self, call: Call, model: type[M]) -> M:
         attempt = 0

@@ -76,6 +76,11 @@ class ConnectionFailedError(PaygateError):
         self.idempotency_key = idempotency_key
 
 
+class InvalidCheckoutReturn(PaygateError, ValueError):  # noqa: N818 (the public name docs/checkout.md uses)
+    """A hosted checkout return that does not prove itself: a parameter missing, repeated or malformed,
+    a timestamp outside the tolerance, or a signature that does not match (verify_checkout_return)."""
+
+
 _BY_STATUS: dict[int, type[APIError]] = {
     400: InvalidRequestError,
     413: InvalidRequestError,

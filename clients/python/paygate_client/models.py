@@ -11,7 +11,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StringConstraints, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 MAX_AMOUNT = 2_147_483_647
 
@@ -45,6 +46,19 @@ class TransferStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     UNKNOWN = "unknown"  # BeilyPay's outcome could not be established: never re-issue the order
+
+
+class CheckoutSessionStatus(StrEnum):
+    """open -> complete (a bill of it was paid) | expired (its time ran out unpaid)."""
+
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
+
+
+# The channels a hosted checkout page can offer (a browser pays on them without the merchant's app).
+CheckoutChannel = Literal["WX_NATIVE", "ALI_QRCODE", "ALI_WEB", "UN_WEB", "ALI_WAP"]
+CHECKOUT_CHANNELS: tuple[str, ...] = ("WX_NATIVE", "ALI_QRCODE", "ALI_WEB", "UN_WEB", "ALI_WAP")
 
 
 class _Response(BaseModel):
@@ -128,6 +142,26 @@ class RotateSecretRequest(_Request):
     """POST /webhook-endpoints/{endpoint_id}/rotate-secret: how long the previous secret keeps signing."""
 
     expire_previous_after_s: Annotated[int, Field(ge=0, le=604_800)] = 86_400
+
+
+class CreateCheckoutSessionRequest(_Request):
+    """POST /checkout/sessions: a hosted payment page for total_fee fen, offering `channels` in order."""
+
+    total_fee: Amount
+    title: Annotated[str, StringConstraints(min_length=1)]
+    channels: Annotated[list[CheckoutChannel], Field(min_length=1, max_length=len(CHECKOUT_CHANNELS))]
+    return_url: str
+    bill_no_prefix: Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{1,10}$")] | None = None
+    metadata: dict[str, Any] | None = None
+    # Seconds until the session expires; not sent when None (the API's default: 30 minutes).
+    expires_in: Annotated[StrictInt, Field(ge=300, le=86_400)] | SkipJsonSchema[None] = None
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_once_each(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each channel at most once")
+        return value
 
 
 # ---------------------------------------------------------------- responses
@@ -296,6 +330,26 @@ class Resend(_Response):
     endpoint_ids: list[str]
 
 
+class CheckoutSession(_Response):
+    """A hosted checkout session: `url` is the payer's page while it is open; `bill_no` the bill that paid it."""
+
+    object: Literal["checkout.session"] = "checkout.session"
+    id: str
+    url: str | None
+    status: CheckoutSessionStatus
+    total_fee: int
+    currency: str
+    title: str
+    channels: list[str]
+    return_url: str
+    bill_no_prefix: str | None = None
+    metadata: dict[str, Any] | None = None
+    bill_no: str | None = None
+    created_at: str
+    expires_at: str
+    completed_at: str | None = None
+
+
 class ErrorDetail(_Response):
     code: str
     message: str
@@ -338,4 +392,7 @@ OPENAPI_SCHEMAS: dict[type[BaseModel] | type[StrEnum], str] = {
     Delivery: "DeliveryView",
     DeliveryList: "DeliveryList",
     Resend: "ResendView",
+    CheckoutSessionStatus: "CheckoutStatus",
+    CreateCheckoutSessionRequest: "CreateCheckoutSessionRequest",
+    CheckoutSession: "CheckoutSessionView",
 }
