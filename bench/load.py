@@ -438,6 +438,11 @@ def _mixed_round(http: httpx.Client, mixed: Mixed, tag: str, i: int) -> None:
         201,
     ).json()
     mixed.check("pay page (BeilyPay sandbox)", httpx.get(collection["pay_url"], timeout=10), 200)
+    session_body = {"total_fee": 1000, "title": "mixed", "channels": ["WX_NATIVE"], "return_url": "https://x.test/"}
+    session = mixed.check("POST /checkout/sessions", http.post("/checkout/sessions", json=session_body), 201).json()
+    mixed.check("GET /pay/{token}", httpx.get(session["url"], timeout=30), 200)
+    chosen = httpx.post(f"{session['url']}/channels/WX_NATIVE", headers={"Origin": str(http.base_url).rstrip("/")})
+    mixed.check("POST /pay/{token}/channels/{channel}", chosen, 303)
     mixed.check("GET /balance", http.get("/balance"), 200)
     mixed.check("GET /bills", http.get("/bills", params={"limit": 20}), 200)
     mixed.check("GET /refunds", http.get("/refunds", params={"limit": 20}), 200)

@@ -86,7 +86,7 @@ def _demo_checkout(info: StackInfo) -> str | None:
     return str(response.json()["url"])
 
 
-def _banner(info: StackInfo, checkout_url: str | None = None) -> str:
+def _banner(info: StackInfo) -> str:
     lines = [
         "",
         "paygate is running locally (Ctrl-C stops everything)",
@@ -108,8 +108,6 @@ def _banner(info: StackInfo, checkout_url: str | None = None) -> str:
         ]
     if info.checkout_secret:
         lines.insert(-2, f"  demo checkout secret {info.checkout_secret}")
-    if checkout_url:
-        lines += ["", f"  demo checkout (open in a browser, pay in the sandbox): {checkout_url}"]
     return "\n".join(lines) + "\n"
 
 
@@ -158,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
             log.error("could not start the local stack: %s (see --help for the port flags)", exc)
             return 1
         write_private(stack_json, json.dumps(info.to_json(), indent=2) + "\n")
+        print(_banner(info) + f"  written to   {stack_json}\n", flush=True)
         checkout_url = _demo_checkout(info) if info.api_key else None
-        print(_banner(info, checkout_url) + f"  written to   {stack_json}\n", flush=True)
+        if checkout_url:  # after the banner: the first session waits for the Checkout worker to start
+            print(f"  demo checkout (open in a browser, pay in the sandbox): {checkout_url}\n", flush=True)
         stopping.wait()
         log.info("stopping")
     finally:
