@@ -3,13 +3,17 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 
-.PHONY: run test test-clock reliability lint openapi bench build deploy validate bootstrap bootstrap-sam clean
+.PHONY: run test test-clock reliability lint openapi bench build deploy validate bootstrap bootstrap-sam bootstrap-test clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
 
 bootstrap-sam:
 	@WITH_SAM=1 bash scripts/bootstrap.sh
+
+# what `make test` needs on top: SAM's venv, and headless Chromium with CJK fonts (apt-get, when missing)
+bootstrap-test:
+	@WITH_SAM=1 WITH_BROWSER=1 bash scripts/bootstrap.sh
 
 ## run: the whole gateway locally (DynamoDB Local, moto, both sandboxes, the API); Ctrl-C stops it
 run: bootstrap
@@ -18,7 +22,7 @@ run: bootstrap
 ## test: every test (unit, integration, end to end, template lint); files spread over 3 workers;
 ## prints line coverage of the test processes (files below 100 %), also in .local/coverage/coverage.json
 ## (the suite mostly waits on sockets and sandboxes, so 3 workers help even on 2 cores)
-test: bootstrap-sam
+test: bootstrap-test
 	@mkdir -p .local/coverage
 	$(PY) -m pytest -n 3 --dist loadfile --cov --cov-report=term --cov-report=json:.local/coverage/coverage.json $(PYTEST_ARGS)
 

@@ -40,6 +40,34 @@ if [ "${WITH_SAM:-0}" = "1" ]; then
   fi
 fi
 
+# WITH_BROWSER=1 (make test): headless Chromium for the browser tests (tests/support/browser.py).
+# Debian's build, which Playwright launches by path: `playwright install` downloads a browser of its
+# own, which cannot be fetched here. The Noto CJK fonts make Chinese text render as text, not boxes.
+if [ "${WITH_BROWSER:-0}" = "1" ]; then
+  have_browser() {
+    { command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; } &&
+      { [ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] ||
+        fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; }
+  }
+  if ! have_browser; then
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+    if [ "$(id -u)" != 0 ]; then
+      if ! command -v sudo >/dev/null 2>&1; then
+        echo "bootstrap: chromium and fonts-noto-cjk are missing; install them as root (apt-get)" >&2; exit 1
+      fi
+      apt=(sudo "${apt[@]}")
+    fi
+    echo "bootstrap: apt-get install chromium fonts-noto-cjk" >&2
+    apt_quiet() {  # prints apt-get's output only when it fails
+      local log; log=$(mktemp)
+      if "${apt[@]}" "$@" >"$log" 2>&1; then rm -f "$log"; else cat "$log" >&2; rm -f "$log"; return 1; fi
+    }
+    apt_quiet install -y chromium fonts-noto-cjk ||
+      { apt_quiet update && apt_quiet install -y chromium fonts-noto-cjk; }
+    have_browser || { echo "bootstrap: chromium or the Noto CJK fonts are still missing" >&2; exit 1; }
+  fi
+fi
+
 want=$(stamp_of package.json package-lock.json)
 if [ "$(cat node_modules/.stamp 2>/dev/null)" != "$want" ]; then
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
