@@ -1,7 +1,7 @@
 """What the payment page shows: the strings of both languages, and each channel's way to pay.
 
 WX_NATIVE becomes a QR code we render as SVG on the server (segno); the web cashiers (ALI_WEB,
-ALI_QRCODE, UN_WEB) become a form the page submits to the provider, rebuilt from BeeCloud's HTML
+ALI_QRCODE, UN_WEB) become a form the payer submits to the provider, rebuilt from BeeCloud's HTML
 so that no provider script runs on our page; ALI_WAP becomes a link to Alipay's mobile cashier.
 """
 

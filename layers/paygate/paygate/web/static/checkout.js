@@ -1,15 +1,10 @@
 // The payment page's only script (served from our origin; the CSP allows no other).
-// Submits the provider's cashier form once it is shown, and asks the session's status every two
-// seconds until it is paid (then goes back to the merchant) or expired (then reloads the page).
+// Asks the session's status every two seconds until it is paid (then goes back to the merchant) or
+// expired (then reloads the page). The provider's cashier form is submitted by the payer's click.
 (function () {
   "use strict";
   var card = document.getElementById("checkout");
   if (!card) { return; }
-  var form = document.getElementById("provider-form");
-  if (form && form.classList.contains("auto-submit") && !sessionStorage.getItem("submitted:" + location.pathname)) {
-    sessionStorage.setItem("submitted:" + location.pathname, "1");
-    form.submit();
-  }
   var statusUrl = card.getAttribute("data-status-url");
   if (!statusUrl || card.getAttribute("data-state") !== "open") { return; }
   var delay = 2000;
