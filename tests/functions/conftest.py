@@ -7,8 +7,10 @@ that copies every published event into an SQS queue the test can read.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import httpx
@@ -32,6 +34,28 @@ from tests.support.functions import (
     clear_container_caches,
 )
 from tests.support.template import ROOT, table_definitions
+
+# moto's in-process DynamoDB is not thread-safe (an update deep-copies an item another thread may
+# be changing). DynamoDB applies each request atomically, so the tests' races run against that:
+# one request at a time, in whatever order the threads reach it.
+_DYNAMODB_LOCK = threading.RLock()
+_ITEM_OPERATIONS = (
+    "get_item", "put_item", "update_item", "delete_item", "query", "scan", "batch_get_item",
+    "batch_write_item", "transact_get_items", "transact_write_items",
+)  # fmt: skip
+
+
+def _serialise_moto_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _ITEM_OPERATIONS:
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with _DYNAMODB_LOCK:
+                return __original(*args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, locked)
 
 
 @pytest.fixture
@@ -58,6 +82,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, beecloud_sandbox: RunningServer) -> Ite
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     clear_container_caches()
+    _serialise_moto_dynamodb(monkeypatch)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
         names = {
