@@ -34,7 +34,25 @@ from scripts.compile_build import compile_tree
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / ".local" / "bench"
 
-BASELINE = """
+# The route, model and handler both synthetic modules share; only what they set up differs.
+_HANDLER = """
+
+class Item(BaseModel):
+    id: str
+    amount: int
+
+
+@app.get("/items/<item_id>")
+def get_item(item_id: str) -> dict:
+    return Item(id=item_id, amount=1).model_dump()
+
+
+def lambda_handler(event, context):
+    return app.resolve(event, context)
+"""
+
+BASELINE = (
+    """
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
@@ -47,23 +65,12 @@ metrics = Metrics(namespace="Baseline")
 app = APIGatewayRestResolver(enable_validation=True)
 dynamodb = boto3.client("dynamodb")
 http = httpx.Client()
-
-
-class Item(BaseModel):
-    id: str
-    amount: int
-
-
-@app.get("/items/<item_id>")
-def get_item(item_id: str) -> dict:
-    return Item(id=item_id, amount=1).model_dump()
-
-
-def lambda_handler(event, context):
-    return app.resolve(event, context)
 """
+    + _HANDLER
+)
 
-FLOOR = """
+FLOOR = (
+    """
 import boto3
 import httpx
 from aws_lambda_powertools import Logger, Metrics
@@ -75,21 +82,9 @@ metrics = Metrics(namespace="Floor")
 app = APIGatewayRestResolver(enable_validation=True)
 dynamodb = boto3.session.Session().client("dynamodb")
 http = httpx.Client()
-
-
-class Item(BaseModel):
-    id: str
-    amount: int
-
-
-@app.get("/items/<item_id>")
-def get_item(item_id: str) -> dict:
-    return Item(id=item_id, amount=1).model_dump()
-
-
-def lambda_handler(event, context):
-    return app.resolve(event, context)
 """
+    + _HANDLER
+)
 
 # -B: Lambda cannot write next to the code, so nothing compiled in one sample may help the next
 # (-I ignores PYTHONDONTWRITEBYTECODE, hence the flag).

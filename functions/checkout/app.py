@@ -64,7 +64,7 @@ Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{43}$")]
 def create_session(
     request: Annotated[CreateCheckoutSessionRequest, Body()], idempotency_key: IdempotencyKey = None
 ) -> Response[str]:
-    base = public_base_url(app, get_settings().public_base_url)
+    base = _base()
 
     def create(caller: App) -> Created[CheckoutSession]:
         require_checkout_secret(caller)  # no session the merchant could not verify the return of
@@ -82,6 +82,11 @@ def create_session(
 def get_session(session_id: Annotated[str, Path(pattern=r"^cs_[0-9a-f]{24}$")]) -> Response[str]:
     caller = current_app(app)
     return json_response(200, checkout_session_view(checkout_service().get(caller.app_id, session_id)))
+
+
+def _base() -> str:
+    """Where the page is reached: the configured domain, else the one API Gateway was called on."""
+    return public_base_url(app, get_settings().public_base_url)
 
 
 def _html(body: str, status: int = 200, *, form_targets: list[str] | None = None) -> Response[str]:
@@ -108,7 +113,7 @@ def _asset_urls(base: str) -> dict[str, list[str]]:
 
 def _missing() -> Response[str]:
     language = _language()
-    base = public_base_url(app, get_settings().public_base_url)
+    base = _base()
     body = render("checkout/missing.html", language=language, t=strings_for(language), **_asset_urls(base))
     return _html(body, 404)
 
@@ -126,7 +131,7 @@ def _page(token: str, session: CheckoutSession, channel: str | None = None, *, f
     session = service.refresh(session)
     language = _language()
     strings = strings_for(language)
-    base = public_base_url(app, get_settings().public_base_url)
+    base = _base()
     payment = None
     if session.status is CheckoutStatus.OPEN and channel in session.bills:
         bill = service.bill(session, channel)
@@ -181,7 +186,7 @@ def choose_channel(token: Token, channel: str) -> Response[str]:
         scheduler = bill_follow_up_scheduler()
         if scheduler is not None and needs_follow_up(bill, started_ms):
             scheduler.start(bill)  # as for any bill: a lost webhook is settled within minutes
-    base = public_base_url(app, get_settings().public_base_url)
+    base = _base()
     location = f"{base}{PAGE_PREFIX}{token}?{urlencode({'channel': channel})}"
     return Response(status_code=303, headers={"Location": location, **security_headers()}, body="")
 
@@ -232,7 +237,7 @@ def _same_origin() -> bool:
     origin = headers.get("Origin")
     if origin is None:
         return True  # not a browser's cross-site form (browsers send Origin on every POST)
-    ours = urlsplit(public_base_url(app, get_settings().public_base_url))
+    ours = urlsplit(_base())
     return bool(origin == f"{ours.scheme}://{ours.netloc}")
 
 

@@ -10,18 +10,12 @@ from hypothesis import strategies as st
 
 from tests.functions.routes import ROUTES, call
 from tests.support.bad_input import assert_error_result, hostile_bodies
-from tests.support.functions import BeilyPayMerchant, Merchant
+from tests.support.functions import BeilyPayMerchant, Merchant, result_headers
 
 
 @pytest.fixture
 def shops(merchant: Merchant, beilypay: BeilyPayMerchant) -> dict[str, Merchant | BeilyPayMerchant]:
     return {"beecloud": merchant, "beilypay": beilypay}
-
-
-def _headers(result: dict) -> dict[str, str]:
-    merged = {k: str(v) for k, v in (result.get("headers") or {}).items()}
-    merged.update({k: str(v[-1]) for k, v in (result.get("multiValueHeaders") or {}).items()})
-    return merged
 
 
 @settings(
@@ -43,8 +37,8 @@ def test_no_hostile_body_gets_a_5xx_anywhere(shops, data):
         assert result["statusCode"] >= 400
         assert result["body"] == "rejected"
     elif route.is_page and result["statusCode"] == 303:
-        assert _headers(result)["Location"].startswith("https://")  # back to the page
-    elif route.is_page and "text/html" in _headers(result).get("Content-Type", ""):
+        assert result_headers(result)["Location"].startswith("https://")  # back to the page
+    elif route.is_page and "text/html" in result_headers(result).get("Content-Type", ""):
         assert "<html" in result["body"]  # a page that says what is wrong, never a stack trace
     elif route.is_page and result["statusCode"] < 400:
         assert result["body"]  # an asset

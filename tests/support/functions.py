@@ -131,6 +131,13 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def result_headers(result: dict[str, Any]) -> dict[str, str]:
+    """A proxy result's headers as one map (Powertools puts them in multiValueHeaders)."""
+    merged = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    merged.update({k: str(v[-1]) for k, v in (result.get("multiValueHeaders") or {}).items()})
+    return merged
+
+
 def body_of(result: dict[str, Any]) -> Any:
     return json.loads(result["body"])
 

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from paygate.checkout.signing import verify_return
-from tests.support.functions import api_event, body_of, invoke, pay_in_sandbox, webhook_event
+from tests.support.functions import api_event, body_of, invoke, pay_in_sandbox, result_headers, webhook_event
 
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -35,12 +35,6 @@ def _create(merchant, body=None, headers=None) -> dict:
         "POST", "/checkout/sessions", body=body or SESSION, headers={"Authorization": merchant.auth, **(headers or {})}
     )
     return invoke("checkout", event)
-
-
-def _headers(result: dict) -> dict[str, str]:
-    merged = dict(result.get("headers") or {})
-    merged.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()})
-    return merged
 
 
 def _token(session: dict) -> str:
@@ -136,14 +130,14 @@ def test_the_idempotency_key_makes_a_retried_create_return_the_same_session(merc
     assert body_of(first)["id"] == body_of(again)["id"]
 
 
-def test_the_page_shows_the_session_in_the_payers_language_with_strict_headers(merchant, aws):
+def test_the_page_shows_the_session_in_the_payers_language_with_strictresult_headers(merchant, aws):
     token = _token(body_of(_create(merchant, {**SESSION, "title": "<b>Mug</b>"})))
 
     chinese, english = _page(token, language="zh-CN,zh;q=0.9,en;q=0.5"), _page(token, language="en-GB")
 
     for page in (chinese, english):
         assert page["statusCode"] == 200
-        headers = _headers(page)
+        headers = result_headers(page)
         assert headers["Content-Security-Policy"] == PAGE_CSP
         assert headers["X-Frame-Options"] == "DENY"
         assert headers["Referrer-Policy"] == "no-referrer"
@@ -173,7 +167,7 @@ def test_choosing_a_channel_creates_its_bill_once_and_shows_a_qr_code(merchant, 
     chosen = [_choose(token, "WX_NATIVE") for _ in range(2)]
 
     assert [c["statusCode"] for c in chosen] == [303, 303]
-    location = _headers(chosen[0])["Location"]
+    location = result_headers(chosen[0])["Location"]
     assert location == f"{session['url']}?channel=WX_NATIVE"
     shown = _page(token, query={"channel": "WX_NATIVE"})["body"]
     assert "<svg" in shown
@@ -197,7 +191,7 @@ def test_a_web_cashier_is_a_form_to_the_provider_and_the_csp_allows_only_that_ta
     form_action = unescape(re.search(r'<form id="provider-form"[^>]*action="([^"]+)"', page["body"]).group(1))
     assert form_action.startswith(beecloud_sandbox.url)
     target = f"{urlsplit(form_action).scheme}://{urlsplit(form_action).netloc}"
-    assert _headers(page)["Content-Security-Policy"].count("form-action 'self' " + target + ";") == 1
+    assert result_headers(page)["Content-Security-Policy"].count("form-action 'self' " + target + ";") == 1
     assert "<script>" not in page["body"]  # BeeCloud's own auto-submit script is not carried over
 
 
@@ -284,20 +278,6 @@ def _bill_event(app_id: str, bill: dict) -> dict:
     }  # fmt: skip
 
 
-def _events(aws) -> list[dict]:
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    found = []
-    while True:
-        messages = sqs.receive_message(QueueUrl=aws.events_queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not messages:
-            return found
-        for message in messages:
-            found.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=aws.events_queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
 def _paid_bills(merchant, beecloud_sandbox, token: str, channels: list[str]) -> list[dict]:
     for channel in channels:
         _choose(token, channel)
@@ -316,7 +296,7 @@ def test_the_bus_completes_a_session_whose_page_was_closed_and_reports_a_second_
     first, second = sorted(
         _paid_bills(merchant, beecloud_sandbox, token, ["WX_NATIVE", "ALI_WEB"]), key=lambda b: b["paid_at"]
     )
-    _events(aws)  # the bills' own events
+    aws.published_events()  # the bills' own events
 
     invoke("checkout", _bill_event(merchant.app_id, first))
     invoke("checkout", _bill_event(merchant.app_id, second))
@@ -327,7 +307,7 @@ def test_the_bus_completes_a_session_whose_page_was_closed_and_reports_a_second_
         path_params={"session_id": session["id"]}, headers={"Authorization": merchant.auth},
     )))  # fmt: skip
     assert (got["status"], got["bill_no"]) == ("complete", first["bill_no"])
-    published = _events(aws)
+    published = aws.published_events()
     by_type = {}
     for event in published:
         by_type.setdefault(event["detail-type"], set()).add(event["detail"]["event_id"])
@@ -363,11 +343,11 @@ def test_an_expired_session_is_announced_once(merchant, aws, monkeypatch):
     from paygate import deps
 
     monkeypatch.setattr(deps.checkout_service(), "_clock", lambda: 10**13)
-    _events(aws)
+    aws.published_events()
     for _ in range(3):
         _status(_token(session))
 
-    expired = [e for e in _events(aws) if e["detail-type"] == "checkout.session.expired"]
+    expired = [e for e in aws.published_events() if e["detail-type"] == "checkout.session.expired"]
     assert len(expired) == 1
     assert expired[0]["detail"]["data"]["id"] == session["id"]
 
@@ -409,13 +389,13 @@ def test_a_session_starts_its_expiry_timer_and_expires_on_time_without_any_reade
 
     assert _fire(expiry_queue, session, merchant) == {"batchItemFailures": []}  # 15 min in: not due
     assert _timers(expiry_queue)[0]["ApproximateNumberOfMessagesDelayed"] == "2"  # waits again
-    _events(aws)
+    aws.published_events()
     from paygate import deps
 
     monkeypatch.setattr(deps.checkout_service(), "_clock", lambda: 10**13)
     assert _fire(expiry_queue, session, merchant) == {"batchItemFailures": []}
 
-    expired = [e for e in _events(aws) if e["detail-type"] == "checkout.session.expired"]
+    expired = [e for e in aws.published_events() if e["detail-type"] == "checkout.session.expired"]
     assert [e["detail"]["data"]["id"] for e in expired] == [session["id"]]
     assert _timers(expiry_queue)[0]["ApproximateNumberOfMessagesDelayed"] == "2"  # nothing more queued
 
@@ -441,7 +421,7 @@ def test_a_page_hammering_its_status_is_told_to_wait(merchant, aws):
     assert statuses[:10] == [200] * 10  # a page's burst (two tabs polling) is fine
     assert 429 in statuses[10:]
     refused = next(a for a in answers if a["statusCode"] == 429)
-    assert int(_headers(refused)["Retry-After"]) >= 1
+    assert int(result_headers(refused)["Retry-After"]) >= 1
     other = _token(body_of(_create(merchant)))
     assert _status(other)["status"] == "open"  # another session's page is not affected
 
@@ -453,8 +433,8 @@ def test_the_page_assets_are_served_with_their_type_and_cached_for_good(aws):
     )  # fmt: skip
     script = invoke("checkout", event)
     assert script["statusCode"] == 200
-    assert _headers(script)["Content-Type"].startswith("text/javascript")
-    assert "immutable" in _headers(script)["Cache-Control"]
+    assert result_headers(script)["Content-Type"].startswith("text/javascript")
+    assert "immutable" in result_headers(script)["Cache-Control"]
     for name in ("missing.js", "..%2Fapp.py"):  # only the shipped files: a lookup, never a path on disk
         event.update(path=f"/pay/assets/{name}", pathParameters={"name": name})
         assert invoke("checkout", event)["statusCode"] == 404
