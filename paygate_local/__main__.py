@@ -86,7 +86,7 @@ def _demo_checkout(info: StackInfo) -> str | None:
     return str(response.json()["url"])
 
 
-def _banner(info: StackInfo) -> str:
+def _banner(info: StackInfo, checkout_url: str | None = None) -> str:
     lines = [
         "",
         "paygate is running locally (Ctrl-C stops everything)",
@@ -108,6 +108,8 @@ def _banner(info: StackInfo) -> str:
         ]
     if info.checkout_secret:
         lines.insert(-2, f"  demo checkout secret {info.checkout_secret}")
+    if checkout_url:
+        lines += ["", f"  demo checkout (open in a browser, pay in the sandbox): {checkout_url}"]
     return "\n".join(lines) + "\n"
 
 
@@ -155,11 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         except OSError as exc:  # typically a port already in use: say which, without a traceback
             log.error("could not start the local stack: %s (see --help for the port flags)", exc)
             return 1
-        write_private(stack_json, json.dumps(info.to_json(), indent=2) + "\n")
-        print(_banner(info) + f"  written to   {stack_json}\n", flush=True)
+        # Before stack.json says "ready": the demo session starts the authorizer's and Checkout's
+        # workers, so a caller's first request does not wait behind them.
         checkout_url = _demo_checkout(info) if info.api_key else None
-        if checkout_url:  # after the banner: the first session waits for the Checkout worker to start
-            print(f"  demo checkout (open in a browser, pay in the sandbox): {checkout_url}\n", flush=True)
+        write_private(stack_json, json.dumps(info.to_json(), indent=2) + "\n")
+        print(_banner(info, checkout_url) + f"  written to   {stack_json}\n", flush=True)
         stopping.wait()
         log.info("stopping")
     finally:
