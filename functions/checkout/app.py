@@ -27,8 +27,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from paygate.api.creates import IdempotencyKey, answer_create, create_answers, metrics
 from paygate.api.http import answers, build_resolver, current_app, handle, json_response, public_base_url
-from paygate.checkout.page import payment_for, strings_for, yuan
+from paygate.checkout.page import channels_for_device, payment_for, strings_for, yuan
 from paygate.checkout.requests import CHECKOUT_CHANNELS, CreateCheckoutSessionRequest
+from paygate.checkout.sessions import RETURNED_FROM_CASHIER
 from paygate.checkout.signing import signed_return_url
 from paygate.clock import iso_from_ms, now_ms
 from paygate.credentials import require_checkout_secret
@@ -39,6 +40,7 @@ from paygate.payments.refresh import needs_follow_up
 from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.views import CheckoutSessionView, checkout_session_view
+from paygate.web.devices import is_phone
 from paygate.web.i18n import Language, negotiate
 from paygate.web.limits import KeyedRateLimit
 from paygate.web.pages import render, security_headers, static_assets
@@ -94,7 +96,8 @@ def _html(body: str, status: int = 200, *, form_targets: list[str] | None = None
         status_code=status,
         content_type="text/html; charset=utf-8",
         body=body,
-        headers=security_headers(form_targets=form_targets or []),
+        # The page differs by language and device; no cache keeps it (no-store), but a proxy is told why.
+        headers={**security_headers(form_targets=form_targets or []), "Vary": "Accept-Language, User-Agent"},
     )
 
 
@@ -128,7 +131,6 @@ def return_to(session: CheckoutSession) -> str | None:
 
 def _page(token: str, session: CheckoutSession, channel: str | None = None, *, failed: bool = False) -> Response[str]:
     service = checkout_service()
-    session = service.refresh(session)
     language = _language()
     strings = strings_for(language)
     base = _base()
@@ -150,7 +152,7 @@ def _page(token: str, session: CheckoutSession, channel: str | None = None, *, f
         notice=strings["channel_failed"] if failed else None,
         channels=[
             {"code": code, "label": strings[code], "action": f"{base}{PAGE_PREFIX}{token}/channels/{code}"}
-            for code in session.channels
+            for code in channels_for_device(session.channels, phone=is_phone(app.current_event.headers))
         ],
         expires_at=iso_from_ms(session.expires_at_ms),
         expires_at_text=iso_from_ms(session.expires_at_ms)[:16].replace("T", " ") + " UTC",
@@ -161,9 +163,15 @@ def _page(token: str, session: CheckoutSession, channel: str | None = None, *, f
 
 @app.get("/pay/<token>", include_in_schema=False)
 def page(token: Token) -> Response[str]:
-    session = checkout_service().for_page(token)
+    service = checkout_service()
+    session = service.for_page(token)
     if session is None:
         return _missing()
+    session = service.refresh(session)
+    returning = app.current_event.get_query_string_value(RETURNED_FROM_CASHIER) == "1"
+    onward = return_to(session)
+    if returning and onward:  # back from the cashier, and paid: on to the merchant, as the cashier meant
+        return Response(status_code=303, headers={"Location": onward, **security_headers()}, body="")
     shown = app.current_event.get_query_string_value("channel")
     return _page(token, session, shown if shown in CHECKOUT_CHANNELS else None)
 
@@ -176,6 +184,7 @@ def choose_channel(token: Token, channel: str) -> Response[str]:
     session = service.for_page(token)
     if session is None:
         return _missing()
+    session = service.refresh(session)
     if session.status is CheckoutStatus.OPEN:
         started_ms = now_ms()
         try:

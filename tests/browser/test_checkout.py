@@ -101,3 +101,57 @@ def test_an_expired_or_unknown_session_says_so(stack, shop, page: PageFactory, s
     assert payer.csp_violations == []  # its 404 status is logged by the browser; nothing else went wrong
     assert payer.page_errors == []
     _shot(payer, screenshot_dir, "phone-zh-not-found")
+
+
+@pytest.mark.parametrize(
+    ("channel", "locale", "button"),
+    [
+        ("ALI_WEB", "en-US", "Continue to Alipay"),
+        ("UN_WEB", "zh-CN", "前往银联付款"),
+        ("ALI_QRCODE", "zh-CN", "前往支付宝付款"),
+    ],
+)
+def test_desktop_web_cashier_paid_at_the_provider_returns_to_the_merchant(
+    stack, shop, page: PageFactory, screenshot_dir, channel, locale, button
+):
+    session = _session(stack, shop, ["WX_NATIVE", "ALI_QRCODE", "ALI_WEB", "UN_WEB", "ALI_WAP"])
+    payer = page("desktop", locale)
+
+    payer.goto(session["url"])
+    offered = payer.page.locator("[id^=channel-]").evaluate_all("buttons => buttons.map(b => b.id)")
+    assert offered == ["channel-WX_NATIVE", "channel-ALI_QRCODE", "channel-ALI_WEB", "channel-UN_WEB"]  # not ALI_WAP
+    payer.page.click(f"#channel-{channel}")
+    submit = payer.page.wait_for_selector("#provider-submit")
+    assert submit.inner_text() == button
+    payer.assert_clean()
+    _shot(payer, screenshot_dir, f"desktop-{locale[:2]}-{channel.lower().replace('_', '-')}")
+    submit.click()  # to the provider's cashier (the sandbox's): paying there sends the payer back by itself
+
+    payer.page.wait_for_url(re.compile(r".*signature=.*"), timeout=30_000)
+    _returned(shop, payer.page.url, session)
+    assert not payer.blocked_requests
+
+
+def test_phone_alipay_mobile_cashier_paid_returns_to_the_merchant(stack, shop, page: PageFactory, screenshot_dir):
+    session = _session(stack, shop, ["WX_NATIVE", "ALI_WEB", "ALI_WAP"])
+    payer = page("phone", "zh-CN")
+
+    payer.goto(session["url"])
+    assert payer.page.locator("[id^=channel-]").evaluate_all("buttons => buttons.map(b => b.id)") == ["channel-ALI_WAP"]
+    assert payer.page.locator("#amount").inner_text().replace("\n", "") == "¥12.34"
+    payer.assert_clean()
+    _shot(payer, screenshot_dir, "phone-zh-choose")
+    payer.page.click("#channel-ALI_WAP")
+    link = payer.page.wait_for_selector("#provider-link")
+    assert link.inner_text() == "前往支付宝付款"
+    _shot(payer, screenshot_dir, "phone-zh-alipay")
+    link.click()
+
+    payer.page.wait_for_url(re.compile(r".*signature=.*"), timeout=30_000)
+    _returned(shop, payer.page.url, session)
+
+    payer.goto(session["url"])
+    assert payer.page.locator("#result h2").inner_text() == "支付成功"
+    assert payer.page.locator("[id^=channel-]").count() == 0
+    payer.assert_clean()
+    _shot(payer, screenshot_dir, "phone-zh-paid")

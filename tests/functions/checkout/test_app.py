@@ -13,6 +13,7 @@ import time
 from html import unescape
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pytest
 
 from paygate.checkout.signing import verify_return
@@ -237,6 +238,34 @@ def test_paying_the_bill_completes_the_session_and_sends_the_payer_back(merchant
     assert "Payment received" in page
     assert 'id="channel-' not in page  # a paid session never offers to pay again
     assert 'action="' not in page
+
+
+def test_the_cashier_returns_the_payer_to_the_page_which_sends_them_on_once_paid(merchant, aws, beecloud_sandbox):
+    session = body_of(_create(merchant))
+    token = _token(session)
+    _choose(token, "ALI_WEB")
+    [bill] = body_of(invoke("query", api_event("GET", "/bills", headers={"Authorization": merchant.auth})))["data"]
+    in_sandbox = httpx.get(f"{beecloud_sandbox.url}/_sandbox/bills/{merchant.beecloud_app_id}/{bill['bill_no']}")
+    back = urlsplit(in_sandbox.json()["return_url"])  # where the cashier sends the payer after paying
+    assert f"{back.scheme}://{back.netloc}{back.path}" == session["url"]
+    query = dict(parse_qsl(back.query))
+
+    waiting = _page(token, query=query)  # back before the provider's webhook: the page waits and polls
+    assert waiting["statusCode"] == 200
+    assert 'data-state="open"' in waiting["body"]
+    assert 'id="provider-form"' in waiting["body"]
+
+    signed = pay_in_sandbox(beecloud_sandbox.url, merchant, bill["bill_no"])
+    assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"
+
+    onward = _page(token, query=query)  # back after it: straight on to the merchant
+    assert onward["statusCode"] == 303
+    location = result_headers(onward)["Location"]
+    assert location.startswith("https://shop.example/done?order=42&")
+    assert dict(parse_qsl(urlsplit(location).query))["session_id"] == session["id"]
+    later = _page(token)  # a later visit, not from the cashier, shows the paid page
+    assert later["statusCode"] == 200
+    assert "Payment received" in later["body"]
 
 
 def test_an_expired_session_offers_nothing(merchant, aws, monkeypatch):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from paygate.checkout.page import payment_for, provider_form, qr_svg, strings_for
+from paygate.checkout.page import channels_for_device, payment_for, provider_form, qr_svg, strings_for
 from paygate.models import Bill, BillStatus, Channel
 
 ALIPAY_HTML = (
@@ -61,3 +61,15 @@ def test_the_qr_code_is_an_inline_svg_without_script():
     assert svg.startswith("<svg")
     assert "<script" not in svg
     assert "onload" not in svg
+
+
+def test_a_phone_is_offered_the_mobile_cashier_and_a_desktop_the_qr_codes_and_web_cashiers():
+    offered = ["ALI_WAP", "WX_NATIVE", "UN_WEB", "ALI_QRCODE", "ALI_WEB"]
+
+    assert channels_for_device(offered, phone=True) == ["ALI_WAP"]
+    assert channels_for_device(offered, phone=False) == ["WX_NATIVE", "UN_WEB", "ALI_QRCODE", "ALI_WEB"]
+
+
+def test_a_device_that_fits_none_of_the_channels_is_offered_them_all():
+    assert channels_for_device(["WX_NATIVE", "ALI_WEB"], phone=True) == ["WX_NATIVE", "ALI_WEB"]
+    assert channels_for_device(["ALI_WAP"], phone=False) == ["ALI_WAP"]

@@ -80,6 +80,18 @@ def test_unionpay_form_posts_to_the_pay_page(sandbox: Sandbox) -> None:
     assert "https://merchant.example/return" in response.text
 
 
+def test_the_cashier_sends_the_payer_on_to_return_url_by_itself(sandbox: Sandbox) -> None:
+    sandbox.bill("ALI_WEB", bill_no="aliret01", return_url="https://merchant.example/back?order=1&x=<2>")
+    page = sandbox.client.post(f"/pay/{APP_ID}/aliret01").text
+    assert "<meta http-equiv='refresh' content='1;url=https://merchant.example/back?order=1&amp;x=&lt;2&gt;'>" in page
+    assert "href='https://merchant.example/back?order=1&amp;x=&lt;2&gt;'" in page
+
+
+def test_a_bill_without_return_url_stays_on_the_receipt(sandbox: Sandbox) -> None:
+    code_url = sandbox.bill("WX_NATIVE", bill_no="noret001")["code_url"]
+    assert "refresh" not in httpx.get(code_url).text
+
+
 def test_unknown_bill_pay_page_is_404(sandbox: Sandbox) -> None:
     assert sandbox.client.get(f"/pay/{APP_ID}/nosuchbill").status_code == 404
 

@@ -143,5 +143,20 @@ def payment_for(bill: Bill, strings: dict[str, str]) -> Payment | None:
     return None
 
 
+#: Paid on the device showing the page: a phone's browser opens Alipay's mobile cashier.
+PHONE_CHANNELS = frozenset({"ALI_WAP"})
+
+
+def channels_for_device(offered: list[str], *, phone: bool) -> list[str]:
+    """The session's channels that the payer's device can pay with, in the merchant's order.
+
+    A desktop gets the QR codes and the web cashiers, a phone the mobile cashier: a QR code on the
+    phone's own screen cannot be scanned by it. When none of the offered channels fits the device,
+    all of them are shown rather than none (a phone can still submit a web cashier's form).
+    """
+    fitting = [channel for channel in offered if (channel in PHONE_CHANNELS) == phone]
+    return fitting or list(offered)
+
+
 def strings_for(language: Language) -> dict[str, str]:
     return CATALOG.for_language(language)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from typing import Protocol
+from urllib.parse import urlencode
 
 from paygate.bus import EventPublisher
 from paygate.checkout.expiry import ExpiryTimer
@@ -38,6 +39,19 @@ def new_session_id() -> str:
 
 def new_page_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+#: The channels whose cashier sends the payer back to a return_url.
+CASHIER_CHANNELS = RETURN_URL_REQUIRED | {"ALI_WAP"}
+
+#: The page's query flag for a payer coming back from a provider's cashier: once the session is
+#: paid, such a visit goes straight on to the merchant (a later visit shows the paid page).
+RETURNED_FROM_CASHIER = "returned"
+
+
+def cashier_return_url(session: CheckoutSession, channel: str) -> str:
+    """Where the provider's cashier sends the payer after paying: this session's page, for that channel."""
+    return f"{session.url}?{urlencode({'channel': channel, RETURNED_FROM_CASHIER: '1'})}"
 
 
 class CheckoutService:
@@ -129,7 +143,6 @@ class CheckoutService:
         if session.status is not CheckoutStatus.OPEN:
             raise ConflictError("this checkout session is no longer open", code="checkout_session_closed")
         app = self.merchant(session)
-        page_url = session.url
         request = CreateBillRequest.model_validate(
             {
                 "bill_no": session.bill_no_for(channel),
@@ -138,7 +151,7 @@ class CheckoutService:
                 "title": session.title,
                 "optional": {"checkout_session": session.session_id},
                 # The payer comes back to this page from the provider's cashier.
-                **({"return_url": page_url} if channel in RETURN_URL_REQUIRED or channel == "ALI_WAP" else {}),
+                **({"return_url": cashier_return_url(session, channel)} if channel in CASHIER_CHANNELS else {}),
             }
         )
         # Recorded on the session first: a bill that exists is always one the session knows, so its
