@@ -10,7 +10,9 @@ its own answers (gateway responses), as the template configures them.
   enabled key of the plan (else 403, INVALID_API_KEY); each key has its own token bucket
   (rate/burst), checked before the stage's, so a request one merchant's bucket refuses never
   spends the stage's allowance.
-- **Stage throttling**: one token bucket for the whole stage (MethodSettings `/*`, `*`).
+- **Stage throttling**: per method, as API Gateway applies a stage's limits: the stage's default
+  (MethodSettings `/*`, `*`) gives *each* method its own bucket of that size, and a setting for one
+  method (`/~1pay~1{token}~1status`, `GET`) replaces the default for that method.
 - **Gateway responses**: the template's status, static headers and body per response type, with
   `$context.requestId` filled in; API Gateway's defaults otherwise.
 """
@@ -100,6 +102,45 @@ class TokenBucket:
             return False
 
 
+class MethodThrottles:
+    """A stage's throttle: a token bucket per method (resource path and HTTP verb), made on first use.
+
+    settings: the stage's MethodSettings. A method's own entry wins over its path's `*` entry,
+    which wins over the stage's default (`/*`, `*`); a method none of them covers is not throttled.
+    """
+
+    def __init__(self, settings: list[Mapping[str, Any]], clock: Callable[[], float] = time.monotonic) -> None:
+        self._limits: dict[tuple[str, str], tuple[float, int]] = {}
+        for setting in settings:
+            if "ThrottlingRateLimit" not in setting:
+                continue
+            path = str(setting.get("ResourcePath", "/*"))
+            resource = path if path == "/*" else path.replace("~1", "/").replace("//", "/")
+            limit = (float(setting["ThrottlingRateLimit"]), int(setting.get("ThrottlingBurstLimit", 5_000)))
+            self._limits[(resource, str(setting.get("HttpMethod", "*")).upper())] = limit
+        self._clock = clock
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def limit(self, resource: str, method: str) -> tuple[float, int] | None:
+        """(rate, burst) for a method, or None when it is not throttled."""
+        for key in ((resource, method.upper()), (resource, "*"), ("/*", "*")):
+            if key in self._limits:
+                return self._limits[key]
+        return None
+
+    def take(self, resource: str, method: str) -> bool:
+        limit = self.limit(resource, method)
+        if limit is None:
+            return True
+        key = (resource, method.upper())
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                bucket = self._buckets[key] = TokenBucket(*limit, clock=self._clock)
+        return bucket.take()
+
+
 class UsagePlan:
     """One plan's throttle, a bucket per key; `keys()` lists the plan's enabled key values."""
 
@@ -171,12 +212,12 @@ class Gatekeeper:
         self,
         responses: GatewayResponses,
         usage_plan: UsagePlan | None,
-        stage_bucket: TokenBucket | None,
+        throttles: MethodThrottles | None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.responses = responses
         self.usage_plan = usage_plan
-        self.stage_bucket = stage_bucket
+        self.throttles = throttles
         self._clock = clock
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[float, Allowed]] = {}
         self._lock = threading.Lock()
@@ -190,7 +231,8 @@ class Gatekeeper:
                 raise Refused("INVALID_API_KEY")
             if not self.usage_plan.admit(key):
                 raise Refused("THROTTLED")
-        if self.stage_bucket is not None and not self.stage_bucket.take():
+        resource, verb = str(event.get("resource") or ""), str(event.get("httpMethod") or "")
+        if self.throttles is not None and not self.throttles.take(resource, verb):
             raise Refused("THROTTLED")
         return allowed
 
@@ -301,12 +343,6 @@ def gatekeeper_from_template(
         required = route.api_key_required if route.api_key_required is not None else default_key_required
         return RouteAuth(authorizers.get(name) if name and name != "NONE" else None, required)
 
-    stage_bucket = None
-    for setting in api_properties.get("MethodSettings") or []:
-        every_route = setting.get("ResourcePath") == "/*" and setting.get("HttpMethod") == "*"
-        if every_route and "ThrottlingRateLimit" in setting:
-            stage_bucket = TokenBucket(
-                float(setting["ThrottlingRateLimit"]), int(setting.get("ThrottlingBurstLimit", 5_000))
-            )
-    gatekeeper = Gatekeeper(GatewayResponses(api_properties.get("GatewayResponses") or {}), usage_plan, stage_bucket)
+    throttles = MethodThrottles(list(api_properties.get("MethodSettings") or []))
+    gatekeeper = Gatekeeper(GatewayResponses(api_properties.get("GatewayResponses") or {}), usage_plan, throttles)
     return gatekeeper, route_auth

@@ -131,6 +131,8 @@ def local_template(
         # limits still apply, higher (override them to try the 429s: docs/local-stack.md).
         "ApiThrottleRateLimit": "10000",
         "ApiThrottleBurstLimit": "10000",
+        "CheckoutStatusRateLimit": "10000",
+        "CheckoutStatusBurstLimit": "10000",
         "MerchantRateLimit": "1000",
         "MerchantBurstLimit": "2000",
         **parameter_overrides,

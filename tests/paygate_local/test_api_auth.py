@@ -16,9 +16,9 @@ from paygate_local.api_auth import (
     Authorizer,
     Gatekeeper,
     GatewayResponses,
+    MethodThrottles,
     Refused,
     RouteAuth,
-    TokenBucket,
     UsagePlan,
     gatekeeper_from_template,
 )
@@ -64,8 +64,9 @@ class FakeAuthorizerFunction:
         return False, answer
 
 
-def _event(key: str | None) -> dict[str, Any]:
-    return {"headers": {"Authorization": f"Bearer {key}"} if key is not None else {}, "httpMethod": "GET"}
+def _event(key: str | None, resource: str = "/bills", method: str = "GET") -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+    return {"headers": headers, "resource": resource, "httpMethod": method}
 
 
 @pytest.fixture
@@ -82,7 +83,13 @@ def function() -> FakeAuthorizerFunction:
 
 def _gate(clock: Clock, function: FakeAuthorizerFunction, *, rate=2.0, burst=3, stage=(100.0, 100), ttl=5.0):
     plan = UsagePlan(rate, burst, lambda: {"usage-a", "usage-b"}, clock)
-    gate = Gatekeeper(GatewayResponses(), plan, TokenBucket(*stage, clock), clock)
+    stage_default = {
+        "ResourcePath": "/*",
+        "HttpMethod": "*",
+        "ThrottlingRateLimit": stage[0],
+        "ThrottlingBurstLimit": stage[1],
+    }
+    gate = Gatekeeper(GatewayResponses(), plan, MethodThrottles([stage_default], clock), clock)
     route = RouteAuth(Authorizer("MerchantKey", "AuthorizeFunction", ("Authorization",), ttl, function), True)
     return gate, route
 
@@ -115,6 +122,34 @@ def test_a_request_one_merchants_bucket_refuses_spends_nothing_of_the_stages(clo
     assert _refusal(gate, route, "b") is None
     # ...and then the stage refuses b although b's own bucket (burst 2) still holds a token.
     assert _refusal(gate, route, "b") == "THROTTLED"
+
+
+def test_the_stages_limit_applies_to_each_method_on_its_own_and_a_methods_own_setting_replaces_it(clock):
+    throttles = MethodThrottles(
+        [
+            {"ResourcePath": "/*", "HttpMethod": "*", "ThrottlingRateLimit": "1", "ThrottlingBurstLimit": "2"},
+            {
+                "ResourcePath": "/~1pay~1{token}~1status",
+                "HttpMethod": "GET",
+                "ThrottlingRateLimit": "1",
+                "ThrottlingBurstLimit": "5",
+            },
+        ],
+        clock,
+    )
+
+    assert [throttles.take("/bills", "GET") for _ in range(3)] == [True, True, False]
+    assert [throttles.take("/bills", "POST") for _ in range(3)] == [True, True, False]  # its own bucket
+    assert [throttles.take("/pay/{token}/status", "GET") for _ in range(6)] == [True] * 5 + [False]
+    assert throttles.limit("/pay/{token}", "GET") == (1.0, 2)  # the page itself keeps the stage's default
+    clock.now += 1.0
+    assert throttles.take("/bills", "GET")
+
+
+def test_a_stage_without_throttle_settings_throttles_nothing(clock):
+    throttles = MethodThrottles([{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True}], clock)
+
+    assert all(throttles.take("/bills", "GET") for _ in range(1000))
 
 
 def test_the_authorizers_answer_is_cached_per_key_for_its_ttl(clock, function):
@@ -219,5 +254,5 @@ def test_the_templates_api_configures_authorizer_routes_and_stage_throttle(clock
         True,
     )
     assert route_auth(Route("NONE", False)) == RouteAuth(None, False)
-    assert gate.stage_bucket is not None
-    assert (gate.stage_bucket.rate, gate.stage_bucket.burst) == (9.0, 4)
+    assert gate.throttles is not None
+    assert gate.throttles.limit("/bills", "GET") == (9.0, 4)

@@ -18,13 +18,16 @@ import pytest
 from paygate_local.stack import REPO_ROOT, LocalStack
 from tests.paygate_local.helpers import aws_client, free_ports_config
 
-# Each merchant: 1 request a second after a burst of 4. The stage, for everyone: 40 at once, 1 a
-# second after, which the whole module stays well under unless refusals were spending it.
+# Each merchant: 1 request a second after a burst of 4. Each route, for everyone: 40 at once, 1 a
+# second after, which the whole module stays well under unless refusals were spending it. The
+# checkout page's status route: 3 at once, for all payers.
 LIMITS = {
     "MerchantRateLimit": "1",
     "MerchantBurstLimit": "4",
     "ApiThrottleRateLimit": "1",
     "ApiThrottleBurstLimit": "40",
+    "CheckoutStatusRateLimit": "1",
+    "CheckoutStatusBurstLimit": "3",
 }
 
 
@@ -76,6 +79,20 @@ def test_provider_callbacks_are_not_metered_by_any_merchants_limit(stack):
 
     # Not a valid notification (400), but it reached the function: no authorizer, no usage key.
     assert httpx.post(f"{stack.info.api_url}/callbacks/beecloud/{merchant['app_id']}", json={}).status_code == 400
+
+
+def test_the_payers_polling_has_its_own_limit_and_never_spends_the_merchants_routes(stack):
+    merchant = stack.create_app("polled")
+    status = f"/pay/{'A' * 43}/status"  # no such session: the function answers 404 when it runs
+
+    answers = [_get(stack, None, status) for _ in range(8)]
+
+    assert [a.status_code for a in answers[:3]] == [404] * 3
+    throttled = [a for a in answers[3:] if a.status_code == 429]
+    assert len(throttled) >= 4  # at most one token refilled meanwhile
+    assert throttled[0].json()["error"]["code"] == "rate_limited"
+    assert throttled[0].headers["Retry-After"] == "1"
+    assert _get(stack, merchant["api_key"]).status_code == 200  # /bills has its own bucket
 
 
 def test_apps_made_before_limits_get_their_own_key_from_the_cli(stack):

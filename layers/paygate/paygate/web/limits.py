@@ -3,7 +3,7 @@
 A page polls every two seconds; a script hammering one session's status endpoint is answered 429
 (with Retry-After) by the container it reaches, before any read. Each container keeps its own
 buckets, so across N warm containers a key gets at most N times the rate: a cheap first line, behind
-the API stage's throttle. Bounded: past `max_keys` the least recently used bucket is dropped.
+the route's own throttle in API Gateway. Bounded: past `max_keys` the least recently used bucket is dropped.
 """
 
 from __future__ import annotations
