@@ -33,7 +33,7 @@ from tests.support.functions import (
     Merchant,
     clear_container_caches,
 )
-from tests.support.template import ROOT, table_definitions
+from tests.support.template import ROOT, table_definitions, table_name_in_tests
 
 # moto's in-process DynamoDB is not thread-safe (an update deep-copies an item another thread may
 # be changing). DynamoDB applies each request atomically, so the tests' races run against that:
@@ -69,6 +69,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, beecloud_sandbox: RunningServer) -> Ite
         "APPS_TABLE": "apps",
         "IDEMPOTENCY_TABLE": "idempotency",
         "WEBHOOKS_TABLE": "webhooks",
+        "CONSOLE_TABLE": "console",
         "EVENT_BUS_NAME": BUS,
         "APP_SECRETS_PREFIX": f"paygate/{STAGE}/apps/",
         "BEECLOUD_BASE_URL": beecloud_sandbox.url,
@@ -85,14 +86,8 @@ def aws(monkeypatch: pytest.MonkeyPatch, beecloud_sandbox: RunningServer) -> Ite
     _serialise_moto_dynamodb(monkeypatch)
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name=REGION)
-        names = {
-            "OrdersTable": "orders",
-            "AppsTable": "apps",
-            "IdempotencyTable": "idempotency",
-            "WebhooksTable": "webhooks",
-        }
         for logical_id, args in table_definitions().items():
-            dynamodb.create_table(TableName=names[logical_id], **args)
+            dynamodb.create_table(TableName=table_name_in_tests(logical_id), **args)
         events = boto3.client("events", region_name=REGION)
         sqs = boto3.client("sqs", region_name=REGION)
         events.create_event_bus(Name=BUS)

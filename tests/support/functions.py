@@ -20,6 +20,7 @@ import httpx
 
 from bench.samples import first_notification
 from tests.support.lambda_context import FakeLambdaContext
+from tests.support.polling import WAIT_S
 from tests.support.template import ROOT
 
 REGION = "us-east-1"
@@ -146,7 +147,7 @@ EVENTS_DIR: Path = ROOT / "events"
 
 
 def sandbox_webhook(
-    sandbox_url: str, merchant: Merchant, transaction_type: str, transaction_id: str, timeout_s: float = 5.0
+    sandbox_url: str, merchant: Merchant, transaction_type: str, transaction_id: str, timeout_s: float = WAIT_S
 ) -> dict[str, Any]:
     """The signed webhook body BeeCloud (the sandbox) tried to deliver for this order."""
     ref = f"{merchant.beecloud_app_id}/{transaction_type}/{transaction_id}"
@@ -202,7 +203,7 @@ class BeilyPayMerchant:
         assert len(orders) <= 1
         return orders[0] if orders else None
 
-    def notify_body(self, order_no: str, timeout_s: float = 5.0) -> dict[str, Any]:
+    def notify_body(self, order_no: str, timeout_s: float = WAIT_S) -> dict[str, Any]:
         """The signed notify the sandbox tried to deliver for this BeilyPay order."""
         return first_notification(self.sandbox_url, order_no, timeout_s)
 

@@ -133,17 +133,11 @@ def _provision(beilypay: dict[str, Any]) -> str:
 
     from paygate.apps.admin import BeilyPayAccount as AdminBeilyPayAccount
     from paygate.apps.admin import create_app
-    from tests.support.template import table_definitions
+    from tests.support.template import table_definitions, table_name_in_tests
 
-    names = {
-        "OrdersTable": "orders",
-        "AppsTable": "apps",
-        "IdempotencyTable": "idempotency",
-        "WebhooksTable": "webhooks",
-    }
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     for logical_id, args in table_definitions().items():
-        dynamodb.create_table(TableName=names[logical_id], **args)
+        dynamodb.create_table(TableName=table_name_in_tests(logical_id), **args)
     boto3.client("events", region_name=REGION).create_event_bus(Name=os.environ["EVENT_BUS_NAME"])
     definition = (ROOT / "statemachines" / "poll_pending.asl.json").read_text()
     definition = definition.replace(

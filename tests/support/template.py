@@ -34,6 +34,14 @@ def template() -> dict[str, Any]:
     return loaded
 
 
+def table_name_in_tests(logical_id: str) -> str:
+    """The name the tests give a template table: OrdersTable -> orders, ConsoleTable -> console.
+
+    One rule for every table, so that a table added to the template needs no test set-up of its own.
+    """
+    return logical_id.removesuffix("Table").lower()
+
+
 def table_definitions() -> dict[str, dict[str, Any]]:
     """Logical id -> CreateTable arguments, straight from the template's properties."""
     tables = {}

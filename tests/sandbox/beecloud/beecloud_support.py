@@ -16,6 +16,7 @@ from sandbox.beecloud.service import BeeCloudEmulator
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import RunningServer
 from tests.support.clock import today_in_china
+from tests.support.polling import WAIT_S
 
 APP_ID = "0950c062-5e41-44e3-8f52-f89d8cf2b6eb"
 APP_SECRET = "a5571c5a-591e-4fb9-bd92-0283782af00d"
@@ -51,7 +52,7 @@ def today_refund_prefix() -> str:
     return today_in_china()
 
 
-def wait_until(predicate: Callable[[], Any], timeout_s: float = 5.0, what: str = "condition") -> Any:
+def wait_until(predicate: Callable[[], Any], timeout_s: float = WAIT_S, what: str = "condition") -> Any:
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -156,7 +157,7 @@ class Sandbox:
         params = {"ref": ref} if ref else {}
         return list(self.client.get("/_sandbox/notifications", params=params).json()["attempts"])
 
-    def wait_attempts(self, ref: str, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    def wait_attempts(self, ref: str, count: int, timeout_s: float = WAIT_S) -> list[dict[str, Any]]:
         """Poll the notification log until ``ref`` has ``count`` recorded attempts."""
 
         def enough() -> list[dict[str, Any]] | None:
@@ -165,7 +166,7 @@ class Sandbox:
 
         return list(wait_until(enough, timeout_s, f"{count} attempts for {ref}"))
 
-    def webhooks(self, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    def webhooks(self, count: int, timeout_s: float = WAIT_S) -> list[dict[str, Any]]:
         """Wait for ``count`` webhooks of this test (since the last reset); returns their JSON bodies."""
 
         def enough() -> list[Any] | None:

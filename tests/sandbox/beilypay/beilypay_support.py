@@ -12,6 +12,7 @@ import httpx
 
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import RunningServer
+from tests.support.polling import WAIT_S
 
 # The public test credentials shipped in the official SDK samples (protocols §2.6).
 APP_ID = 1183601355
@@ -115,7 +116,7 @@ class Sandbox:
         state: dict[str, Any] = response.json()
         return state
 
-    def wait_order_status(self, order_no: str, status: int, timeout_s: float = 5.0) -> dict[str, Any]:
+    def wait_order_status(self, order_no: str, status: int, timeout_s: float = WAIT_S) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             state = self.order_state(order_no)
@@ -128,7 +129,7 @@ class Sandbox:
         response = self.client.get("/_sandbox/notifications", params={"ref": ref})
         return list(response.json()["attempts"])
 
-    def wait_attempts(self, ref: str, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+    def wait_attempts(self, ref: str, count: int, timeout_s: float = WAIT_S) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             attempts = self.attempts(ref)

@@ -15,11 +15,12 @@ from sandbox.common.notifier import Notifier
 from sandbox.common.receiver import RecordingReceiver
 from sandbox.common.server import serve_in_thread
 from tests.sandbox.common.common_support import SCHEDULE, TIME_SCALE, Receiver, Running
+from tests.support.polling import WAIT_S
 
 BODY: dict[str, Any] = {"orderNo": "1", "status": 2, "sign": "ABCDEF0123456789ABCDEF0123456789"}
 
 
-def wait_until_settled(mini: Running, ref: str, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
+def wait_until_settled(mini: Running, ref: str, count: int, timeout_s: float = WAIT_S) -> list[dict[str, Any]]:
     """Poll the control API until ``count`` attempts are logged for ``ref`` (bounded)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
