@@ -1,4 +1,4 @@
-"""Service-level test doubles: the orders table on moto, a recording publisher, a scripted upstream.
+"""Service-level test doubles: the orders and console tables on moto, a recording publisher, a scripted upstream.
 
 The domain services run against the real store (the template's table definition on moto) and
 the real provider adapters over an httpx MockTransport, so a test sees exactly which requests
@@ -49,6 +49,15 @@ def orders_table() -> Iterator[Any]:
     with mock_aws():
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(TableName="orders", **table_definitions()["OrdersTable"])
+        yield client
+
+
+@contextmanager
+def console_table() -> Iterator[Any]:
+    """A moto DynamoDB client with the template's console table named `console`."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="console", **table_definitions()["ConsoleTable"])
         yield client
 
 

@@ -1,6 +1,6 @@
 """Per-container singletons: built on first use, reused by every invocation of the container.
 
-The one place where services meet their adapters. Provider clients, the webhook services and
+The one place where services meet their adapters. Provider clients, the webhook and console services and
 the webhook sender (and so httpx) are imported inside their getters: a function pays at cold
 start only for what it uses (Query never loads httpx, the money flows never load webhooks).
 """
@@ -25,12 +25,16 @@ if TYPE_CHECKING:
     import httpx
 
     from paygate.checkout.sessions import CheckoutService
+    from paygate.console.audit import AuditLog
+    from paygate.console.sessions import SessionService
+    from paygate.console.users import UserService
     from paygate.credentials import BeilyPayCredentials
     from paygate.payments.bills import BillService
     from paygate.payments.refresh import BillRefresher, FollowUpScheduler
     from paygate.payments.refunds import RefundService
     from paygate.providers.beecloud import BeeCloudClient
     from paygate.providers.beilypay import BeilyPayClient
+    from paygate.store.console import ConsoleStore
     from paygate.transfers.collections import CollectionService
     from paygate.transfers.payouts import PayoutService
     from paygate.transfers.poller import FirstPollQueue, PendingPoller, PollerStarter, PollSchedule
@@ -251,6 +255,37 @@ def dispatcher() -> Dispatcher:
     return Dispatcher(webhooks_store(), delivery_queue(), signing_secrets(), get_webhook_settings(), post)
 
 
+# ---------------------------------------------------------------- console
+
+
+@cache
+def console_store() -> ConsoleStore:
+    from paygate.store.console import ConsoleStore
+
+    return ConsoleStore(client("dynamodb"), get_settings().console_table)
+
+
+@cache
+def console_users() -> UserService:
+    from paygate.console.users import UserService
+
+    return UserService(console_store())
+
+
+@cache
+def console_sessions() -> SessionService:
+    from paygate.console.sessions import SessionService
+
+    return SessionService(console_store(), console_users())
+
+
+@cache
+def audit_log() -> AuditLog:
+    from paygate.console.audit import AuditLog
+
+    return AuditLog(console_store())
+
+
 def clear_caches() -> None:
     """A fresh 'container' (tests and benchmarks): every singleton above and both settings."""
     get_settings.cache_clear()
@@ -281,5 +316,9 @@ def clear_caches() -> None:
         signing_secrets,
         endpoint_service,
         dispatcher,
+        console_store,
+        console_users,
+        console_sessions,
+        audit_log,
     ):
         factory.cache_clear()

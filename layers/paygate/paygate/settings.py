@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     orders_table: str = Field(alias="ORDERS_TABLE")
     apps_table: str = Field(alias="APPS_TABLE")
     idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
+    console_table: str = Field(default="", alias="CONSOLE_TABLE")
     event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
     app_secrets_prefix: str = Field(default="paygate/dev/apps/", alias="APP_SECRETS_PREFIX")
     beecloud_base_url: str = Field(default="https://apibj.beecloud.cn", alias="BEECLOUD_BASE_URL")

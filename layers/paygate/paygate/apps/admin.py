@@ -1,4 +1,4 @@
-"""Operator CLI: create apps with their provider credentials, rotate keys, show apps.
+"""Operator CLI: create apps with their provider credentials, rotate keys, show apps; console users.
 
     python -m paygate.apps.admin apps create --name shop --beecloud-app-id ... --beecloud-app-secret ... --json
     python -m paygate.apps.admin apps rotate-key --app-id app_... [--json]
@@ -6,12 +6,22 @@
     python -m paygate.apps.admin apps register-usage-keys [--app-id app_...]
     python -m paygate.apps.admin apps rotate-checkout-secret --app-id app_...
     python -m paygate.apps.admin reconcile [--app-id app_...] --from 2026-11-24 --to 2026-11-24 [--out PREFIX]
+    python -m paygate.apps.admin users create --app-id app_... --email a@example.com --role viewer|operator [--json]
+    python -m paygate.apps.admin users list --app-id app_...
+    python -m paygate.apps.admin users disable --email a@example.com
+    python -m paygate.apps.admin users enable --email a@example.com
+    python -m paygate.apps.admin users set-role --email a@example.com --role viewer|operator
+    python -m paygate.apps.admin users reset-password --email a@example.com [--json]
 
 Runs against whatever AWS endpoint the environment names (a real account, or the local stack
 through AWS_ENDPOINT_URL); reads the same variables as the functions (APPS_TABLE,
 APP_SECRETS_PREFIX, and USAGE_PLAN_ID: the stack output `MerchantUsagePlanId`). The API key is
 printed once and stored only as a hash. With USAGE_PLAN_ID set, a new app gets its own usage key
 in the plan (its own rate limit, docs/api.md "Rate limits").
+
+Console users (CONSOLE_TABLE) sign in to their app's web console; a new user's password and a
+reset one are printed once, to stdout only. Disabling a user, giving it a new role or a new
+password ends its sessions at once.
 """
 
 from __future__ import annotations
@@ -27,10 +37,13 @@ from paygate.apps.keys import hash_key, is_valid_app_id, new_api_key, new_app_id
 from paygate.apps.limits import UsageKeyRegistry
 from paygate.aws import client
 from paygate.clock import now_ms
+from paygate.console.users import ConsoleUser, Role, UserService
 from paygate.credentials import AppSecrets, app_secret_name
+from paygate.errors import InvalidRequestError, PaygateError
 from paygate.models import App
 from paygate.settings import get_settings
 from paygate.store.apps import AppsStore
+from paygate.store.console import ConsoleStore
 
 
 @dataclass(frozen=True)
@@ -146,6 +159,20 @@ def show_app(app_id: str) -> dict[str, Any]:
     return app.model_dump(mode="json", exclude={"key_hash"})
 
 
+def _user_service() -> UserService:
+    table = get_settings().console_table
+    if not table:
+        raise LookupError("CONSOLE_TABLE is not set (the stack's console table)")
+    return UserService(ConsoleStore(client("dynamodb"), table))
+
+
+def create_console_user(app_id: str, email: str, role: Role) -> tuple[ConsoleUser, str]:
+    """A console user of an existing app, and its password (shown once)."""
+    if AppsStore(client("dynamodb"), get_settings().apps_table).get(app_id) is None:
+        raise LookupError(f"no app {app_id}")
+    return _user_service().create(app_id, email, role)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m paygate.apps.admin", description="paygate operator CLI")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -182,7 +209,34 @@ def _parser() -> argparse.ArgumentParser:
     reconcile.add_argument("--from", dest="from_", help="ISO instant or date (UTC); default: --to minus 48 h")
     reconcile.add_argument("--to", help="ISO instant or date (a date means its end, UTC); default: now")
     reconcile.add_argument("--out", help="report path prefix (default: ./reconciliation-<run id>)")
+    _users_parser(groups)
     return parser
+
+
+def _users_parser(groups: Any) -> None:
+    users = groups.add_parser("users", help="the people who sign in to an app's web console").add_subparsers(
+        dest="command", required=True
+    )
+    roles = [role.value for role in Role]
+    create = users.add_parser("create", help="create a console user of an app and print its password once")
+    create.add_argument("--app-id", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", required=True, choices=roles)
+    create.add_argument("--json", action="store_true")
+    listing = users.add_parser("list", help="an app's console users (never their password hashes)")
+    listing.add_argument("--app-id", required=True)
+    disable = users.add_parser("disable", help="refuse the user's sign-ins and end its sessions")
+    disable.add_argument("--email", required=True)
+    enable = users.add_parser("enable", help="let a disabled user sign in again")
+    enable.add_argument("--email", required=True)
+    set_role = users.add_parser("set-role", help="give the user another role (its sessions end)")
+    set_role.add_argument("--email", required=True)
+    set_role.add_argument("--role", required=True, choices=roles)
+    reset = users.add_parser(
+        "reset-password", help="give the user a new password, print it once (unlocks it, ends its sessions)"
+    )
+    reset.add_argument("--email", required=True)
+    reset.add_argument("--json", action="store_true")
 
 
 def _reconcile(args: argparse.Namespace) -> int:
@@ -247,10 +301,59 @@ def _create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _users(args: argparse.Namespace) -> int:
+    """Exit status: 0 done, 1 no such app or user (or the email is taken), 2 bad input."""
+    if getattr(args, "app_id", None) is not None and not is_valid_app_id(args.app_id):
+        print(f"not an app id: {args.app_id}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "create":
+            user, password = create_console_user(args.app_id, args.email, Role(args.role))
+            _print_password(user, password, as_json=args.json)
+        elif args.command == "list":
+            print(json.dumps([user.public() for user in _user_service().list(args.app_id)], indent=2))
+        elif args.command == "reset-password":
+            service = _user_service()
+            user = service.get(args.email) or _no_user()
+            _print_password(user, service.reset_password(user.email), as_json=args.json)
+        else:
+            service = _user_service()
+            changes = {
+                "disable": lambda: service.disable(args.email),
+                "enable": lambda: service.enable(args.email),
+                "set-role": lambda: service.set_role(args.email, Role(args.role)),
+            }
+            print(json.dumps(changes[args.command]().public()))
+    except InvalidRequestError as error:
+        print(error.message, file=sys.stderr)
+        return 2
+    except (LookupError, PaygateError) as error:
+        print(error.message if isinstance(error, PaygateError) else str(error), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _no_user() -> ConsoleUser:
+    raise LookupError("no console user with this email")
+
+
+def _print_password(user: ConsoleUser, password: str, *, as_json: bool) -> None:
+    """The one place a console password is shown: stdout, once."""
+    if as_json:
+        print(json.dumps({"email": user.email, "app_id": user.app_id, "role": user.role.value, "password": password}))
+    else:
+        print(
+            f"email:    {user.email}\napp_id:   {user.app_id}\nrole:     {user.role.value}\npassword: {password}\n"
+            "(the password is shown once; hand it over now)"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.group == "reconcile":
         return _reconcile(args)
+    if args.group == "users":
+        return _users(args)
     if args.command == "create":
         return _create(args)
     if args.command == "register-usage-keys" and args.app_id is None:
