@@ -53,6 +53,8 @@ def _saved_demo(stack_json: Path, data_dir: Path) -> DemoApp | None:
             beecloud=saved["beecloud"],
             beilypay=saved["beilypay"],
             checkout_secret=saved.get("checkout_secret"),
+            console_email=saved.get("console_email"),
+            console_password=saved.get("console_password"),
         )
     except (ValueError, KeyError, TypeError):
         log.warning("ignoring unreadable %s", stack_json)
@@ -110,6 +112,11 @@ def _banner(info: StackInfo, checkout_url: str | None = None) -> str:
         lines.insert(-2, f"  demo checkout secret {info.checkout_secret}")
     if checkout_url:
         lines += ["", f"  demo checkout (open in a browser, pay in the sandbox): {checkout_url}"]
+    if info.console_url and info.console_email:
+        lines += [
+            f"  console      {info.console_url}",
+            f"               sign in as {info.console_email} / {info.console_password}   (a demo operator, local only)",
+        ]
     return "\n".join(lines) + "\n"
 
 

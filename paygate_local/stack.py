@@ -88,6 +88,8 @@ class DemoApp:
     beilypay: dict[str, Any]
     name: str = "demo"
     checkout_secret: str | None = None  # verifies hosted checkout's return signature
+    console_email: str | None = None  # the demo operator of the web console (local only)
+    console_password: str | None = None
 
 
 @dataclass
@@ -106,6 +108,9 @@ class StackInfo:
     checkout_secret: str | None = None
     beecloud: dict[str, str] | None = None
     beilypay: dict[str, Any] | None = None
+    console_url: str | None = None
+    console_email: str | None = None
+    console_password: str | None = None
     name_prefix: str = "paygate-local"
     template: str = "template.yaml"
     parameter_overrides: dict[str, str] = field(default_factory=dict)
@@ -302,9 +307,16 @@ class LocalStack:
         if cfg.demo_app:
             demo = self._reuse_demo(cfg.demo) if cfg.demo else None
             demo = demo or DemoApp(**self.create_app("demo"))
+            if demo.console_email is None:
+                user = self.create_console_user(
+                    demo.app_id, f"operator-{demo.app_id.removeprefix('app_')[:8]}@example.com"
+                )
+                demo = dataclasses.replace(demo, console_email=user["email"], console_password=user["password"])
             self.info.app_id, self.info.api_key = demo.app_id, demo.api_key
             self.info.checkout_secret = demo.checkout_secret
             self.info.beecloud, self.info.beilypay = demo.beecloud, demo.beilypay
+            self.info.console_email, self.info.console_password = demo.console_email, demo.console_password
+        self.info.console_url = f"{self.api.url}/console"
         return self.info
 
     def stop(self) -> None:
@@ -425,6 +437,10 @@ class LocalStack:
         )
         self._register_provider_apps(app)
         return dataclasses.asdict(app)
+
+    def create_console_user(self, app_id: str, email: str, role: str = "operator") -> dict[str, Any]:
+        """A console user of the app, through the operator CLI: {"email", "app_id", "role", "password"}."""
+        return self._admin("users", "create", "--app-id", app_id, "--email", email, "--role", role, "--json")
 
     def restart_sandbox(self, name: Literal["beecloud", "beilypay"], *, keep_state: bool) -> None:
         """Crash a provider sandbox and start it again on the same port (tests: a provider restart).

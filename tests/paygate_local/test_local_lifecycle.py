@@ -134,6 +134,11 @@ def run_cli(data_dir: Path, stop_signal: int = signal.SIGTERM) -> tuple[dict, in
         assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
         info = json.loads(stack_json.read_text())
         assert httpx.get(f"{info['api_url']}/bills", headers={"Authorization": f"Bearer {info['api_key']}"}).is_success
+        signed_in = httpx.post(
+            f"{info['console_url']}/login", data={"email": info["console_email"], "password": info["console_password"]}
+        )  # the demo operator the banner names can sign in to the console
+        assert signed_in.status_code == 303, signed_in.text[:300]
+        assert "paygate_console" in signed_in.headers["set-cookie"]
         spawned = descendants(proc.pid)
         commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in spawned]
         assert any(b"DynamoDBLocal.jar" in c for c in commands)
@@ -145,6 +150,7 @@ def run_cli(data_dir: Path, stop_signal: int = signal.SIGTERM) -> tuple[dict, in
             proc.kill()
             proc.wait()
     assert "demo API key" in output
+    assert f"sign in as {info['console_email']} / {info['console_password']}" in output
     return info, proc.returncode, spawned
 
 
@@ -162,5 +168,6 @@ def test_cli_stops_on_sigterm_reuses_the_demo_app_and_leaves_no_orphans_when_kil
     second, rc, spawned = run_cli(tmp_path, signal.SIGKILL)  # no cleanup at all this time
 
     assert (second["app_id"], second["api_key"]) == (first["app_id"], first["api_key"])
+    assert (second["console_email"], second["console_password"]) == (first["console_email"], first["console_password"])
     assert rc == -signal.SIGKILL
     eventually(lambda: not any(alive(pid) for pid in spawned))  # moto, JVM, workers follow their runner

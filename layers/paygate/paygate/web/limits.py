@@ -26,6 +26,11 @@ class KeyedRateLimit:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, updated)
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forgets every key, as a new container would start."""
+        with self._lock:
+            self._buckets.clear()
+
     def retry_after(self, key: str) -> int | None:
         """None if a request for `key` may go ahead now (and counts it), else seconds to wait."""
         with self._lock:

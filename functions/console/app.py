@@ -1,0 +1,591 @@
+"""The console: the web pages where a merchant's people find payments, refund, and see webhooks.
+
+Behind the same API as everything else, with no API key: a console user signs in with email
+and password (paygate.console.users) and holds a server-side session behind an HttpOnly,
+Secure, SameSite=Strict cookie (paygate.console.sessions). Every page reads only the signed-in
+user's app; every form that changes something carries the session's CSRF token and must come from
+the console's own pages; refunds, refreshes and resends are done by the same services as the API
+and written to the audit log (paygate.console.audit). Pages need no script; the CSP allows none
+from elsewhere and nothing inline (paygate.web.pages).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.shared.cookies import Cookie, SameSite
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from paygate.api.http import public_base_url
+from paygate.clock import china_date, now_ms
+from paygate.console.audit import AuditEntry
+from paygate.console.pages import (
+    DeliveryFact,
+    china_day_start_ms,
+    china_time,
+    event_ids_of,
+    parse_yuan,
+    strings_for,
+    timeline,
+    yuan,
+)
+from paygate.console.sessions import ConsoleSession
+from paygate.console.users import LoginOutcome
+from paygate.credentials import require_beecloud
+from paygate.deps import (
+    apps_store,
+    audit_log,
+    bill_refresher,
+    console_sessions,
+    console_users,
+    endpoint_service,
+    orders_store,
+    refund_service,
+    webhooks_store,
+)
+from paygate.errors import PaygateError
+from paygate.models import App, Bill, BillStatus, Channel, OrderKind, Refund
+from paygate.payments.requests import CreateRefundRequest
+from paygate.settings import get_settings
+from paygate.tracing import traced
+from paygate.web.i18n import Language, negotiate
+from paygate.web.limits import KeyedRateLimit
+from paygate.web.pages import render, security_headers, static_assets
+
+logger = Logger()
+app = APIGatewayRestResolver()
+
+PREFIX = "/console"
+COOKIE = "paygate_console"
+MAX_FORM_BYTES = 8 * 1024
+PAGE_SIZE = 20
+# Per source address, per container: a first brake on password guessing (each user is also
+# locked after repeated failures, in the table, whatever container the attempts reach).
+sign_in_attempts = KeyedRateLimit(rate=0.5, burst=10)
+
+
+class PageError(Exception):
+    """Ends a request with an error page (status, heading key, text key)."""
+
+    def __init__(self, status: int, heading: str, text: str) -> None:
+        super().__init__(heading)
+        self.status, self.heading, self.text = status, heading, text
+
+
+@dataclass(frozen=True)
+class Visit:
+    """The signed-in user's request: who, which app, in which language, where the console lives."""
+
+    session: ConsoleSession
+    merchant: App
+    language: Language
+    base: str
+
+    @property
+    def strings(self) -> dict[str, str]:
+        return strings_for(self.language)
+
+    def url(self, path: str = "", **query: str | None) -> str:
+        kept = {k: v for k, v in query.items() if v}
+        return f"{self.base}{PREFIX}{path}" + (f"?{urlencode(kept)}" if kept else "")
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _language() -> Language:
+    return negotiate(app.current_event.headers.get("Accept-Language"))
+
+
+def _base() -> str:
+    return public_base_url(app, get_settings().public_base_url)
+
+
+def _cookie_path() -> str:
+    return (urlsplit(_base()).path or "") + PREFIX
+
+
+def _assets(base: str) -> dict[str, list[str]]:
+    css = static_assets()["console.css"]
+    return {"stylesheets": [f"{base}{PREFIX}/assets/{css.name}?v={css.version}"], "scripts": []}
+
+
+def _html(body: str, status: int = 200, cookies: list[Cookie] | None = None) -> Response[str]:
+    headers = {**security_headers(), "Vary": "Accept-Language, Cookie"}
+    return Response(
+        status_code=status, content_type="text/html; charset=utf-8", body=body, headers=headers, cookies=cookies or []
+    )
+
+
+def _redirect(location: str, cookies: list[Cookie] | None = None) -> Response[str]:
+    return Response(
+        status_code=303, headers={"Location": location, **security_headers()}, body="", cookies=cookies or []
+    )
+
+
+def _page(visit: Visit | None, template: str, status: int = 200, **context: Any) -> Response[str]:
+    language = visit.language if visit else _language()
+    base = visit.base if visit else _base()
+    context = {"notice": None, "error": None, **context}
+    body = render(
+        template,
+        language=language,
+        t=strings_for(language),
+        visit=visit,
+        console=f"{base}{PREFIX}",
+        **_assets(base),
+        **context,
+    )
+    return _html(body, status)
+
+
+def _session_token() -> str | None:
+    for part in str(app.current_event.headers.get("Cookie") or "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE and value:
+            return value
+    return None
+
+
+def _source() -> tuple[str, str]:
+    context = app.current_event.request_context
+    ip = str(context.identity.source_ip or "")
+    return ip, str(app.current_event.headers.get("User-Agent") or "")[:200]
+
+
+def _visit() -> Visit:
+    session = console_sessions().current(_session_token())
+    if session is None:
+        raise _SignInFirst
+    merchant = apps_store().get(session.app_id)
+    if merchant is None:
+        raise _SignInFirst
+    return Visit(session, merchant, _language(), _base())
+
+
+class _SignInFirst(Exception):  # noqa: N818 - control flow: send the browser to the sign-in page
+    pass
+
+
+def _form() -> dict[str, str]:
+    """The url-encoded form of a POST from our own pages; anything else is refused."""
+    headers = app.current_event.headers
+    site = headers.get("Sec-Fetch-Site")
+    origin = headers.get("Origin")
+    ours = urlsplit(_base())
+    if site is not None and site not in ("same-origin", "none"):
+        raise PageError(403, "forbidden", "bad_form")
+    if site is None and origin is not None and origin != f"{ours.scheme}://{ours.netloc}":
+        raise PageError(403, "forbidden", "bad_form")
+    content_type = str(headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    raw = app.current_event.body or ""
+    if app.current_event.is_base64_encoded:
+        raw = base64.b64decode(raw).decode("utf-8", errors="replace")
+    if content_type != "application/x-www-form-urlencoded" or len(raw) > MAX_FORM_BYTES:
+        raise PageError(400, "bad_form", "bad_form")
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, strict_parsing=False, max_num_fields=20)
+    except ValueError:
+        raise PageError(400, "bad_form", "bad_form") from None
+    return dict(pairs)
+
+
+def _checked_form(visit: Visit, *, act: bool) -> dict[str, str]:
+    """The form, with its CSRF token checked; `act`: only an operator may send it."""
+    form = _form()
+    if not console_sessions().csrf_ok(visit.session, form.get("csrf")):
+        raise PageError(403, "forbidden", "bad_form")
+    if act and not visit.session.role.can_act:
+        raise PageError(403, "forbidden", "forbidden_text")
+    return form
+
+
+def _audit(visit: Visit, action: str, target: str, outcome: str, **detail: Any) -> None:
+    ip, agent = _source()
+    audit_log().record(
+        AuditEntry(
+            app_id=visit.merchant.app_id,
+            at_ms=now_ms(),
+            actor=visit.session.email,
+            action=action,
+            target=target,
+            outcome=outcome,
+            ip=ip,
+            user_agent=agent,
+            detail=detail,
+        )
+    )
+
+
+def _signed_in(handler: Callable[..., Response[str]]) -> Callable[..., Response[str]]:
+    """The route needs a session: without one, the browser goes to the sign-in page."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Response[str]:
+        try:
+            visit = _visit()
+        except _SignInFirst:
+            return _redirect(f"{_base()}{PREFIX}/login")
+        try:
+            return handler(visit, *args, **kwargs)
+        except PageError as error:
+            return _error_page(visit, error)
+
+    wrapped.__name__ = handler.__name__
+    return wrapped
+
+
+def _error_page(visit: Visit | None, error: PageError) -> Response[str]:
+    strings = strings_for(visit.language if visit else _language())
+    return _page(visit, "console/error.html", error.status, heading=strings[error.heading], text=strings[error.text])
+
+
+# ---------------------------------------------------------------- sign in and out
+
+
+@app.get("/console/login")
+def login_page() -> Response[str]:
+    if console_sessions().current(_session_token()) is not None:
+        return _redirect(f"{_base()}{PREFIX}")
+    notice = {"out": "signed_out", "expired": "session_over"}.get(app.current_event.get_query_string_value("m") or "")
+    return _page(None, "console/login.html", notice=strings_for(_language())[notice] if notice else None, error=None)
+
+
+@app.post("/console/login")
+def login() -> Response[str]:
+    strings = strings_for(_language())
+    try:
+        form = _form()
+    except PageError as error:
+        return _error_page(None, error)
+    ip, agent = _source()
+    if sign_in_attempts.retry_after(ip or "unknown") is not None:
+        return _page(None, "console/login.html", 429, notice=None, error=strings["slow_down"])
+    email = form.get("email", "").strip().lower()[:254]
+    result = console_users().authenticate(email, form.get("password", "")[:256])
+    if result.outcome is not LoginOutcome.OK or result.user is None:
+        if result.user is not None:  # a known user: the attempt belongs in its app's log
+            audit_log().record(
+                AuditEntry(
+                    app_id=result.user.app_id, at_ms=now_ms(), actor=email, action="session.sign_in_failed",
+                    target=email, outcome=result.outcome.value.lower(), ip=ip, user_agent=agent,
+                )
+            )  # fmt: skip
+        if result.outcome is LoginOutcome.LOCKED:
+            until = china_time(result.locked_until_ms) + " (UTC+8)"
+            return _page(None, "console/login.html", 429, notice=None, error=strings["locked"].format(until=until))
+        return _page(None, "console/login.html", 401, notice=None, error=strings["bad_credentials"])
+    token, session = console_sessions().start(result.user, ip, agent)
+    audit_log().record(
+        AuditEntry(
+            app_id=session.app_id, at_ms=now_ms(), actor=session.email, action="session.sign_in", target=session.email,
+            outcome="ok", ip=ip, user_agent=agent,
+        )
+    )  # fmt: skip
+    cookie = Cookie(
+        name=COOKIE,
+        value=token,
+        path=_cookie_path(),
+        secure=True,
+        http_only=True,
+        same_site=SameSite.STRICT_MODE,
+        max_age=(session.expires_at_ms - session.created_at_ms) // 1000,
+    )
+    return _redirect(f"{_base()}{PREFIX}", cookies=[cookie])
+
+
+@app.post("/console/logout")
+@_signed_in
+def logout(visit: Visit) -> Response[str]:
+    _checked_form(visit, act=False)
+    console_sessions().end(_session_token() or "")
+    _audit(visit, "session.sign_out", visit.session.email, "ok")
+    gone = Cookie(name=COOKIE, value="", path=_cookie_path(), secure=True, http_only=True,
+                  same_site=SameSite.STRICT_MODE, max_age=0)  # fmt: skip
+    return _redirect(visit.url("/login", m="out"), cookies=[gone])
+
+
+# ---------------------------------------------------------------- pages
+
+
+@app.get("/console")
+@_signed_in
+def overview(visit: Visit) -> Response[str]:
+    recent = orders_store().list_orders(visit.merchant.app_id, OrderKind.BILL, limit=10)
+    bills = [Bill.model_validate(item) for item in recent.items]
+    return _page(visit, "console/overview.html", bills=[_bill_row(visit, bill) for bill in bills])
+
+
+@app.get("/console/bills")
+@_signed_in
+def bills(visit: Visit) -> Response[str]:
+    query = app.current_event.get_query_string_value
+    wanted_bill = (query("q") or "").strip()
+    if wanted_bill:
+        return (
+            _redirect(visit.url(f"/bills/{wanted_bill}")) if wanted_bill.isalnum() else _redirect(visit.url("/bills"))
+        )
+    status = query("status") or ""
+    channel = query("channel") or ""
+    day_from, day_to = query("from") or "", query("to") or ""
+    filters = {}
+    if status in {s.value for s in BillStatus}:
+        filters["status"] = status
+    if channel in {c.value for c in Channel}:
+        filters["channel"] = channel
+    created_from = china_day_start_ms(day_from) if day_from else None
+    created_to = china_day_start_ms(day_to) if day_to else None
+    if created_to is not None:
+        created_to += 24 * 3600_000 - 1
+    try:
+        page = orders_store().list_orders(
+            visit.merchant.app_id, OrderKind.BILL, limit=PAGE_SIZE, cursor=query("cursor") or None,
+            created_from_ms=created_from, created_to_ms=created_to, filters=filters,
+        )  # fmt: skip
+    except (PaygateError, ValueError):
+        raise PageError(400, "bad_form", "bad_form") from None
+    rows = [_bill_row(visit, Bill.model_validate(item)) for item in page.items]
+    next_url = None
+    if page.cursor:
+        next_url = visit.url("/bills", status=status, channel=channel, **{"from": day_from, "to": day_to},
+                             cursor=page.cursor)  # fmt: skip
+    return _page(
+        visit, "console/bills.html", bills=rows, next_url=next_url,
+        filters={"status": status, "channel": channel, "from": day_from, "to": day_to},
+        statuses=[s.value for s in BillStatus], channels=[c.value for c in Channel],
+    )  # fmt: skip
+
+
+def _bill_row(visit: Visit, bill: Bill) -> dict[str, Any]:
+    return {
+        "bill_no": bill.bill_no,
+        "url": visit.url(f"/bills/{bill.bill_no}"),
+        "title": bill.title,
+        "channel": bill.channel.value,
+        "amount": yuan(bill.total_fee),
+        "status": bill.status.value,
+        "status_text": visit.strings[bill.status.value],
+        "created": china_time(bill.created_at_ms),
+    }
+
+
+def _bill_or_404(visit: Visit, bill_no: str) -> Bill:
+    bill = orders_store().get_bill(visit.merchant.app_id, bill_no) if bill_no.isalnum() and len(bill_no) <= 32 else None
+    if bill is None:
+        raise PageError(404, "not_found", "not_found_text")
+    return bill
+
+
+def _refunds_of(visit: Visit, bill: Bill) -> list[Refund]:
+    page = orders_store().list_orders(
+        visit.merchant.app_id, OrderKind.REFUND, limit=50, filters={"bill_no": bill.bill_no}
+    )
+    return sorted((Refund.model_validate(item) for item in page.items), key=lambda refund: refund.created_at_ms)
+
+
+def _deliveries_of(visit: Visit, events: dict[str, str]) -> list[DeliveryFact]:
+    if not events:
+        return []
+    store = webhooks_store()
+    facts = []
+    for endpoint in store.list_endpoints(visit.merchant.app_id):
+        for attempt in store.list_attempts(endpoint.endpoint_id, limit=50).attempts:
+            if attempt.event_id in events:
+                outcome = f"{attempt.status.value}" + (f" {attempt.response_status}" if attempt.response_status else "")
+                facts.append(
+                    DeliveryFact(attempt.attempted_at_ms, attempt.event_type, endpoint.url, outcome,
+                                 attempt.status.value == "succeeded")
+                )  # fmt: skip
+    return facts
+
+
+@app.get("/console/bills/<bill_no>")
+@_signed_in
+def bill_page(visit: Visit, bill_no: str) -> Response[str]:
+    return _bill_view(visit, _bill_or_404(visit, bill_no))
+
+
+def _bill_view(visit: Visit, bill: Bill, status: int = 200, error: str | None = None) -> Response[str]:
+    refunds = _refunds_of(visit, bill)
+    events = event_ids_of(bill, refunds)
+    entries = timeline(bill, refunds, _deliveries_of(visit, events), visit.strings)
+    refundable = bill.total_fee - bill.refunded_fee - bill.refund_reserved
+    done = app.current_event.get_query_string_value("done") or ""
+    notice = None
+    if done == "refund":
+        refund_no = app.current_event.get_query_string_value("refund_no") or ""
+        notice = visit.strings["refund_started"].format(refund_no=refund_no if refund_no.isalnum() else "")
+    elif done == "refresh":
+        notice = visit.strings["refreshed"]
+    return _page(
+        visit, "console/bill.html", status,
+        bill=_bill_row(visit, bill), paid_at=china_time(bill.paid_at_ms), refunded=yuan(bill.refunded_fee),
+        refunds=[_refund_row(visit, refund) for refund in refunds], timeline=entries, events=events,
+        can_refund=visit.session.role.can_act and bill.status is BillStatus.SUCCEEDED and refundable > 0,
+        can_act=visit.session.role.can_act, refundable=yuan(max(refundable, 0)),
+        refund_no=f"{china_date(now_ms())}{secrets.token_hex(8)}", notice=notice, error=error,
+        csrf=visit.session.csrf_token,
+    )  # fmt: skip
+
+
+def _refund_row(visit: Visit, refund: Refund) -> dict[str, Any]:
+    return {
+        "refund_no": refund.refund_no,
+        "amount": yuan(refund.refund_fee),
+        "status": refund.status.value,
+        "status_text": visit.strings[refund.status.value],
+        "created": china_time(refund.created_at_ms),
+        "approval_url": refund.approval_url,
+    }
+
+
+@app.post("/console/bills/<bill_no>/refund")
+@_signed_in
+def refund(visit: Visit, bill_no: str) -> Response[str]:
+    bill = _bill_or_404(visit, bill_no)
+    try:
+        form = _checked_form(visit, act=True)
+    except PageError as error:
+        _audit(visit, "bill.refund", bill.bill_no, "refused_" + error.text)
+        raise
+    fee = parse_yuan(form.get("amount"))
+    if fee is None:
+        return _bill_view(visit, bill, 422, visit.strings["bad_amount"])
+    if form.get("confirm") != "yes":
+        return _bill_view(visit, bill, 422, visit.strings["confirm_needed"])
+    try:
+        request = CreateRefundRequest.model_validate(
+            {"refund_no": form.get("refund_no", ""), "bill_no": bill.bill_no, "refund_fee": fee,
+             "optional": {"console_user": visit.session.email}}
+        )  # fmt: skip
+        created = refund_service().create(visit.merchant, require_beecloud(visit.merchant), request)
+    except PaygateError as error:
+        _audit(visit, "bill.refund", bill.bill_no, error.code, refund_fee=fee)
+        return _bill_view(visit, bill, error.status, f"{error.message} ({error.code})")
+    except ValueError:  # the form's refund number is not valid any more (a page left open past midnight)
+        _audit(visit, "bill.refund", bill.bill_no, "stale_form", refund_fee=fee)
+        return _bill_view(visit, bill, 422, visit.strings["bad_form"])
+    _audit(visit, "bill.refund", bill.bill_no, "ok", refund_no=created.order.refund_no, refund_fee=fee)
+    return _redirect(visit.url(f"/bills/{bill.bill_no}", done="refund", refund_no=created.order.refund_no))
+
+
+@app.post("/console/bills/<bill_no>/refresh")
+@_signed_in
+def refresh(visit: Visit, bill_no: str) -> Response[str]:
+    bill = _bill_or_404(visit, bill_no)
+    _checked_form(visit, act=True)
+    try:
+        bill_refresher().refresh(visit.merchant.app_id, bill.bill_no, lambda: require_beecloud(visit.merchant))
+    except PaygateError as error:
+        _audit(visit, "bill.refresh", bill.bill_no, error.code)
+        return _bill_view(visit, bill, error.status, f"{error.message} ({error.code})")
+    _audit(visit, "bill.refresh", bill.bill_no, "ok")
+    return _redirect(visit.url(f"/bills/{bill.bill_no}", done="refresh"))
+
+
+@app.get("/console/webhooks")
+@_signed_in
+def webhooks(visit: Visit) -> Response[str]:
+    store = webhooks_store()
+    endpoints = []
+    for endpoint in store.list_endpoints(visit.merchant.app_id):
+        attempts = store.list_attempts(endpoint.endpoint_id, limit=PAGE_SIZE).attempts
+        endpoints.append(
+            {
+                "endpoint_id": endpoint.endpoint_id,
+                "url": endpoint.url,
+                "event_types": ", ".join(endpoint.event_types),
+                "deliveries": [
+                    {
+                        "event_id": a.event_id,
+                        "event_type": a.event_type,
+                        "attempt": a.attempt,
+                        "status": a.status.value,
+                        "ok": a.status.value == "succeeded",
+                        "response": a.response_status or "",
+                        "latency": f"{a.latency_ms} ms",
+                        "error": a.error or "",
+                        "when": china_time(a.attempted_at_ms),
+                        "resend": visit.url(f"/events/{a.event_id}/resend"),
+                    }
+                    for a in attempts
+                ],
+            }
+        )
+    event_id = app.current_event.get_query_string_value("resent") or ""
+    notice = visit.strings["resent"].format(event_id=event_id) if _is_event_id(event_id) else None
+    return _page(visit, "console/webhooks.html", endpoints=endpoints, can_act=visit.session.role.can_act,
+                 csrf=visit.session.csrf_token, notice=notice)  # fmt: skip
+
+
+def _is_event_id(value: str) -> bool:
+    return len(value) == 36 and all(c in "0123456789abcdef-" for c in value)
+
+
+@app.post("/console/events/<event_id>/resend")
+@_signed_in
+def resend(visit: Visit, event_id: str) -> Response[str]:
+    if not _is_event_id(event_id):
+        raise PageError(404, "not_found", "not_found_text")
+    form = _checked_form(visit, act=True)
+    endpoint_id = form.get("endpoint_id") or None
+    try:
+        endpoint_service().resend(visit.merchant.app_id, event_id, endpoint_id)
+    except PaygateError as error:
+        _audit(visit, "webhook.resend", event_id, error.code)
+        raise PageError(error.status, "not_found", "not_found_text") from None
+    _audit(visit, "webhook.resend", event_id, "ok", endpoint_id=endpoint_id)
+    return _redirect(visit.url("/webhooks", resent=event_id))
+
+
+@app.get("/console/audit")
+@_signed_in
+def audit(visit: Visit) -> Response[str]:
+    try:
+        entries, cursor = audit_log().recent(
+            visit.merchant.app_id, limit=50, before=app.current_event.get_query_string_value("before") or None
+        )
+    except ValueError:  # a cursor this log did not hand out
+        raise PageError(400, "bad_form", "bad_form") from None
+    rows = [
+        {"when": china_time(e.at_ms), "actor": e.actor, "action": e.action, "target": e.target,
+         "outcome": e.outcome, "source": e.ip}
+        for e in entries
+    ]  # fmt: skip
+    next_url = visit.url("/audit", before=cursor) if cursor else None
+    return _page(visit, "console/audit.html", entries=rows, next_url=next_url)
+
+
+@app.get("/console/assets/<name>")
+def asset(name: str) -> Response[str]:
+    found = static_assets().get(name)
+    if found is None or not name.startswith("console"):
+        return Response(status_code=404, content_type="text/plain", body="not found", headers=security_headers())
+    return Response(
+        status_code=200,
+        content_type=found.content_type,
+        body=found.body.decode(),
+        headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@app.not_found
+def not_found(_: Exception) -> Response[str]:
+    return _error_page(None, PageError(404, "not_found", "not_found_text"))
+
+
+@traced
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    body = event.get("body") or ""
+    if len(body) > 2 * MAX_FORM_BYTES:
+        return {"statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "headers": security_headers(), "body": ""}
+    return app.resolve(event, context)

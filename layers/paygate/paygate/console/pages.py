@@ -1,0 +1,275 @@
+"""What the console's pages show: their strings in both languages, amounts, times, a bill's timeline.
+
+Times are shown in China Standard Time (UTC+8), the day BeeCloud's bills and refund numbers use,
+and labelled so; amounts in yuan with the fen exact. An amount typed into a form is parsed as a
+decimal, never a float, and refused when it has more than two decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+from paygate.events import bill_succeeded, refund_finished
+from paygate.models import Bill, BillStatus, Refund, RefundStatus
+from paygate.web.i18n import Catalog, Language
+
+CHINA = timezone(timedelta(hours=8))
+
+CATALOG = Catalog(
+    {
+        "console": {"zh-CN": "paygate 控制台", "en": "paygate console"},
+        "sign_in": {"zh-CN": "登录", "en": "Sign in"},
+        "sign_out": {"zh-CN": "退出", "en": "Sign out"},
+        "email": {"zh-CN": "邮箱", "en": "Email"},
+        "password": {"zh-CN": "密码", "en": "Password"},
+        "bad_credentials": {"zh-CN": "邮箱或密码不正确。", "en": "Wrong email or password."},
+        "locked": {
+            "zh-CN": "登录失败次数过多,账户已临时锁定,请于 {until} 后再试。",
+            "en": "Too many failed sign-ins: this account is locked until {until}.",
+        },
+        "slow_down": {"zh-CN": "尝试过于频繁,请稍后再试。", "en": "Too many attempts. Please wait a moment."},
+        "signed_out": {"zh-CN": "已退出。", "en": "You are signed out."},
+        "session_over": {"zh-CN": "登录已过期,请重新登录。", "en": "Your session ended. Please sign in again."},
+        "overview": {"zh-CN": "概览", "en": "Overview"},
+        "payments": {"zh-CN": "收款", "en": "Payments"},
+        "payouts": {"zh-CN": "代付与代收", "en": "Payouts"},
+        "webhooks": {"zh-CN": "Webhooks", "en": "Webhooks"},
+        "audit": {"zh-CN": "操作日志", "en": "Audit log"},
+        "role_viewer": {"zh-CN": "只读", "en": "viewer"},
+        "role_operator": {"zh-CN": "操作员", "en": "operator"},
+        "last_30_days": {"zh-CN": "最近 30 天", "en": "Last 30 days"},
+        "volume": {"zh-CN": "收款金额", "en": "Volume"},
+        "success_rate": {"zh-CN": "成功率", "en": "Success rate"},
+        "bills_count": {"zh-CN": "订单数", "en": "Bills"},
+        "by_channel": {"zh-CN": "按渠道", "en": "By channel"},
+        "by_day": {"zh-CN": "按天", "en": "By day"},
+        "sampled": {
+            "zh-CN": "按最近 {count} 笔订单统计。",
+            "en": "From the newest {count} bills.",
+        },
+        "recent_bills": {"zh-CN": "最近的订单", "en": "Recent bills"},
+        "failing_endpoints": {"zh-CN": "投递失败的 Webhook", "en": "Failing webhook endpoints"},
+        "none": {"zh-CN": "无", "en": "None"},
+        "bill_no": {"zh-CN": "订单号", "en": "Bill no."},
+        "refund_no": {"zh-CN": "退款单号", "en": "Refund no."},
+        "title": {"zh-CN": "标题", "en": "Title"},
+        "channel": {"zh-CN": "渠道", "en": "Channel"},
+        "amount": {"zh-CN": "金额", "en": "Amount"},
+        "status": {"zh-CN": "状态", "en": "Status"},
+        "created": {"zh-CN": "创建时间", "en": "Created"},
+        "paid_at": {"zh-CN": "支付时间", "en": "Paid"},
+        "refunded": {"zh-CN": "已退款", "en": "Refunded"},
+        "any": {"zh-CN": "全部", "en": "Any"},
+        "from": {"zh-CN": "从", "en": "From"},
+        "to": {"zh-CN": "到", "en": "To"},
+        "search": {"zh-CN": "查找", "en": "Search"},
+        "filter": {"zh-CN": "筛选", "en": "Filter"},
+        "next_page": {"zh-CN": "下一页", "en": "Next page"},
+        "no_bills": {"zh-CN": "没有符合条件的订单。", "en": "No bills match."},
+        "not_found": {"zh-CN": "找不到", "en": "Not found"},
+        "not_found_text": {
+            "zh-CN": "没有这条记录,或者它不属于你的应用。",
+            "en": "There is no such record, or it is not your app's.",
+        },
+        "forbidden": {"zh-CN": "没有权限", "en": "Not allowed"},
+        "forbidden_text": {
+            "zh-CN": "你的角色只能查看,不能执行这个操作。",
+            "en": "Your role can view, not act. Ask an operator.",
+        },
+        "bad_form": {
+            "zh-CN": "表单已失效,请刷新页面后重试。",
+            "en": "This form is no longer valid. Reload the page and try again.",
+        },
+        "timeline": {"zh-CN": "时间线", "en": "Timeline"},
+        "refunds": {"zh-CN": "退款", "en": "Refunds"},
+        "refund": {"zh-CN": "退款", "en": "Refund"},
+        "refund_amount": {"zh-CN": "退款金额(元)", "en": "Amount to refund (yuan)"},
+        "refundable": {"zh-CN": "可退 ¥{amount}", "en": "¥{amount} can be refunded"},
+        "confirm_refund": {
+            "zh-CN": "我确认退款给付款人,此操作不可撤销。",
+            "en": "I confirm: refund the payer. This cannot be undone.",
+        },
+        "refund_started": {"zh-CN": "退款 {refund_no} 已提交。", "en": "Refund {refund_no} was submitted."},
+        "refresh": {"zh-CN": "向渠道查询最新状态", "en": "Refresh from provider"},
+        "refreshed": {"zh-CN": "已向渠道查询。", "en": "Asked the provider."},
+        "bad_amount": {
+            "zh-CN": "请输入大于 0、最多两位小数的金额。",
+            "en": "Enter an amount above 0 with at most two decimals.",
+        },
+        "confirm_needed": {"zh-CN": "请勾选确认。", "en": "Tick the confirmation first."},
+        "events": {"zh-CN": "事件与投递", "en": "Events and deliveries"},
+        "endpoint": {"zh-CN": "地址", "en": "Endpoint"},
+        "event_types": {"zh-CN": "事件类型", "en": "Event types"},
+        "deliveries": {"zh-CN": "投递记录", "en": "Deliveries"},
+        "event": {"zh-CN": "事件", "en": "Event"},
+        "attempt": {"zh-CN": "次数", "en": "Attempt"},
+        "response": {"zh-CN": "响应", "en": "Response"},
+        "latency": {"zh-CN": "耗时", "en": "Latency"},
+        "error": {"zh-CN": "错误", "en": "Error"},
+        "when": {"zh-CN": "时间", "en": "When"},
+        "resend": {"zh-CN": "重新投递", "en": "Resend"},
+        "resent": {"zh-CN": "事件 {event_id} 已重新排队投递。", "en": "Event {event_id} was queued again."},
+        "no_endpoints": {"zh-CN": "还没有 Webhook 地址。", "en": "No webhook endpoints yet."},
+        "no_deliveries": {"zh-CN": "还没有投递记录。", "en": "No deliveries yet."},
+        "actor": {"zh-CN": "操作人", "en": "Who"},
+        "action": {"zh-CN": "操作", "en": "What"},
+        "target": {"zh-CN": "对象", "en": "On"},
+        "outcome": {"zh-CN": "结果", "en": "Outcome"},
+        "source": {"zh-CN": "来源", "en": "From"},
+        "no_audit": {"zh-CN": "还没有操作记录。", "en": "Nothing recorded yet."},
+        "times_in": {"zh-CN": "时间为北京时间(UTC+8)", "en": "Times in China Standard Time (UTC+8)"},
+        "ev_created": {"zh-CN": "订单创建", "en": "Bill created"},
+        "ev_provider_created": {"zh-CN": "BeeCloud 已返回支付参数", "en": "BeeCloud returned the payment parameters"},
+        "ev_provider_rejected": {"zh-CN": "BeeCloud 拒绝了订单", "en": "BeeCloud refused the bill"},
+        "ev_provider_unknown": {"zh-CN": "BeeCloud 结果未知,待查询", "en": "BeeCloud's answer unknown; to be asked"},
+        "ev_paid": {"zh-CN": "支付成功(已验签的通知)", "en": "Paid (signed notification matched the ledger)"},
+        "ev_reconciled": {"zh-CN": "对账确认", "en": "Settled by reconciliation"},
+        "ev_refund_created": {
+            "zh-CN": "退款 {refund_no} 提交 ¥{amount}",
+            "en": "Refund {refund_no} of ¥{amount} submitted",
+        },
+        "ev_refund_succeeded": {"zh-CN": "退款 {refund_no} 成功", "en": "Refund {refund_no} succeeded"},
+        "ev_refund_failed": {"zh-CN": "退款 {refund_no} 失败", "en": "Refund {refund_no} failed"},
+        "ev_delivery": {
+            "zh-CN": "{event_type} 投递到 {endpoint}: {outcome}",
+            "en": "{event_type} delivered to {endpoint}: {outcome}",
+        },
+        "pending": {"zh-CN": "待支付", "en": "pending"},
+        "succeeded": {"zh-CN": "成功", "en": "succeeded"},
+        "failed": {"zh-CN": "失败", "en": "failed"},
+    }
+)
+
+
+def strings_for(language: Language) -> dict[str, str]:
+    return CATALOG.for_language(language)
+
+
+def yuan(fen: int) -> str:
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+
+
+def parse_yuan(text: str | None) -> int | None:
+    """Fen from what a person typed ("12.3", "12.30", "1,234"), or None when it is not a positive amount."""
+    cleaned = (text or "").strip().replace(",", "").replace("¥", "")
+    if not cleaned or len(cleaned) > 16:
+        return None
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+        return None
+    return int(amount * 100)
+
+
+def china_time(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def china_day_start_ms(day: str) -> int | None:
+    """Midnight (UTC+8) of a YYYY-MM-DD day, or None when it is not one."""
+    try:
+        start = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=CHINA)
+    except ValueError:
+        return None
+    return int(start.timestamp() * 1000)
+
+
+def china_day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=CHINA).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at_ms: int | None
+    text: str
+    tone: str = ""  # "good", "bad" or "" (a CSS class)
+
+    @property
+    def when(self) -> str:
+        return china_time(self.at_ms)
+
+
+@dataclass(frozen=True)
+class DeliveryFact:
+    """One delivery attempt of one of the bill's events, as the timeline shows it."""
+
+    at_ms: int
+    event_type: str
+    endpoint_url: str
+    outcome: str
+    ok: bool
+
+
+def timeline(
+    bill: Bill, refunds: Iterable[Refund], deliveries: Iterable[DeliveryFact], strings: dict[str, str]
+) -> list[TimelineEntry]:
+    """What happened to a bill, oldest first, from what the ledger and the delivery log hold."""
+    entries = [TimelineEntry(bill.created_at_ms, strings["ev_created"])]
+    provider = {
+        "created": ("ev_provider_created", ""),
+        "rejected": ("ev_provider_rejected", "bad"),
+        "unknown": ("ev_provider_unknown", ""),
+    }.get(bill.provider_state)
+    if provider:
+        text = strings[provider[0]]
+        if bill.failure_code:
+            text += f" ({bill.failure_code}: {bill.failure_message or ''})"
+        entries.append(TimelineEntry(None, text, provider[1]))
+    if bill.status is BillStatus.SUCCEEDED:
+        key = "ev_reconciled" if bill.reconciled_by else "ev_paid"
+        entries.append(TimelineEntry(bill.paid_at_ms or bill.updated_at_ms, strings[key], "good"))
+    for refund in refunds:
+        amount = yuan(refund.refund_fee)
+        entries.append(
+            TimelineEntry(
+                refund.created_at_ms, strings["ev_refund_created"].format(refund_no=refund.refund_no, amount=amount)
+            )
+        )
+        if refund.status is not RefundStatus.PENDING:
+            good = refund.status is RefundStatus.SUCCEEDED
+            key = "ev_refund_succeeded" if good else "ev_refund_failed"
+            entries.append(
+                TimelineEntry(
+                    refund.finished_at_ms or refund.updated_at_ms,
+                    strings[key].format(refund_no=refund.refund_no),
+                    "good" if good else "bad",
+                )
+            )
+    for fact in deliveries:
+        text = strings["ev_delivery"].format(
+            event_type=fact.event_type, endpoint=fact.endpoint_url, outcome=fact.outcome
+        )
+        entries.append(TimelineEntry(fact.at_ms, text, "good" if fact.ok else "bad"))
+    # An entry without a time (the provider's answer) stays right after the one before it.
+    keyed: list[tuple[tuple[int, int], TimelineEntry]] = []
+    last_known = 0
+    for position, entry in enumerate(entries):
+        last_known = entry.at_ms if entry.at_ms is not None else last_known
+        keyed.append(((last_known, position), entry))
+    return [entry for _, entry in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def event_ids_of(bill: Bill, refunds: Iterable[Refund]) -> dict[str, str]:
+    """The deterministic ids of the events a bill and its refunds published: event_id -> event type."""
+    found: dict[str, str] = {}
+    if bill.status is BillStatus.SUCCEEDED:
+        event = bill_succeeded(bill)
+        found[event.event_id] = event.detail_type
+    for refund in refunds:
+        if refund.status is not RefundStatus.PENDING:
+            event = refund_finished(refund)
+            found[event.event_id] = event.detail_type
+    return found
+
+
+def today_china(now_ms: int) -> str:
+    return datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(CHINA).strftime("%Y-%m-%d")

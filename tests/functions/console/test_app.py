@@ -1,0 +1,283 @@
+"""The console, as API Gateway invokes its function: sign-in, sessions, pages, and the actions.
+
+Against moto and the BeeCloud sandbox. A console user of one app signs in with a password, gets
+an HttpOnly Secure SameSite=Strict session cookie, sees only that app's bills and webhooks, and
+(as an operator) refunds and resends, each written to the audit log; a viewer cannot act, a form
+without the session's CSRF token or from another site changes nothing, and repeated wrong
+passwords lock the user out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from html import unescape
+from urllib.parse import urlencode
+
+import pytest
+
+from tests.support.functions import api_event, body_of, invoke, pay_in_sandbox, result_headers, webhook_event
+
+PASSWORD = "correct horse battery staple"
+PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self'"
+
+
+def _event(method: str, path: str, *, cookie: str | None = None, form: dict | None = None, headers=None, query=None):
+    resource = re.sub(r"^/console/(bills|events)/[^/]+", r"/console/\1/{id}", path)
+    all_headers = {"Accept-Language": "en", "Content-Type": "", "Sec-Fetch-Site": "same-origin", **(headers or {})}
+    if cookie:
+        all_headers["Cookie"] = f"paygate_console={cookie}"
+    body = None
+    if form is not None:
+        all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urlencode(form)
+    event = api_event(method, path, resource=resource, headers=all_headers, query=query)
+    event["body"] = body
+    return invoke("console", event)
+
+
+def _user(merchant, role: str = "operator", email: str | None = None) -> str:
+    from paygate.console.users import Role
+    from paygate.deps import console_users
+
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@shop.example"
+    console_users().create(merchant.app_id, email, Role(role), PASSWORD)
+    return email
+
+
+def _cookies(result) -> list[str]:
+    return list(result.get("multiValueHeaders", {}).get("Set-Cookie") or result.get("cookies") or [])
+
+
+def _sign_in(email: str, password: str = PASSWORD, headers=None) -> dict:
+    return _event("POST", "/console/login", form={"email": email, "password": password}, headers=headers)
+
+
+def _session(merchant, role: str = "operator") -> tuple[str, str]:
+    email = _user(merchant, role)
+    result = _sign_in(email)
+    assert result["statusCode"] == 303, result["body"]
+    [cookie] = _cookies(result)
+    return email, cookie.split(";")[0].split("=", 1)[1]
+
+
+def _csrf(page: dict) -> str:
+    return unescape(re.search(r'name="csrf" value="([^"]+)"', page["body"]).group(1))
+
+
+def _paid_bill(merchant, beecloud_sandbox, bill_no: str, total_fee: int = 1000) -> None:
+    created = invoke(
+        "create_bill",
+        api_event("POST", "/bills", body={"bill_no": bill_no, "channel": "WX_NATIVE", "total_fee": total_fee,
+                                          "title": "水"}, headers={"Authorization": merchant.auth}),
+    )  # fmt: skip
+    assert created["statusCode"] == 201, created["body"]
+    signed = pay_in_sandbox(beecloud_sandbox.url, merchant, bill_no)
+    assert invoke("callback", webhook_event(merchant, signed))["body"] == "success"
+
+
+def _audit_actions(cookie: str) -> list[tuple[str, str, str]]:
+    page = _event("GET", "/console/audit", cookie=cookie)["body"]
+    rows = re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td><td class=\"action\">([^<]*)</td><td>([^<]*)</td>", page)
+    return [(unescape(actor), action, unescape(target)) for actor, action, target in rows]
+
+
+def test_signing_in_sets_a_strict_session_cookie_and_opens_the_console(merchant, aws):
+    email = _user(merchant)
+
+    page = _event("GET", "/console/login")
+    assert page["statusCode"] == 200
+    assert result_headers(page)["Content-Security-Policy"].startswith(PAGE_CSP)
+    assert result_headers(page)["X-Frame-Options"] == "DENY"
+    signed_in = _sign_in(email.upper())  # the email is the login name, whatever its case
+
+    assert signed_in["statusCode"] == 303
+    assert result_headers(signed_in)["Location"] == "https://api.example.com/test/console"
+    [cookie] = _cookies(signed_in)
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "secure", "path", "max-age"} <= attributes
+    assert "SameSite=Strict" in cookie
+    assert "Path=/test/console" in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    home = _event("GET", "/console", cookie=token)
+    assert home["statusCode"] == 200
+    assert email in home["body"]
+    assert token not in home["body"]  # the session token is never in a page
+
+
+def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(merchant, aws):
+    email = _user(merchant)
+
+    wrong = _sign_in(email, "not the password at all")
+    unknown = _sign_in("nobody@shop.example", "not the password at all")
+
+    assert wrong["statusCode"] == unknown["statusCode"] == 401
+    assert "Wrong email or password." in wrong["body"]
+    assert _cookies(wrong) == []
+    assert _cookies(unknown) == []
+    assert wrong["body"] == unknown["body"]
+
+
+def test_five_wrong_passwords_lock_the_user_even_against_the_right_one(merchant, aws):
+    email = _user(merchant)
+
+    answers = [_sign_in(email, "wrong password 123")["statusCode"] for _ in range(5)]
+    locked = _sign_in(email)
+
+    assert answers == [401, 401, 401, 401, 429]  # the fifth failure locks
+    assert locked["statusCode"] == 429
+    assert "locked until" in locked["body"]
+    assert _cookies(locked) == []
+
+
+def test_one_address_trying_many_emails_is_slowed_down(merchant, aws):
+    answers = [_sign_in(f"guess{i}@shop.example", "wrong password 123")["statusCode"] for i in range(12)]
+
+    assert answers[:10] == [401] * 10
+    assert answers[-1] == 429
+
+
+def test_without_a_session_every_page_sends_the_browser_to_sign_in(merchant, aws):
+    for path in ("/console", "/console/bills", "/console/bills/B1", "/console/webhooks", "/console/audit"):
+        answer = _event("GET", path, cookie="made-up-token")
+        assert answer["statusCode"] == 303, path
+        assert result_headers(answer)["Location"] == "https://api.example.com/test/console/login"
+
+
+def test_an_operator_refunds_a_paid_bill_and_the_audit_log_says_who(merchant, aws, beecloud_sandbox):
+    _paid_bill(merchant, beecloud_sandbox, "console0001", total_fee=1000)
+    email, cookie = _session(merchant, "operator")
+
+    page = _event("GET", "/console/bills/console0001", cookie=cookie)
+    assert page["statusCode"] == 200
+    assert 'id="refund-form"' in page["body"]
+    assert "Paid (signed notification matched the ledger)" in page["body"]
+    refund_no = re.search(r'name="refund_no" value="([0-9a-f]+)"', page["body"]).group(1)
+    form = {"csrf": _csrf(page), "refund_no": refund_no, "amount": "2.50", "confirm": "yes"}
+    done = _event("POST", "/console/bills/console0001/refund", cookie=cookie, form=form)
+
+    assert done["statusCode"] == 303, done["body"]
+    assert f"refund_no={refund_no}" in result_headers(done)["Location"]
+    refund = body_of(invoke("query", api_event("GET", f"/refunds/{refund_no}", resource="/refunds/{refund_no}",
+                                               path_params={"refund_no": refund_no},
+                                               headers={"Authorization": merchant.auth})))  # fmt: skip
+    assert (refund["bill_no"], refund["refund_fee"]) == ("console0001", 250)
+    again = _event("POST", "/console/bills/console0001/refund", cookie=cookie, form=form)  # a double click
+    assert again["statusCode"] == 303  # the same refund, not a second one
+    bill = _event("GET", "/console/bills/console0001", cookie=cookie)["body"]
+    assert bill.count(refund_no) >= 1
+    assert (email, "bill.refund", "console0001") in _audit_actions(cookie)
+
+
+@pytest.mark.parametrize(("amount", "confirm"), [("0", "yes"), ("1.234", "yes"), ("abc", "yes"), ("1", "")])
+def test_a_refund_form_with_a_bad_amount_or_no_confirmation_refunds_nothing(
+    merchant, aws, beecloud_sandbox, amount, confirm
+):
+    _paid_bill(merchant, beecloud_sandbox, "console0002")
+    _, cookie = _session(merchant)
+    page = _event("GET", "/console/bills/console0002", cookie=cookie)
+    form = {"csrf": _csrf(page), "refund_no": re.search(r'name="refund_no" value="([0-9a-f]+)"', page["body"]).group(1),
+            "amount": amount, "confirm": confirm}  # fmt: skip
+
+    answer = _event("POST", "/console/bills/console0002/refund", cookie=cookie, form=form)
+
+    assert answer["statusCode"] == 422
+    assert 'id="error"' in answer["body"]
+    assert "¥0.00" in re.search(r'id="bill-refunded">([^<]*)<', answer["body"]).group(1)
+
+
+def test_a_viewer_sees_the_bill_but_cannot_refund_it(merchant, aws, beecloud_sandbox):
+    _paid_bill(merchant, beecloud_sandbox, "console0003")
+    email, cookie = _session(merchant, "viewer")
+
+    page = _event("GET", "/console/bills/console0003", cookie=cookie)
+    assert page["statusCode"] == 200
+    assert 'id="refund-form"' not in page["body"]
+    form = {"csrf": re.search(r'name="csrf" value="([^"]+)"', page["body"]).group(1), "refund_no": "x",
+            "amount": "1", "confirm": "yes"}  # fmt: skip
+    refused = _event("POST", "/console/bills/console0003/refund", cookie=cookie, form=form)
+
+    assert refused["statusCode"] == 403
+    bill = _event("GET", "/console/bills/console0003", cookie=cookie)["body"]
+    assert "¥0.00" in re.search(r'id="bill-refunded">([^<]*)<', bill).group(1)
+    assert (email, "bill.refund", "console0003") in _audit_actions(cookie)  # the refusal is recorded too
+
+
+def test_forms_without_the_csrf_token_or_from_another_site_change_nothing(merchant, aws, beecloud_sandbox):
+    _paid_bill(merchant, beecloud_sandbox, "console0004")
+    _, cookie = _session(merchant)
+    page = _event("GET", "/console/bills/console0004", cookie=cookie)
+    form = {"refund_no": re.search(r'name="refund_no" value="([0-9a-f]+)"', page["body"]).group(1),
+            "amount": "1", "confirm": "yes"}  # fmt: skip
+
+    no_token = _event("POST", "/console/bills/console0004/refund", cookie=cookie, form=form)
+    wrong_token = _event("POST", "/console/bills/console0004/refund", cookie=cookie, form={**form, "csrf": "guess"})
+    cross_site = _event(
+        "POST", "/console/bills/console0004/refund", cookie=cookie, form={**form, "csrf": _csrf(page)},
+        headers={"Sec-Fetch-Site": "cross-site"},
+    )  # fmt: skip
+
+    assert [r["statusCode"] for r in (no_token, wrong_token, cross_site)] == [403, 403, 403]
+    bill = _event("GET", "/console/bills/console0004", cookie=cookie)["body"]
+    assert "¥0.00" in re.search(r'id="bill-refunded">([^<]*)<', bill).group(1)
+
+
+def test_one_apps_user_cannot_open_another_apps_bill_by_its_url(merchant, aws, beecloud_sandbox):
+    from paygate.apps.admin import create_app
+
+    _paid_bill(merchant, beecloud_sandbox, "console0005")
+    other, _, _ = create_app("other shop", beecloud=None, beilypay=None)  # another app, its own user
+    _, their_cookie = _session(other)
+
+    answer = _event("GET", "/console/bills/console0005", cookie=their_cookie)
+    listed = _event("GET", "/console/bills", cookie=their_cookie)
+
+    assert answer["statusCode"] == 404
+    assert "console0005" not in listed["body"]
+
+
+def test_signing_out_ends_the_session(merchant, aws):
+    _email, cookie = _session(merchant)
+    home = _event("GET", "/console", cookie=cookie)
+
+    out = _event("POST", "/console/logout", cookie=cookie, form={"csrf": _csrf(home)})
+
+    assert out["statusCode"] == 303
+    assert any("Max-Age=0" in c for c in _cookies(out))
+    assert _event("GET", "/console", cookie=cookie)["statusCode"] == 303
+
+
+def test_an_operator_resends_a_webhook_delivery_and_it_is_audited(merchant, aws, webhooks):
+    from paygate.deps import dispatcher
+
+    endpoint = webhooks.create_endpoint(merchant, "https://shop.example.com/hooks", ["bill.*"])
+    event_id = str(uuid.uuid4())
+    detail = {"version": "1", "event_id": event_id, "type": "bill.succeeded", "app_id": merchant.app_id, "data": {}}
+    assert dispatcher().fan_out(detail) == 1
+    [task] = webhooks.records(webhooks.deliveries_queue_url)
+    webhooks.dispatch([task])  # the first delivery (to an address that does not answer: it fails)
+    email, cookie = _session(merchant)
+
+    page = _event("GET", "/console/webhooks", cookie=cookie)
+    assert page["statusCode"] == 200
+    assert "https://shop.example.com/hooks" in page["body"]
+    assert f'data-event="{event_id}"' in page["body"]
+    resent = _event("POST", f"/console/events/{event_id}/resend", cookie=cookie,
+                    form={"csrf": _csrf(page), "endpoint_id": endpoint["id"]})  # fmt: skip
+
+    assert resent["statusCode"] == 303, resent["body"]
+    [again] = webhooks.records(webhooks.deliveries_queue_url)
+    assert json.loads(again["body"])["resend"] is True
+    assert (email, "webhook.resend", event_id) in _audit_actions(cookie)
+
+
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "QVVESVQjYXBwXzEjMQ", "%00", "A" * 900])
+def test_a_made_up_page_cursor_is_a_bad_request_not_an_error(merchant, aws, cursor):
+    _, cookie = _session(merchant)
+
+    audit = _event("GET", "/console/audit", cookie=cookie, query={"before": cursor})
+    bills = _event("GET", "/console/bills", cookie=cookie, query={"cursor": cursor})
+
+    assert audit["statusCode"] == 400
+    assert bills["statusCode"] == 400
