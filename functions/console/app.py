@@ -30,30 +30,48 @@ from paygate.clock import china_date, now_ms
 from paygate.console.audit import AuditEntry
 from paygate.console.pages import (
     DeliveryFact,
+    bar_chart_svg,
+    channel_figures,
     china_day_start_ms,
     china_time,
+    daily_figures,
     event_ids_of,
     parse_yuan,
+    rupees,
     strings_for,
     timeline,
+    transfer_timeline,
     yuan,
 )
 from paygate.console.sessions import ConsoleSession
 from paygate.console.users import LoginOutcome
-from paygate.credentials import require_beecloud
+from paygate.credentials import require_beecloud, require_beilypay
 from paygate.deps import (
     apps_store,
     audit_log,
+    beilypay_api_client,
     bill_refresher,
     console_sessions,
     console_users,
     endpoint_service,
     orders_store,
     refund_service,
+    transfers_store,
     webhooks_store,
 )
-from paygate.errors import PaygateError
-from paygate.models import App, Bill, BillStatus, Channel, OrderKind, Refund
+from paygate.errors import PaygateError, ProviderError
+from paygate.models import (
+    App,
+    Bill,
+    BillStatus,
+    Channel,
+    Collection,
+    OrderKind,
+    Payout,
+    Refund,
+    TransferOrder,
+    TransferStatus,
+)
 from paygate.payments.requests import CreateRefundRequest
 from paygate.settings import get_settings
 from paygate.tracing import traced
@@ -68,6 +86,10 @@ PREFIX = "/console"
 COOKIE = "paygate_console"
 MAX_FORM_BYTES = 8 * 1024
 PAGE_SIZE = 20
+OVERVIEW_DAYS = 30
+# The overview's figures come from at most this many of the newest bills of the 30 days (it says so
+# when there were more): a page must answer in a second, not scan a busy merchant's month.
+OVERVIEW_SAMPLE = 2000
 # Per source address, per container: a first brake on password guessing (each user is also
 # locked after repeated failures, in the table, whatever container the attempts reach).
 sign_in_attempts = KeyedRateLimit(rate=0.5, burst=10)
@@ -319,9 +341,48 @@ def logout(visit: Visit) -> Response[str]:
 @app.get("/console")
 @_signed_in
 def overview(visit: Visit) -> Response[str]:
-    recent = orders_store().list_orders(visit.merchant.app_id, OrderKind.BILL, limit=10)
-    bills = [Bill.model_validate(item) for item in recent.items]
-    return _page(visit, "console/overview.html", bills=[_bill_row(visit, bill) for bill in bills])
+    now = now_ms()
+    store = orders_store()
+    app_id = visit.merchant.app_id
+    since = now - OVERVIEW_DAYS * 24 * 3600_000
+    sample = [
+        Bill.model_validate(item)
+        for item in store.list_orders(app_id, OrderKind.BILL, limit=OVERVIEW_SAMPLE, created_from_ms=since).items
+    ]
+    days = daily_figures(sample, now, OVERVIEW_DAYS)
+    strings = visit.strings
+    volume_chart = bar_chart_svg(
+        [(d.day, d.volume_fen / 100, f"¥{yuan(d.volume_fen)}") for d in days], label=strings["chart_volume"]
+    )
+    rate_chart = bar_chart_svg(
+        [(d.day, d.success_rate or 0.0, f"{(d.success_rate or 0) * 100:.0f}% ({d.succeeded}/{d.bills})") for d in days],
+        label=strings["chart_rate"],
+    )
+    total = sum(d.bills for d in days)
+    paid = sum(d.succeeded for d in days)
+    waiting = {
+        kind.value: {
+            status: len(store.list_orders(app_id, kind, limit=100, filters={"status": status}).items)
+            for status in ("unknown", "pending")
+        }
+        for kind in (OrderKind.PAYOUT, OrderKind.COLLECTION)
+    }
+    failing = []
+    webhooks = webhooks_store()
+    for endpoint in webhooks.list_endpoints(app_id):
+        last = webhooks.list_attempts(endpoint.endpoint_id, limit=1).attempts
+        if last and last[0].status.value != "succeeded":
+            failing.append(endpoint.url)
+    return _page(
+        visit, "console/overview.html",
+        bills=[_bill_row(visit, bill) for bill in sample[:10]],
+        volume_chart=volume_chart, rate_chart=rate_chart,
+        totals={"bills": total, "paid": paid, "volume": yuan(sum(d.volume_fen for d in days)),
+                "rate": f"{paid / total * 100:.1f}%" if total else "–"},
+        channels=[{"channel": c, "bills": n, "paid": ok, "volume": yuan(v),
+                   "rate": f"{ok / n * 100:.0f}%" if n else "–"} for c, n, ok, v in channel_figures(sample)],
+        sampled=len(sample) >= OVERVIEW_SAMPLE, sample_size=len(sample), waiting=waiting, failing=failing,
+    )  # fmt: skip
 
 
 @app.get("/console/bills")
@@ -489,6 +550,97 @@ def refresh(visit: Visit, bill_no: str) -> Response[str]:
         return _bill_view(visit, bill, error.status, f"{error.message} ({error.code})")
     _audit(visit, "bill.refresh", bill.bill_no, "ok")
     return _redirect(visit.url(f"/bills/{bill.bill_no}", done="refresh"))
+
+
+TRANSFER_KINDS: dict[str, tuple[OrderKind, type[TransferOrder]]] = {
+    "payouts": (OrderKind.PAYOUT, Payout),
+    "collections": (OrderKind.COLLECTION, Collection),
+}
+
+
+@app.get("/console/payouts")
+@_signed_in
+def payouts(visit: Visit) -> Response[str]:
+    return _transfers(visit, "payouts")
+
+
+@app.get("/console/collections")
+@_signed_in
+def collections(visit: Visit) -> Response[str]:
+    return _transfers(visit, "collections")
+
+
+def _transfers(visit: Visit, kind_name: str) -> Response[str]:
+    kind, model = TRANSFER_KINDS[kind_name]
+    query = app.current_event.get_query_string_value
+    status = query("status") or ""
+    filters = {"status": status} if status in {s.value for s in TransferStatus} else {}
+    try:
+        page = orders_store().list_orders(
+            visit.merchant.app_id, kind, limit=PAGE_SIZE, cursor=query("cursor") or None, filters=filters
+        )
+    except ValueError:
+        raise PageError(400, "bad_form", "bad_form") from None
+    rows = [_transfer_row(visit, kind_name, model.model_validate(item)) for item in page.items]
+    balance = _balance(visit) if kind_name == "payouts" else None
+    next_url = visit.url(f"/{kind_name}", status=status, cursor=page.cursor) if page.cursor else None
+    return _page(
+        visit, "console/transfers.html", kind_name=kind_name, orders=rows, next_url=next_url, status_filter=status,
+        statuses=[s.value for s in TransferStatus], balance=balance,
+        has_beilypay=visit.merchant.beilypay_app_id is not None,
+    )  # fmt: skip
+
+
+def _balance(visit: Visit) -> str | None:
+    """The BeilyPay balance in rupees, or None when it cannot be read now (the page says so)."""
+    if visit.merchant.beilypay_app_id is None:
+        return None
+    try:
+        amount = beilypay_api_client().balance(require_beilypay(visit.merchant))
+    except (PaygateError, ProviderError):
+        return None
+    return f"{amount:,.2f}"
+
+
+def _transfer_row(visit: Visit, kind_name: str, order: TransferOrder) -> dict[str, Any]:
+    return {
+        "out_order_no": order.out_order_no,
+        "url": visit.url(f"/{kind_name}/{order.out_order_no}"),
+        "amount": rupees(order.amount),
+        "status": order.status.value,
+        "status_text": visit.strings[order.status.value],
+        "created": china_time(order.created_at_ms),
+        "provider_order_no": order.provider_order_no or "",
+        "beneficiary": getattr(order, "account_owner", ""),
+        "paid": rupees(order.paid) if isinstance(order, Collection) and order.paid is not None else "",
+    }
+
+
+@app.get("/console/payouts/<out_order_no>")
+@_signed_in
+def payout_page(visit: Visit, out_order_no: str) -> Response[str]:
+    return _transfer_page(visit, "payouts", out_order_no)
+
+
+@app.get("/console/collections/<out_order_no>")
+@_signed_in
+def collection_page(visit: Visit, out_order_no: str) -> Response[str]:
+    return _transfer_page(visit, "collections", out_order_no)
+
+
+def _transfer_page(visit: Visit, kind_name: str, out_order_no: str) -> Response[str]:
+    kind, _ = TRANSFER_KINDS[kind_name]
+    order = None
+    if 0 < len(out_order_no) <= 64 and out_order_no.isprintable():
+        order = transfers_store().get_transfer(kind, visit.merchant.app_id, out_order_no, consistent=False)
+    if order is None:
+        raise PageError(404, "not_found", "not_found_text")
+    return _page(
+        visit, "console/transfer.html", kind_name=kind_name, order=_transfer_row(visit, kind_name, order),
+        timeline=transfer_timeline(order, visit.strings), unknown=order.status is TransferStatus.UNKNOWN,
+        failure=f"{order.failure_code}: {order.failure_message or ''}" if order.failure_code else "",
+        unknown_reason=order.unknown_reason or "",
+    )  # fmt: skip
 
 
 @app.get("/console/webhooks")

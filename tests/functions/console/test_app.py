@@ -131,7 +131,16 @@ def test_five_wrong_passwords_lock_the_user_even_against_the_right_one(merchant,
     assert _cookies(locked) == []
 
 
-def test_one_address_trying_many_emails_is_slowed_down(merchant, aws):
+def test_one_address_trying_many_emails_is_slowed_down(merchant, aws, monkeypatch):
+    from paygate.web.limits import KeyedRateLimit
+    from tests.support.functions import load_function
+
+    console = load_function("console")
+    limit = console.sign_in_attempts  # as configured, on a clock that stands still (scrypt takes time)
+    monkeypatch.setattr(
+        console, "sign_in_attempts", KeyedRateLimit(rate=limit.rate, burst=limit.burst, clock=lambda: 0.0)
+    )
+
     answers = [_sign_in(f"guess{i}@shop.example", "wrong password 123")["statusCode"] for i in range(12)]
 
     assert answers[:10] == [401] * 10
@@ -281,3 +290,50 @@ def test_a_made_up_page_cursor_is_a_bad_request_not_an_error(merchant, aws, curs
 
     assert audit["statusCode"] == 400
     assert bills["statusCode"] == 400
+
+
+def test_payouts_show_the_balance_and_an_unknown_payout_says_what_to_do(beilypay, aws):
+    from bench.samples import payout_body
+    from paygate.deps import transfers_store
+    from paygate.models import OrderKind
+
+    body = payout_body()
+    created = invoke("payout", api_event("POST", "/payouts", body=body, headers={"Authorization": beilypay.auth}))
+    assert created["statusCode"] in (201, 202), created["body"]
+    order_no = body["out_order_no"]
+    _, cookie = _session(beilypay, "viewer")
+
+    listed = _event("GET", "/console/payouts", cookie=cookie)
+    assert listed["statusCode"] == 200
+    assert order_no in listed["body"]
+    balance = re.search(r'id="balance">.*?<p class="figure">₹([0-9,.]+)</p>', listed["body"], re.S)
+    assert balance, "the BeilyPay balance is shown"
+    assert body["account"] not in listed["body"]  # only the masked account is ever kept
+
+    state = transfers_store().get_transfer(OrderKind.PAYOUT, beilypay.app_id, order_no).provider_state
+    transfers_store().mark_unknown(
+        OrderKind.PAYOUT, beilypay.app_id, order_no, expected=state, reason="deadline passed", now_ms=1
+    )
+    page = _event("GET", f"/console/payouts/{order_no}", cookie=cookie)
+    assert page["statusCode"] == 200
+    assert 'id="unknown"' in page["body"]
+    assert "never issue the payout again" in page["body"]
+    assert _event("GET", "/console/payouts/NOSUCHORDER", cookie=cookie)["statusCode"] == 404
+
+
+def test_the_overview_counts_the_last_30_days_by_day_and_channel(merchant, aws, beecloud_sandbox):
+    _paid_bill(merchant, beecloud_sandbox, "overview001", total_fee=1234)
+    _paid_bill(merchant, beecloud_sandbox, "overview002", total_fee=100)
+    created = invoke("create_bill", api_event("POST", "/bills", headers={"Authorization": merchant.auth}, body={
+        "bill_no": "overview003", "channel": "WX_NATIVE", "total_fee": 999, "title": "未付"}))  # fmt: skip
+    assert created["statusCode"] == 201
+    _, cookie = _session(merchant, "viewer")
+
+    page = _event("GET", "/console", cookie=cookie)["body"]
+
+    assert re.search(r'id="total-bills">3<', page)
+    assert re.search(r'id="total-volume">¥13.34<', page)
+    assert re.search(r'id="total-rate">66.7%<', page)
+    assert '<tr><td>WX_NATIVE</td><td class="num">3</td><td class="num">2</td>' in page
+    assert page.count("<svg") == 2
+    assert " style=" not in page.split("<main>", 1)[1]  # the CSP allows no inline style: charts use attributes

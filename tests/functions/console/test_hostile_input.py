@@ -21,6 +21,8 @@ ROUTES = [
     ("GET", "/console/bills"), ("GET", "/console/bills/{bill_no}"), ("POST", "/console/bills/{bill_no}/refund"),
     ("POST", "/console/bills/{bill_no}/refresh"), ("GET", "/console/webhooks"),
     ("POST", "/console/events/{event_id}/resend"), ("GET", "/console/audit"), ("GET", "/console/assets/{name}"),
+    ("GET", "/console/payouts"), ("GET", "/console/payouts/{out_order_no}"), ("GET", "/console/collections"),
+    ("GET", "/console/collections/{out_order_no}"),
 ]  # fmt: skip
 
 nasty_text = st.one_of(

@@ -7,13 +7,14 @@ decimal, never a float, and refused when it has more than two decimals.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from paygate.events import bill_succeeded, refund_finished
-from paygate.models import Bill, BillStatus, Refund, RefundStatus
+from paygate.models import Bill, BillStatus, Refund, RefundStatus, TransferOrder, TransferStatus
 from paygate.web.i18n import Catalog, Language
 
 CHINA = timezone(timedelta(hours=8))
@@ -137,11 +138,78 @@ CATALOG = Catalog(
             "zh-CN": "{event_type} 投递到 {endpoint}: {outcome}",
             "en": "{event_type} delivered to {endpoint}: {outcome}",
         },
-        "pending": {"zh-CN": "待支付", "en": "pending"},
+        "pending": {"zh-CN": "处理中", "en": "pending"},
         "succeeded": {"zh-CN": "成功", "en": "succeeded"},
         "failed": {"zh-CN": "失败", "en": "failed"},
+        "unknown": {"zh-CN": "结果未知", "en": "unknown"},
+        "collections": {"zh-CN": "代收", "en": "Collections"},
+        "payouts_only": {"zh-CN": "代付", "en": "Payouts"},
+        "out_order_no": {"zh-CN": "商户单号", "en": "Order no."},
+        "provider_order_no": {"zh-CN": "BeilyPay 单号", "en": "BeilyPay order no."},
+        "beneficiary": {"zh-CN": "收款人", "en": "Beneficiary"},
+        "paid_amount": {"zh-CN": "实付", "en": "Paid"},
+        "balance": {"zh-CN": "BeilyPay 可用余额", "en": "BeilyPay balance available"},
+        "balance_unavailable": {
+            "zh-CN": "暂时无法获取余额(未配置 BeilyPay 或渠道无响应)。",
+            "en": "The balance cannot be read now (no BeilyPay account, or BeilyPay does not answer).",
+        },
+        "unknown_heading": {"zh-CN": "结果未知:请勿重复付款", "en": "Outcome unknown: do not pay again"},
+        "unknown_help": {
+            "zh-CN": "paygate 还不知道 BeilyPay 是否执行了这笔订单。迟到的通知或每日对账会确定结果;"
+            "在此之前不要重新发起代付。需要时请把 BeilyPay 单号交给 BeilyPay 核实。",
+            "en": "paygate does not know yet whether BeilyPay carried this order out. A late notification or "
+            "the daily reconciliation will settle it; until then, never issue the payout again. If it lasts, "
+            "give BeilyPay its order number to check.",
+        },
+        "unknown_count": {"zh-CN": "{count} 笔结果未知", "en": "{count} with an unknown outcome"},
+        "pending_count": {"zh-CN": "{count} 笔处理中", "en": "{count} pending"},
+        "no_orders": {"zh-CN": "没有符合条件的订单。", "en": "No orders match."},
+        "ev_transfer_created": {"zh-CN": "订单创建", "en": "Order created"},
+        "ev_transfer_provider_created": {"zh-CN": "BeilyPay 已受理", "en": "BeilyPay accepted it"},
+        "ev_transfer_provider_rejected": {"zh-CN": "BeilyPay 拒绝了订单", "en": "BeilyPay refused it"},
+        "ev_transfer_unknown": {"zh-CN": "结果未知", "en": "Outcome unknown"},
+        "ev_transfer_succeeded": {"zh-CN": "成功", "en": "Succeeded"},
+        "ev_transfer_failed": {"zh-CN": "失败", "en": "Failed"},
+        "ev_published": {"zh-CN": "已发布事件 {event_type}", "en": "Published {event_type}"},
+        "transfer_no_beilypay": {"zh-CN": "这个应用没有 BeilyPay 账户。", "en": "This app has no BeilyPay account."},
+        "endpoints_failing": {
+            "zh-CN": "{count} 个地址最近一次投递失败",
+            "en": "{count} endpoints failed their last delivery",
+        },
+        "all_endpoints_ok": {"zh-CN": "所有地址最近一次投递成功", "en": "Every endpoint's last delivery succeeded"},
+        "day": {"zh-CN": "日期", "en": "Day"},
+        "chart_volume": {
+            "zh-CN": "每日成功收款金额(元),最近 30 天",
+            "en": "Paid volume per day (yuan), last 30 days",
+        },
+        "chart_rate": {"zh-CN": "每日成功率,最近 30 天", "en": "Success rate per day, last 30 days"},
+        "add_endpoint": {"zh-CN": "添加 Webhook 地址", "en": "Add a webhook endpoint"},
+        "url": {"zh-CN": "URL", "en": "URL"},
+        "event_types_hint": {
+            "zh-CN": "事件类型,逗号分隔,例如 bill.*, refund.succeeded 或 *",
+            "en": "Event types, comma-separated, e.g. bill.*, refund.succeeded or *",
+        },
+        "description": {"zh-CN": "说明", "en": "Description"},
+        "create": {"zh-CN": "创建", "en": "Create"},
+        "delete_endpoint": {"zh-CN": "删除此地址", "en": "Delete this endpoint"},
+        "rotate_secret": {"zh-CN": "更换签名密钥", "en": "Rotate the signing secret"},
+        "secret_once": {
+            "zh-CN": "新的签名密钥(只显示这一次,请立即保存):",
+            "en": "The new signing secret (shown only this once; store it now):",
+        },
+        "endpoint_deleted": {"zh-CN": "地址已删除。", "en": "The endpoint was deleted."},
+        "confirm_delete": {
+            "zh-CN": "我确认删除此地址,待投递的事件将被丢弃。",
+            "en": "I confirm: delete it; deliveries still queued for it are dropped.",
+        },
     }
 )
+
+
+def rupees(paise: int) -> str:
+    sign = "-" if paise < 0 else ""
+    paise = abs(paise)
+    return f"{sign}{paise // 100:,}.{paise % 100:02d}"
 
 
 def strings_for(language: Language) -> dict[str, str]:
@@ -249,13 +317,7 @@ def timeline(
             event_type=fact.event_type, endpoint=fact.endpoint_url, outcome=fact.outcome
         )
         entries.append(TimelineEntry(fact.at_ms, text, "good" if fact.ok else "bad"))
-    # An entry without a time (the provider's answer) stays right after the one before it.
-    keyed: list[tuple[tuple[int, int], TimelineEntry]] = []
-    last_known = 0
-    for position, entry in enumerate(entries):
-        last_known = entry.at_ms if entry.at_ms is not None else last_known
-        keyed.append(((last_known, position), entry))
-    return [entry for _, entry in sorted(keyed, key=lambda pair: pair[0])]
+    return _in_order(entries)
 
 
 def event_ids_of(bill: Bill, refunds: Iterable[Refund]) -> dict[str, str]:
@@ -273,3 +335,112 @@ def event_ids_of(bill: Bill, refunds: Iterable[Refund]) -> dict[str, str]:
 
 def today_china(now_ms: int) -> str:
     return datetime.fromtimestamp(now_ms / 1000, tz=UTC).astimezone(CHINA).strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """One China day of bills: how many, how many paid, and the paid volume in fen."""
+
+    day: str
+    bills: int = 0
+    succeeded: int = 0
+    volume_fen: int = 0
+
+    @property
+    def success_rate(self) -> float | None:
+        return self.succeeded / self.bills if self.bills else None
+
+
+def daily_figures(bills: Iterable[Bill], now_ms: int, days: int = 30) -> list[DayFigures]:
+    """The last `days` China days, oldest first, days without bills included (as zeros)."""
+    today = datetime.fromtimestamp(now_ms / 1000, tz=CHINA).date()
+    order = [(today - timedelta(days=back)).isoformat() for back in range(days - 1, -1, -1)]
+    counts = {day: [0, 0, 0] for day in order}
+    for bill in bills:
+        figures = counts.get(china_day(bill.created_at_ms))
+        if figures is None:
+            continue
+        figures[0] += 1
+        if bill.status is BillStatus.SUCCEEDED:
+            figures[1] += 1
+            figures[2] += bill.total_fee
+    return [DayFigures(day, *counts[day]) for day in order]
+
+
+def channel_figures(bills: Iterable[Bill]) -> list[tuple[str, int, int, int]]:
+    """(channel, bills, succeeded, paid volume in fen) per channel, the busiest first."""
+    by_channel: dict[str, list[int]] = {}
+    for bill in bills:
+        figures = by_channel.setdefault(bill.channel.value, [0, 0, 0])
+        figures[0] += 1
+        if bill.status is BillStatus.SUCCEEDED:
+            figures[1] += 1
+            figures[2] += bill.total_fee
+    return sorted(((c, *f) for c, f in by_channel.items()), key=lambda row: (-row[1], row[0]))  # type: ignore[misc]
+
+
+def bar_chart_svg(bars: list[tuple[str, float, str]], *, label: str, width: int = 640, height: int = 180) -> str:
+    """A bar chart as inline SVG, drawn on the server: no script, no style attribute (the CSP allows neither).
+
+    bars: (x label, value, the value as text for the bar's tooltip). Every fifth x label is written.
+    """
+    top = max((value for _, value, _ in bars), default=0.0) or 1.0
+    plot_height = height - 24
+    slot = width / max(len(bars), 1)
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(label)}" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<line x1="0" y1="{plot_height}" x2="{width}" y2="{plot_height}" stroke="#d0d7de"/>',
+    ]
+    for position, (x_label, value, text) in enumerate(bars):
+        bar_height = round(plot_height * value / top, 1)
+        x = round(position * slot + slot * 0.15, 1)
+        parts.append(
+            f'<rect x="{x}" y="{round(plot_height - bar_height, 1)}" width="{round(slot * 0.7, 1)}" '
+            f'height="{bar_height}" fill="#0a7d4f"><title>{html.escape(x_label)}: {html.escape(text)}</title></rect>'
+        )
+        if position % 5 == 0 or position == len(bars) - 1:
+            parts.append(
+                f'<text x="{round(position * slot + slot / 2, 1)}" y="{height - 6}" font-size="11" '
+                f'text-anchor="middle" fill="#59636e">{html.escape(x_label[5:])}</text>'
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def transfer_timeline(order: TransferOrder, strings: dict[str, str]) -> list[TimelineEntry]:
+    """What happened to a payout or collection, from what the ledger holds, oldest first."""
+    entries = [TimelineEntry(order.created_at_ms, strings["ev_transfer_created"])]
+    answer = {
+        "created": ("ev_transfer_provider_created", ""),
+        "rejected": ("ev_transfer_provider_rejected", "bad"),
+    }.get(order.provider_state)
+    if answer:
+        entries.append(TimelineEntry(None, strings[answer[0]], answer[1]))
+    if order.unknown_at_ms is not None:
+        reason = f" ({order.unknown_reason})" if order.unknown_reason else ""
+        entries.append(TimelineEntry(order.unknown_at_ms, strings["ev_transfer_unknown"] + reason, "bad"))
+    if order.status in (TransferStatus.SUCCEEDED, TransferStatus.FAILED):
+        good = order.status is TransferStatus.SUCCEEDED
+        text = strings["ev_transfer_succeeded" if good else "ev_transfer_failed"]
+        if order.failure_code:
+            text += f" ({order.failure_code}: {order.failure_message or ''})"
+        entries.append(TimelineEntry(order.finished_at_ms or order.updated_at_ms, text, "good" if good else "bad"))
+    if order.published_event:
+        entries.append(
+            TimelineEntry(
+                order.finished_at_ms or order.updated_at_ms,
+                strings["ev_published"].format(event_type=order.published_event),
+            )
+        )
+    return _in_order(entries)
+
+
+def _in_order(entries: list[TimelineEntry]) -> list[TimelineEntry]:
+    """Oldest first; an entry without a time (a provider's answer) stays right after the one before it."""
+    keyed: list[tuple[tuple[int, int], TimelineEntry]] = []
+    last_known = 0
+    for position, entry in enumerate(entries):
+        last_known = entry.at_ms if entry.at_ms is not None else last_known
+        keyed.append(((last_known, position), entry))
+    return [entry for _, entry in sorted(keyed, key=lambda pair: pair[0])]

@@ -26,6 +26,14 @@ class KeyedRateLimit:
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, updated)
         self._lock = threading.Lock()
 
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    @property
+    def burst(self) -> int:
+        return self._burst
+
     def clear(self) -> None:
         """Forgets every key, as a new container would start."""
         with self._lock:
