@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from paygate.api.http import public_base_url
 from paygate.clock import china_date, now_ms
@@ -78,6 +79,7 @@ from paygate.tracing import traced
 from paygate.web.i18n import Language, negotiate
 from paygate.web.limits import KeyedRateLimit
 from paygate.web.pages import render, security_headers, static_assets
+from paygate.webhooks.requests import CreateWebhookEndpointRequest, RotateSecretRequest
 
 logger = Logger()
 app = APIGatewayRestResolver()
@@ -646,6 +648,20 @@ def _transfer_page(visit: Visit, kind_name: str, out_order_no: str) -> Response[
 @app.get("/console/webhooks")
 @_signed_in
 def webhooks(visit: Visit) -> Response[str]:
+    event_id = app.current_event.get_query_string_value("resent") or ""
+    notice = None
+    if _is_event_id(event_id):
+        notice = visit.strings["resent"].format(event_id=event_id)
+    elif app.current_event.get_query_string_value("done") == "deleted":
+        notice = visit.strings["endpoint_deleted"]
+    return _webhooks_view(visit, notice=notice)
+
+
+def _webhooks_view(
+    visit: Visit, status: int = 200, *, notice: str | None = None, error: str | None = None,
+    secret: tuple[str, str] | None = None, form: dict[str, str] | None = None,
+) -> Response[str]:  # fmt: skip
+    """The endpoints with their newest deliveries; `secret` (endpoint id, secret) is shown this once."""
     store = webhooks_store()
     endpoints = []
     for endpoint in store.list_endpoints(visit.merchant.app_id):
@@ -655,6 +671,8 @@ def webhooks(visit: Visit) -> Response[str]:
                 "endpoint_id": endpoint.endpoint_id,
                 "url": endpoint.url,
                 "event_types": ", ".join(endpoint.event_types),
+                "description": endpoint.description or "",
+                "secret": secret[1] if secret and secret[0] == endpoint.endpoint_id else None,
                 "deliveries": [
                     {
                         "event_id": a.event_id,
@@ -672,10 +690,73 @@ def webhooks(visit: Visit) -> Response[str]:
                 ],
             }
         )
-    event_id = app.current_event.get_query_string_value("resent") or ""
-    notice = visit.strings["resent"].format(event_id=event_id) if _is_event_id(event_id) else None
-    return _page(visit, "console/webhooks.html", endpoints=endpoints, can_act=visit.session.role.can_act,
-                 csrf=visit.session.csrf_token, notice=notice)  # fmt: skip
+    return _page(
+        visit, "console/webhooks.html", status, endpoints=endpoints, can_act=visit.session.role.can_act,
+        csrf=visit.session.csrf_token, notice=notice, error=error, form=form or {},
+    )  # fmt: skip
+
+
+@app.post("/console/webhooks")
+@_signed_in
+def create_endpoint(visit: Visit) -> Response[str]:
+    form = _checked_form(visit, act=True)
+    kept = {key: form.get(key, "")[:2048] for key in ("url", "event_types", "description")}
+    try:
+        request = CreateWebhookEndpointRequest.model_validate(
+            {
+                "url": kept["url"].strip(),
+                "event_types": [t.strip() for t in kept["event_types"].split(",") if t.strip()],
+                "description": kept["description"].strip() or None,
+            }
+        )
+        endpoint, secret = endpoint_service().create(visit.merchant.app_id, request)
+    except ValidationError as invalid:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in invalid.errors())[:300]
+        _audit(visit, "webhook_endpoint.create", kept["url"][:200], "invalid_request")
+        return _webhooks_view(visit, 422, error=problems, form=kept)
+    except PaygateError as error:
+        _audit(visit, "webhook_endpoint.create", kept["url"][:200], error.code)
+        return _webhooks_view(visit, error.status, error=f"{error.message} ({error.code})", form=kept)
+    _audit(visit, "webhook_endpoint.create", endpoint.endpoint_id, "ok", url=endpoint.url[:200])
+    return _webhooks_view(visit, 201, secret=(endpoint.endpoint_id, secret))
+
+
+def _endpoint_id_or_404(endpoint_id: str) -> str:
+    if not (endpoint_id.startswith("we_") and len(endpoint_id) <= 40 and endpoint_id[3:].isalnum()):
+        raise PageError(404, "not_found", "not_found_text")
+    return endpoint_id
+
+
+@app.post("/console/webhooks/<endpoint_id>/delete")
+@_signed_in
+def delete_endpoint(visit: Visit, endpoint_id: str) -> Response[str]:
+    endpoint_id = _endpoint_id_or_404(endpoint_id)
+    form = _checked_form(visit, act=True)
+    if form.get("confirm") != "yes":
+        return _webhooks_view(visit, 422, error=visit.strings["confirm_needed"])
+    try:
+        endpoint_service().delete(visit.merchant.app_id, endpoint_id)
+    except PaygateError as error:
+        _audit(visit, "webhook_endpoint.delete", endpoint_id, error.code)
+        raise PageError(error.status, "not_found", "not_found_text") from None
+    _audit(visit, "webhook_endpoint.delete", endpoint_id, "ok")
+    return _redirect(visit.url("/webhooks", done="deleted"))
+
+
+@app.post("/console/webhooks/<endpoint_id>/rotate-secret")
+@_signed_in
+def rotate_endpoint_secret(visit: Visit, endpoint_id: str) -> Response[str]:
+    endpoint_id = _endpoint_id_or_404(endpoint_id)
+    _checked_form(visit, act=True)
+    try:
+        _, secret = endpoint_service().rotate_secret(
+            visit.merchant.app_id, endpoint_id, expire_previous_after_s=RotateSecretRequest().expire_previous_after_s
+        )
+    except PaygateError as error:
+        _audit(visit, "webhook_endpoint.rotate_secret", endpoint_id, error.code)
+        return _webhooks_view(visit, error.status, error=f"{error.message} ({error.code})")
+    _audit(visit, "webhook_endpoint.rotate_secret", endpoint_id, "ok")
+    return _webhooks_view(visit, secret=(endpoint_id, secret))
 
 
 def _is_event_id(value: str) -> bool:

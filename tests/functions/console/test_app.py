@@ -337,3 +337,53 @@ def test_the_overview_counts_the_last_30_days_by_day_and_channel(merchant, aws, 
     assert '<tr><td>WX_NATIVE</td><td class="num">3</td><td class="num">2</td>' in page
     assert page.count("<svg") == 2
     assert " style=" not in page.split("<main>", 1)[1]  # the CSP allows no inline style: charts use attributes
+
+
+def test_an_operator_adds_an_endpoint_sees_its_secret_once_rotates_it_and_deletes_it(merchant, aws, webhooks):
+    email, cookie = _session(merchant)
+    page = _event("GET", "/console/webhooks", cookie=cookie)
+    form = {"csrf": _csrf(page), "url": "https://shop.example.com/hooks", "event_types": "bill.*, refund.succeeded"}
+
+    created = _event("POST", "/console/webhooks", cookie=cookie, form=form)
+
+    assert created["statusCode"] == 201, created["body"]
+    secret = re.search(r'id="secret">([^<]+)<', created["body"]).group(1)
+    endpoint_id = re.search(r'id="endpoint-(we_[0-9a-f]+)"', created["body"]).group(1)
+    again = _event("GET", "/console/webhooks", cookie=cookie)["body"]
+    assert secret not in again  # shown once
+    assert "bill.*, refund.succeeded" in again
+    rotated = _event(
+        "POST", f"/console/webhooks/{endpoint_id}/rotate-secret", cookie=cookie, form={"csrf": _csrf(page)}
+    )
+    new_secret = re.search(r'id="secret">([^<]+)<', rotated["body"]).group(1)
+    assert new_secret != secret
+    unconfirmed = _event("POST", f"/console/webhooks/{endpoint_id}/delete", cookie=cookie, form={"csrf": _csrf(page)})
+    assert unconfirmed["statusCode"] == 422
+    deleted = _event("POST", f"/console/webhooks/{endpoint_id}/delete", cookie=cookie,
+                     form={"csrf": _csrf(page), "confirm": "yes"})  # fmt: skip
+    assert deleted["statusCode"] == 303
+    assert endpoint_id not in _event("GET", "/console/webhooks", cookie=cookie)["body"]
+    actions = _audit_actions(cookie)
+    for action in ("webhook_endpoint.create", "webhook_endpoint.rotate_secret", "webhook_endpoint.delete"):
+        assert (email, action, endpoint_id) in actions
+    assert not any(secret in str(entry) or new_secret in str(entry) for entry in actions)
+
+
+@pytest.mark.parametrize(
+    ("url", "types"),
+    [("http://169.254.169.254/latest", "*"), ("https://10.0.0.1/x", "*"), ("https://shop.example.com/x", "nope.*")],
+)
+def test_an_endpoint_the_api_would_refuse_is_refused_here_too(merchant, aws, webhooks, monkeypatch, url, types):
+    from paygate import deps
+
+    monkeypatch.setenv("WEBHOOK_ALLOW_INSECURE_URLS", "false")  # production's rules: public https only
+    deps.clear_caches()
+    _, cookie = _session(merchant)
+    page = _event("GET", "/console/webhooks", cookie=cookie)
+
+    refused = _event("POST", "/console/webhooks", cookie=cookie, form={"csrf": _csrf(page), "url": url,
+                                                                       "event_types": types})  # fmt: skip
+
+    assert refused["statusCode"] in (400, 422)
+    assert 'id="error"' in refused["body"]
+    assert 'id="endpoint-we_' not in refused["body"]

@@ -22,7 +22,8 @@ ROUTES = [
     ("POST", "/console/bills/{bill_no}/refresh"), ("GET", "/console/webhooks"),
     ("POST", "/console/events/{event_id}/resend"), ("GET", "/console/audit"), ("GET", "/console/assets/{name}"),
     ("GET", "/console/payouts"), ("GET", "/console/payouts/{out_order_no}"), ("GET", "/console/collections"),
-    ("GET", "/console/collections/{out_order_no}"),
+    ("GET", "/console/collections/{out_order_no}"), ("POST", "/console/webhooks"),
+    ("POST", "/console/webhooks/{endpoint_id}/delete"), ("POST", "/console/webhooks/{endpoint_id}/rotate-secret"),
 ]  # fmt: skip
 
 nasty_text = st.one_of(
@@ -31,7 +32,21 @@ nasty_text = st.one_of(
                      "9" * 400, "ｆｕｌｌｗｉｄｔｈ", "\ud7ff", "a=b&c", "=", "&&&"]),
 )  # fmt: skip
 form_fields = st.dictionaries(
-    st.sampled_from(["csrf", "email", "password", "amount", "confirm", "refund_no", "endpoint_id", "x"]),
+    st.sampled_from(
+        [
+            "csrf",
+            "email",
+            "password",
+            "amount",
+            "confirm",
+            "refund_no",
+            "endpoint_id",
+            "url",
+            "event_types",
+            "description",
+            "x",
+        ]
+    ),
     nasty_text,
     max_size=6,
 )
