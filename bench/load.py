@@ -395,8 +395,17 @@ def _payout(out_order_no: str, account: str) -> dict[str, Any]:
     return payout_body(out_order_no, account=account)
 
 
-def _mixed_round(http: httpx.Client, mixed: Mixed, tag: str, i: int) -> None:
-    """One bill paid and partly refunded, one payout, one collection paid, and the reads."""
+@dataclass(frozen=True)
+class ConsoleUser:
+    """Who the mixed rounds sign in to the console as (an operator of the bench's app)."""
+
+    url: str
+    email: str
+    password: str
+
+
+def _mixed_round(http: httpx.Client, mixed: Mixed, tag: str, i: int, console: ConsoleUser) -> None:
+    """One bill paid and partly refunded, one payout, one collection paid, the reads, and the console."""
     today = china_date(now_ms())
 
     # Every money POST carries an Idempotency-Key, so its (lazily loaded) path counts in the peak.
@@ -447,6 +456,13 @@ def _mixed_round(http: httpx.Client, mixed: Mixed, tag: str, i: int) -> None:
     mixed.check("GET /bills", http.get("/bills", params={"limit": 20}), 200)
     mixed.check("GET /refunds", http.get("/refunds", params={"limit": 20}), 200)
     mixed.check("GET /payouts", http.get("/payouts", params={"limit": 20}), 200)
+    signed_in = httpx.post(f"{console.url}/login", data={"email": console.email, "password": console.password})
+    mixed.check("POST /console/login", signed_in, 303)
+    cookie = {"Cookie": f"paygate_console={signed_in.cookies.get('paygate_console', '')}"}
+    mixed.check("GET /console", httpx.get(console.url, headers=cookie, timeout=30), 200)
+    mixed.check(
+        "GET /console/bills/{bill_no}", httpx.get(f"{console.url}/bills/{bill_no}", headers=cookie, timeout=30), 200
+    )
 
 
 def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[str, Any]:
@@ -482,8 +498,11 @@ def run_mixed(stack: LocalStack, *, rounds: int, quick: bool = False) -> dict[st
             # A payout BeilyPay keeps pending (account 9999): the only one polled, since a notify
             # stops its payout's poller (polled up to its deadline unless --quick).
             mixed.check("POST /payouts", http.post("/payouts", json=_payout(f"MXP{tag}PEND", "123456789999")), 201)
+            assert info.app_id is not None
+            created = stack.create_console_user(info.app_id, f"bench-{tag.lower()}@example.com")
+            console = ConsoleUser(f"{info.api_url}/console", created["email"], created["password"])
             for i in range(rounds):
-                _mixed_round(http, mixed, tag, i)
+                _mixed_round(http, mixed, tag, i, console)
             if eventually(lambda: len(received) >= 1, timeout=60) is None:
                 mixed.notes.append("the webhook receiver got no delivery")
             mixed.check(
