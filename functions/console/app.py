@@ -56,6 +56,7 @@ from paygate.deps import (
     console_users,
     endpoint_service,
     orders_store,
+    reconciliation_runs,
     refund_service,
     transfers_store,
     webhooks_store,
@@ -74,6 +75,7 @@ from paygate.models import (
     TransferStatus,
 )
 from paygate.payments.requests import CreateRefundRequest
+from paygate.reconciliation.report import CSV_COLUMNS, rows_to_csv
 from paygate.settings import get_settings
 from paygate.tracing import traced
 from paygate.web.i18n import Language, negotiate
@@ -375,8 +377,10 @@ def overview(visit: Visit) -> Response[str]:
         last = webhooks.list_attempts(endpoint.endpoint_id, limit=1).attempts
         if last and last[0].status.value != "succeeded":
             failing.append(endpoint.url)
+    runs = reconciliation_runs()
+    last_runs = runs.recent(app_id, limit=1) if runs else []
     return _page(
-        visit, "console/overview.html",
+        visit, "console/overview.html", last_run=_run_row(visit, last_runs[0]) if last_runs else None,
         bills=[_bill_row(visit, bill) for bill in sample[:10]],
         volume_chart=volume_chart, rate_chart=rate_chart,
         totals={"bills": total, "paid": paid, "volume": yuan(sum(d.volume_fen for d in days)),
@@ -777,6 +781,62 @@ def resend(visit: Visit, event_id: str) -> Response[str]:
         raise PageError(error.status, "not_found", "not_found_text") from None
     _audit(visit, "webhook.resend", event_id, "ok", endpoint_id=endpoint_id)
     return _redirect(visit.url("/webhooks", resent=event_id))
+
+
+@app.get("/console/reconciliation")
+@_signed_in
+def reconciliation(visit: Visit) -> Response[str]:
+    runs = reconciliation_runs()
+    rows = [_run_row(visit, run) for run in (runs.recent(visit.merchant.app_id) if runs else [])]
+    return _page(visit, "console/reconciliation.html", runs=rows)
+
+
+def _run_row(visit: Visit, run: dict[str, Any]) -> dict[str, Any]:
+    key = f"{int(run['started_at_ms'])}-{run['run_id']}"
+    counts = run.get("counts") or {}
+    return {
+        "url": visit.url(f"/reconciliation/{key}"),
+        "csv": visit.url(f"/reconciliation/{key}/csv"),
+        "run_id": run["run_id"],
+        "period": f"{china_time(int(run['period_from_ms']))} – {china_time(int(run['period_to_ms']))}",
+        "started": china_time(int(run["started_at_ms"])),
+        "fixes": int(counts.get("fix", 0)),
+        "mismatches": int(counts.get("mismatch", 0)),
+        "errors": int(counts.get("error", 0)),
+    }
+
+
+def _run_or_404(visit: Visit, run: str) -> dict[str, Any]:
+    started, _, run_id = run.partition("-")
+    runs = reconciliation_runs()
+    found = runs.get(visit.merchant.app_id, f"{started}#{run_id}") if runs and started.isdigit() else None
+    if found is None:
+        raise PageError(404, "not_found", "not_found_text")
+    return found
+
+
+@app.get("/console/reconciliation/<run>")
+@_signed_in
+def reconciliation_run(visit: Visit, run: str) -> Response[str]:
+    found = _run_or_404(visit, run)
+    rows = [dict(zip(CSV_COLUMNS, row, strict=False)) for row in found.get("rows", [])]
+    return _page(
+        visit, "console/reconciliation_run.html", run=_run_row(visit, found), rows=rows,
+        dropped=int(found.get("rows_dropped", 0)),
+    )  # fmt: skip
+
+
+@app.get("/console/reconciliation/<run>/csv")
+@_signed_in
+def reconciliation_csv(visit: Visit, run: str) -> Response[str]:
+    found = _run_or_404(visit, run)
+    name = f"paygate-reconciliation-{visit.merchant.app_id}-{run}.csv"
+    return Response(
+        status_code=200,
+        content_type="text/csv; charset=utf-8",
+        body=rows_to_csv([[str(cell) for cell in row] for row in found.get("rows", [])]),
+        headers={**security_headers(), "Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @app.get("/console/audit")

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from paygate.providers.beecloud import BeeCloudClient
     from paygate.providers.beilypay import BeilyPayClient
     from paygate.store.console import ConsoleStore
+    from paygate.store.runs import ReconciliationRunsStore
     from paygate.transfers.collections import CollectionService
     from paygate.transfers.payouts import PayoutService
     from paygate.transfers.poller import FirstPollQueue, PendingPoller, PollerStarter, PollSchedule
@@ -280,6 +281,15 @@ def console_sessions() -> SessionService:
 
 
 @cache
+def reconciliation_runs() -> ReconciliationRunsStore | None:
+    """Where each app's console finds the reconciliation runs; None where the console has no table."""
+    from paygate.store.runs import ReconciliationRunsStore
+
+    table = get_settings().console_table
+    return ReconciliationRunsStore(client("dynamodb"), table) if table else None
+
+
+@cache
 def audit_log() -> AuditLog:
     from paygate.console.audit import AuditLog
 
@@ -320,5 +330,6 @@ def clear_caches() -> None:
         console_users,
         console_sessions,
         audit_log,
+        reconciliation_runs,
     ):
         factory.cache_clear()

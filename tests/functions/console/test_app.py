@@ -387,3 +387,41 @@ def test_an_endpoint_the_api_would_refuse_is_refused_here_too(merchant, aws, web
     assert refused["statusCode"] in (400, 422)
     assert 'id="error"' in refused["body"]
     assert 'id="endpoint-we_' not in refused["body"]
+
+
+def test_a_reconciliation_run_shows_its_mismatch_to_the_apps_console_and_downloads_as_csv(
+    merchant, aws, beecloud_sandbox
+):
+    from paygate.clock import iso_from_ms, now_ms
+    from paygate.deps import orders_store
+
+    created = invoke("create_bill", api_event("POST", "/bills", headers={"Authorization": merchant.auth}, body={
+        "bill_no": "RECCONSOLE01", "channel": "WX_NATIVE", "total_fee": 100, "title": "水"}))  # fmt: skip
+    assert created["statusCode"] == 201
+    orders_store().mark_bill_paid(merchant.app_id, "RECCONSOLE01", total_fee=100, now_ms=now_ms())  # BeeCloud: unpaid
+    now = now_ms()
+    report = invoke("reconcile", {"app_id": merchant.app_id, "from": iso_from_ms(now - 3_600_000),
+                                  "to": iso_from_ms(now + 60_000)})  # fmt: skip
+    assert len(report["mismatches"]) == 1
+    _, cookie = _session(merchant, "viewer")
+
+    runs = _event("GET", "/console/reconciliation", cookie=cookie)
+    assert runs["statusCode"] == 200
+    run_url = re.search(r'<td><a href="https://api.example.com/test(/console/reconciliation/[^"]+)">', runs["body"])
+    page = _event("GET", run_url.group(1), cookie=cookie)
+    csv_answer = _event("GET", run_url.group(1) + "/csv", cookie=cookie)
+
+    assert re.search(r'id="run-mismatches">1<', page["body"])
+    assert "ledger_paid_provider_not" in page["body"]
+    assert "RECCONSOLE01" in page["body"]
+    assert result_headers(csv_answer)["Content-Type"].startswith("text/csv")
+    assert "attachment" in result_headers(csv_answer)["Content-Disposition"]
+    header, row = csv_answer["body"].strip().splitlines()
+    assert header.startswith("run_id,row,app_id,provider,order_kind,order_no,kind")
+    assert ",mismatch," in row
+    assert "RECCONSOLE01" in row
+    from paygate.apps.admin import create_app
+
+    other, _, _ = create_app("other", beecloud=None, beilypay=None)
+    _, their_cookie = _session(other)
+    assert _event("GET", run_url.group(1), cookie=their_cookie)["statusCode"] == 404  # another app's run

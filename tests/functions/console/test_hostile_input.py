@@ -24,6 +24,8 @@ ROUTES = [
     ("GET", "/console/payouts"), ("GET", "/console/payouts/{out_order_no}"), ("GET", "/console/collections"),
     ("GET", "/console/collections/{out_order_no}"), ("POST", "/console/webhooks"),
     ("POST", "/console/webhooks/{endpoint_id}/delete"), ("POST", "/console/webhooks/{endpoint_id}/rotate-secret"),
+    ("GET", "/console/reconciliation"), ("GET", "/console/reconciliation/{run}"),
+    ("GET", "/console/reconciliation/{run}/csv"),
 ]  # fmt: skip
 
 nasty_text = st.one_of(

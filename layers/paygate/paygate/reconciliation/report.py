@@ -83,9 +83,12 @@ class Report:
 
     def to_csv(self) -> str:
         """One row per fix and per mismatch (errors too), with the same columns."""
+        return rows_to_csv(self.rows())
+
+    def rows(self, app_id: str | None = None) -> list[list[str]]:
+        """The CSV's rows (without its header), of one app or all."""
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
         for fix in self.fixes:
             writer.writerow(
                 [self.run_id, "fix", fix.app_id, fix.provider, fix.order_kind, fix.order_no,
@@ -99,7 +102,29 @@ class Report:
             )  # fmt: skip
         for e in self.errors:
             writer.writerow([self.run_id, "error", e.app_id, e.provider, e.scope, "", "", "", "", "", "", e.message])
-        return out.getvalue()
+        rows = list(csv.reader(io.StringIO(out.getvalue())))
+        return [row for row in rows if app_id is None or row[2] == app_id]
+
+    def app_run(self, app_id: str) -> dict[str, Any]:
+        """What one app's console keeps of this run: the period, its counts and its rows."""
+        rows = self.rows(app_id)
+        return {
+            "run_id": self.run_id,
+            "period_from_ms": self.period_from_ms,
+            "period_to_ms": self.period_to_ms,
+            "started_at_ms": self.started_at_ms,
+            "finished_at_ms": self.finished_at_ms or self.started_at_ms,
+            "counts": {kind: sum(1 for row in rows if row[1] == kind) for kind in ("fix", "mismatch", "error")},
+            "rows": rows,
+        }
+
+
+def rows_to_csv(rows: list[list[str]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(rows)
+    return out.getvalue()
 
 
 CSV_COLUMNS = [

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
+from aws_lambda_powertools import Logger
+
 from paygate.credentials import beecloud_credentials, beilypay_credentials, load_app_secrets
 from paygate.deps import (
     apps_store,
@@ -12,6 +14,7 @@ from paygate.deps import (
     beilypay_client,
     event_publisher,
     orders_store,
+    reconciliation_runs,
     transfer_ledger,
     transfers_store,
 )
@@ -20,6 +23,8 @@ from paygate.payments.refunds import RefundService
 from paygate.reconciliation.core import AppAccounts, Period, Reconciler
 from paygate.reconciliation.report import Report
 from paygate.settings import get_settings
+
+logger = Logger(child=True)
 
 DEFAULT_LOOKBACK_HOURS = 48  # daily runs overlap: a bill paid a day after it was created is still seen
 
@@ -61,8 +66,22 @@ def reconciler() -> Reconciler:
 
 
 def reconcile(period: Period, *, app_id: str | None = None, run_id: str | None = None) -> Report:
-    """One run over one app (or all) for the period."""
-    return reconciler().run(accounts(app_id), period, run_id=run_id)
+    """One run over one app (or all) for the period, kept for each app's console."""
+    report = reconciler().run(accounts(app_id), period, run_id=run_id)
+    record_for_consoles(report)
+    return report
+
+
+def record_for_consoles(report: Report) -> None:
+    """Each app's part of the run, for its console (best effort: the run's work is done either way)."""
+    runs = reconciliation_runs()
+    if runs is None:
+        return
+    for app in report.apps:
+        try:
+            runs.put(app, report.started_at_ms, report.run_id, report.app_run(app))
+        except Exception:
+            logger.warning("reconciliation run not recorded for the console", extra={"app_id": app}, exc_info=True)
 
 
 def parse_instant(text: str, *, end_of_day: bool = False) -> int:
