@@ -200,3 +200,52 @@ def test_five_wrong_passwords_lock_the_user_out(stack, shop, page: PageFactory, 
     assert "locked until" in guesser.page.locator("#error").inner_text()
     assert guesser.page.url.endswith("/console/login")
     _shot(guesser, screenshot_dir, "console-en-locked")
+
+
+def test_payouts_with_the_balance_and_a_reconciliation_run_downloaded_as_csv(
+    stack, shop, receiver, page: PageFactory, screenshot_dir, tmp_path
+):
+    import json
+
+    from bench.samples import payout_body
+    from paygate.clock import iso_from_ms, now_ms
+
+    assert stack.info is not None
+    assert stack.moto is not None
+    assert stack.template is not None
+    console = f"{stack.info.api_url}/console"
+    api = {"Authorization": f"Bearer {shop['api_key']}"}
+    payout = httpx.post(f"{stack.info.api_url}/payouts", json=payout_body("CONSOLE-PO-1"), headers=api)
+    assert payout.status_code == 201, payout.text
+    _paid_bill(stack, shop, receiver)
+    now = now_ms()
+    window = {"app_id": shop["app_id"], "from": iso_from_ms(now - 3_600_000), "to": iso_from_ms(now + 60_000)}
+    reconcile = stack.template.functions["ReconcileFunction"].name
+    answer = stack.moto.client("lambda").invoke(FunctionName=reconcile, Payload=json.dumps(window))
+    assert "FunctionError" not in answer
+    email, password = _user(stack, shop, "operator")
+    operator = page("desktop", "en-US")
+
+    _sign_in(operator, console, email, password)
+    operator.page.click("#nav-payouts")
+    assert "CONSOLE-PO-1" in operator.page.locator("#orders").inner_text()
+    assert operator.page.locator("#balance .figure").inner_text().startswith("₹")
+    operator.assert_clean()
+    _shot(operator, screenshot_dir, "console-en-payouts")
+
+    operator.page.click("#nav-reconciliation")
+    operator.page.locator("#runs a").first.click()
+    assert operator.page.locator("#run-errors").inner_text() == "0"
+    with operator.page.expect_download() as download:
+        operator.page.click("#csv")
+    saved = tmp_path / "run.csv"
+    download.value.save_as(saved)
+    assert saved.read_text().startswith("run_id,row,app_id,provider,order_kind,order_no,kind")
+    operator.assert_clean()
+    _shot(operator, screenshot_dir, "console-en-reconciliation")
+
+    operator.page.click("#nav-overview")
+    assert operator.page.locator("svg.chart").count() == 2
+    assert operator.page.locator("#last-reconciliation a").count() == 2
+    operator.assert_clean()
+    _shot(operator, screenshot_dir, "console-en-overview")

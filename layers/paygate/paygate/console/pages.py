@@ -8,16 +8,18 @@ decimal, never a float, and refused when it has more than two decimals.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from paygate.events import bill_succeeded, refund_finished
 from paygate.models import Bill, BillStatus, Refund, RefundStatus, TransferOrder, TransferStatus
 from paygate.web.i18n import Catalog, Language
 
 CHINA = timezone(timedelta(hours=8))
+_PLAIN_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
 
 CATALOG = Catalog(
     {
@@ -243,17 +245,15 @@ def yuan(fen: int) -> str:
 
 
 def parse_yuan(text: str | None) -> int | None:
-    """Fen from what a person typed ("12.3", "12.30", "1,234"), or None when it is not a positive amount."""
-    cleaned = (text or "").strip().replace(",", "").replace("¥", "")
-    if not cleaned or len(cleaned) > 16:
+    """Fen from what a person typed ("12.3", "12.30", "1,234", "¥8"), or None unless it is a plain positive amount.
+
+    Plain: digits, at most two decimals; no sign, exponent or other spelling a person would not mean.
+    """
+    cleaned = (text or "").strip().replace(",", "").removeprefix("¥")
+    if not _PLAIN_AMOUNT.fullmatch(cleaned):
         return None
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount <= 0 or amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None
-    return int(amount * 100)
+    fen = int(Decimal(cleaned) * 100)
+    return fen if fen > 0 else None
 
 
 def china_time(ms: int | None) -> str:
@@ -399,29 +399,36 @@ def channel_figures(bills: Iterable[Bill]) -> list[tuple[str, int, int, int]]:
     return sorted(((c, *f) for c, f in by_channel.items()), key=lambda row: (-row[1], row[0]))  # type: ignore[misc]
 
 
-def bar_chart_svg(bars: list[tuple[str, float, str]], *, label: str, width: int = 640, height: int = 180) -> str:
+def bar_chart_svg(bars: list[tuple[str, float, str]], *, label: str, width: int = 640, height: int = 150) -> str:
     """A bar chart as inline SVG, drawn on the server: no script, no style attribute (the CSP allows neither).
 
-    bars: (x label, value, the value as text for the bar's tooltip). Every fifth x label is written.
+    bars: (x label, value, the value as text for the bar's tooltip). Every fifth x label is written,
+    and the tallest bar's value at the top left, as the scale.
     """
-    top = max((value for _, value, _ in bars), default=0.0) or 1.0
-    plot_height = height - 24
-    slot = width / max(len(bars), 1)
+    top_value, top_text = max(((value, text) for _, value, text in bars), default=(0.0, ""))
+    top = top_value or 1.0
+    margin, plot_top, plot_bottom = 24, 16, height - 24
+    slot = (width - 2 * margin) / max(len(bars), 1)
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{html.escape(label)}" '
         'xmlns="http://www.w3.org/2000/svg">',
-        f'<line x1="0" y1="{plot_height}" x2="{width}" y2="{plot_height}" stroke="#d0d7de"/>',
+        f'<line x1="{margin}" y1="{plot_bottom}" x2="{width - margin}" y2="{plot_bottom}" stroke="#d0d7de"/>',
     ]
-    for position, (x_label, value, text) in enumerate(bars):
-        bar_height = round(plot_height * value / top, 1)
-        x = round(position * slot + slot * 0.15, 1)
+    if top_value:
         parts.append(
-            f'<rect x="{x}" y="{round(plot_height - bar_height, 1)}" width="{round(slot * 0.7, 1)}" '
+            f'<line x1="{margin}" y1="{plot_top}" x2="{width - margin}" y2="{plot_top}" stroke="#eaeef2"/>'
+            f'<text x="{margin}" y="{plot_top - 4}" font-size="11" fill="#59636e">{html.escape(top_text)}</text>'
+        )
+    for position, (x_label, value, text) in enumerate(bars):
+        bar_height = round((plot_bottom - plot_top) * value / top, 1)
+        x = round(margin + position * slot + slot * 0.15, 1)
+        parts.append(
+            f'<rect x="{x}" y="{round(plot_bottom - bar_height, 1)}" width="{round(slot * 0.7, 1)}" '
             f'height="{bar_height}" fill="#0a7d4f"><title>{html.escape(x_label)}: {html.escape(text)}</title></rect>'
         )
         if position % 5 == 0 or position == len(bars) - 1:
             parts.append(
-                f'<text x="{round(position * slot + slot / 2, 1)}" y="{height - 6}" font-size="11" '
+                f'<text x="{round(margin + position * slot + slot / 2, 1)}" y="{height - 6}" font-size="11" '
                 f'text-anchor="middle" fill="#59636e">{html.escape(x_label[5:])}</text>'
             )
     parts.append("</svg>")
