@@ -235,7 +235,7 @@ def test_payouts_with_the_balance_and_a_reconciliation_run_downloaded_as_csv(
 
     operator.page.click("#nav-reconciliation")
     operator.page.locator("#runs a").first.click()
-    assert operator.page.locator("#run-errors").inner_text() == "0"
+    assert operator.page.locator("#run-errors").inner_text() == "0", operator.page.locator("#rows").inner_text()
     with operator.page.expect_download() as download:
         operator.page.click("#csv")
     saved = tmp_path / "run.csv"
