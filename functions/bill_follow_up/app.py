@@ -18,7 +18,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from paygate.credentials import BeeCloudCredentials, require_beecloud
-from paygate.deps import app_cache, beecloud_client, bill_follow_up_scheduler, event_publisher, orders_store
+from paygate.deps import (
+    app_cache,
+    beecloud_client,
+    bill_follow_up_scheduler,
+    event_publisher,
+    order_history,
+    orders_store,
+)
 from paygate.errors import NotFoundError
 from paygate.payments.refresh import BillFollowUps, BillRefresher, FollowUp
 from paygate.tracing import traced
@@ -38,7 +45,9 @@ def _credentials_of(app_id: str) -> BeeCloudCredentials:
 def _follow_ups() -> BillFollowUps:
     scheduler = bill_follow_up_scheduler()
     assert scheduler is not None, "BILL_FOLLOW_UP_QUEUE_URL is not set"
-    refresher = BillRefresher(orders_store(), beecloud_client(), event_publisher(), refreshed_by="follow_up")
+    refresher = BillRefresher(
+        orders_store(), beecloud_client(), event_publisher(), refreshed_by="follow_up", history=order_history()
+    )
     return BillFollowUps(refresher, scheduler, _credentials_of)
 
 

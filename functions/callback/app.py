@@ -24,6 +24,7 @@ from paygate.deps import (
     app_cache,
     beecloud_client,
     event_publisher,
+    order_history,
     orders_store,
     poller_starter,
     transfer_ledger,
@@ -90,8 +91,8 @@ def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
     if not isinstance(payload, dict):
         return _reject("beecloud", app_id, "body is not a JSON object")
     publisher = event_publisher()
-    refunds = RefundService(orders_store(), beecloud_client(), publisher)
-    handler = BeeCloudCallbacks(orders_store(), refunds, publisher, beecloud=beecloud_client())
+    refunds = RefundService(orders_store(), beecloud_client(), publisher, history=order_history())
+    handler = BeeCloudCallbacks(orders_store(), refunds, publisher, beecloud=beecloud_client(), history=order_history())
     try:
         result = handler.handle(merchant, creds, payload)
     except CallbackRejectedError as rejected:
@@ -119,7 +120,9 @@ def beilypay_notify(app_id: Annotated[str, Path()]) -> Response[str]:
     except WebhookVerificationError as error:
         return _reject("beilypay", app_id, str(error))
     try:
-        callbacks = BeilyPayCallbacks(transfers_store(), transfer_ledger(), poller_starter().stop)
+        callbacks = BeilyPayCallbacks(
+            transfers_store(), transfer_ledger(), poller_starter().stop, history=order_history()
+        )
         result = callbacks.handle(merchant, creds, payload)
     except CallbackRejectedError as rejected:
         return _reject("beilypay", app_id, rejected.reason)

@@ -55,6 +55,7 @@ from paygate.deps import (
     console_sessions,
     console_users,
     endpoint_service,
+    order_history,
     orders_store,
     reconciliation_runs,
     refund_service,
@@ -483,7 +484,11 @@ def bill_page(visit: Visit, bill_no: str) -> Response[str]:
 def _bill_view(visit: Visit, bill: Bill, status: int = 200, error: str | None = None) -> Response[str]:
     refunds = _refunds_of(visit, bill)
     events = event_ids_of(bill, refunds)
-    entries = timeline(bill, refunds, _deliveries_of(visit, events), visit.strings)
+    history = order_history()
+    recorded = {bill.bill_no: history.entries(visit.merchant.app_id, OrderKind.BILL, bill.bill_no)}
+    for one in refunds:
+        recorded[one.refund_no] = history.entries(visit.merchant.app_id, OrderKind.REFUND, one.refund_no)
+    entries = timeline(bill, refunds, _deliveries_of(visit, events), visit.strings, recorded)
     refundable = bill.total_fee - bill.refunded_fee - bill.refund_reserved
     done = app.current_event.get_query_string_value("done") or ""
     notice = None
@@ -643,7 +648,9 @@ def _transfer_page(visit: Visit, kind_name: str, out_order_no: str) -> Response[
         raise PageError(404, "not_found", "not_found_text")
     return _page(
         visit, "console/transfer.html", kind_name=kind_name, order=_transfer_row(visit, kind_name, order),
-        timeline=transfer_timeline(order, visit.strings), unknown=order.status is TransferStatus.UNKNOWN,
+        timeline=transfer_timeline(
+            order, visit.strings, order_history().entries(visit.merchant.app_id, kind, order.out_order_no)
+        ), unknown=order.status is TransferStatus.UNKNOWN,
         failure=f"{order.failure_code}: {order.failure_message or ''}" if order.failure_code else "",
         unknown_reason=order.unknown_reason or "",
     )  # fmt: skip

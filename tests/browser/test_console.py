@@ -110,7 +110,7 @@ def test_an_operator_refunds_a_paid_bill_resends_its_webhook_and_the_audit_log_s
     operator.page.press("#q", "Enter")
     operator.page.wait_for_url(re.compile(f".*/bills/{bill_no}$"))
     assert operator.page.locator("#bill-status").inner_text() == "成功"
-    assert "支付成功" in operator.page.locator("#timeline").inner_text()
+    assert "BeeCloud 的通知,已验签并核对账本" in operator.page.locator("#timeline").inner_text()
     assert "bill.succeeded" in operator.page.locator("#timeline").inner_text()  # its webhook delivery
     operator.assert_clean()
     _shot(operator, screenshot_dir, "console-zh-bill")

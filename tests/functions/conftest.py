@@ -70,6 +70,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, beecloud_sandbox: RunningServer) -> Ite
         "IDEMPOTENCY_TABLE": "idempotency",
         "WEBHOOKS_TABLE": "webhooks",
         "CONSOLE_TABLE": "console",
+        "ORDER_HISTORY_TABLE": "orderhistory",
         "EVENT_BUS_NAME": BUS,
         "APP_SECRETS_PREFIX": f"paygate/{STAGE}/apps/",
         "BEECLOUD_BASE_URL": beecloud_sandbox.url,

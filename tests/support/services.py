@@ -1,4 +1,4 @@
-"""Service-level test doubles: the orders and console tables on moto, a recording publisher, a scripted upstream.
+"""Service-level test doubles: orders, console and history tables on moto, a recording publisher, a scripted upstream.
 
 The domain services run against the real store (the template's table definition on moto) and
 the real provider adapters over an httpx MockTransport, so a test sees exactly which requests
@@ -7,6 +7,7 @@ were sent and what the ledger holds afterwards.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,8 +24,9 @@ from paygate.models import App, OrderKind
 from paygate.providers import beilypay
 from paygate.providers.beecloud import BeeCloudClient
 from paygate.providers.beilypay import BeilyPayClient
+from paygate.store.history import OrderHistoryStore
 from paygate.store.transfers import Transfer
-from tests.support.template import table_definitions
+from tests.support.template import table_definitions, table_name_in_tests
 
 NOW_MS = 1_795_599_000_000  # 2026-11-25 in China
 LEASE_MS = 30_000
@@ -59,6 +61,22 @@ def console_table() -> Iterator[Any]:
         client = boto3.client("dynamodb", region_name="us-east-1")
         client.create_table(TableName="console", **table_definitions()["ConsoleTable"])
         yield client
+
+
+HISTORY_TABLE = table_name_in_tests("OrderHistoryTable")
+
+
+def order_history_store(clock: Callable[[], int] = lambda: NOW_MS) -> OrderHistoryStore:
+    """The template's order history table, created in the moto account a fixture already opened."""
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    client.create_table(TableName=HISTORY_TABLE, **table_definitions()["OrderHistoryTable"])
+    return OrderHistoryStore(client, HISTORY_TABLE, clock=clock)
+
+
+def ticking_clock(start_ms: int = NOW_MS) -> Callable[[], int]:
+    """One millisecond later at every call: every fact a test records gets a time of its own."""
+    ticks = itertools.count(start_ms)
+    return lambda: next(ticks)
 
 
 class RecordingPublisher:

@@ -3,14 +3,16 @@
 `FakeDns` replaces `socket.getaddrinfo` (what asyncio, anyio and so httpx resolve with): a name
 answers its scripted lists in turn (the last one repeats), an unknown name fails, IP literals never
 reach DNS. `LoopbackOnly` replaces `anyio.connect_tcp` (what httpx dials with): it records every
-address a connection was opened to and refuses, before any packet, every one that is not loopback.
-Together no test can send a byte outside 127.0.0.0/8 or ::1.
+address the test's own thread opened a connection to and refuses, before any packet, every one
+that is not loopback, whichever thread dials. Together no test can send a byte outside
+127.0.0.0/8 or ::1.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,10 +155,15 @@ class FakeDns:
 
 @dataclass
 class LoopbackOnly:
-    """Records where connections go; opens only those to loopback."""
+    """Records where the test's connections go; opens only those to loopback.
+
+    Only the installing thread's dials are recorded: a session's provider sandboxes keep retrying
+    their notifications from threads of their own, and those are not what the test sent.
+    """
 
     real: Any
     dialled: list[tuple[str, int]] = field(default_factory=list)
+    thread: int = field(default_factory=threading.get_ident)
 
     async def connect_tcp(self, remote_host: Any, remote_port: int, **kwargs: Any) -> Any:
         host = str(remote_host)
@@ -165,7 +172,8 @@ class LoopbackOnly:
         else:  # resolved the way anyio would, through the (fake) resolver
             infos = await anyio.getaddrinfo(host, remote_port, type=socket.SOCK_STREAM)
             addresses = [str(info[4][0]) for info in infos]
-        self.dialled.extend((a, remote_port) for a in addresses)
+        if threading.get_ident() == self.thread:
+            self.dialled.extend((a, remote_port) for a in addresses)
         if not all(ipaddress.ip_address(a).is_loopback for a in addresses):
             raise ConnectionRefusedError(f"the test refused a connection to {addresses} (not loopback)")
         for address in addresses[:-1]:  # in order, as anyio tries a name's addresses

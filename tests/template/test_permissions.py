@@ -52,6 +52,9 @@ def test_the_permissions_most_functions_need_are_each_written_once():
             "secretsmanager:GetSecretValue" in as_list(st["Action"]) and "/apps/" in str(st["Resource"])
         ),
         "CreateOrdersPolicy": lambda st: st["Resource"] == {"Fn::GetAtt": "IdempotencyTable.Arn"},
+        "WriteOrderHistoryPolicy": lambda st: (
+            st["Resource"] == {"Fn::GetAtt": "OrderHistoryTable.Arn"} and "dynamodb:PutItem" in as_list(st["Action"])
+        ),
     }
 
     for policy, grants in shared.items():
@@ -75,6 +78,29 @@ def test_the_shared_policies_are_attached_where_they_are_needed():
         creates, key=list(attached).index
     )
     assert attached["WebhookDispatcherFunction"] == set()  # it reads no merchant secret and publishes nothing
+    # An order's event is recorded in its history where it is published, and so are its status changes.
+    writes_history = [name for name in attached if "WriteOrderHistoryPolicy" in attached[name]]
+    assert writes_history == [name for name in attached if "PublishEventsPolicy" in attached[name]]
+    assert settling | creates <= set(writes_history)
+
+
+def test_the_order_history_is_written_by_one_policy_read_by_the_console_only_and_kept():
+    on_history = [
+        (owner, set(as_list(st["Action"])))
+        for owner, st in statements()
+        if st["Resource"] == {"Fn::GetAtt": "OrderHistoryTable.Arn"}
+    ]
+
+    assert on_history == [
+        ("WriteOrderHistoryPolicy", {"dynamodb:PutItem", "dynamodb:UpdateItem"}),
+        ("ConsoleFunction", {"dynamodb:Query"}),
+    ]
+    table = template()["Resources"]["OrderHistoryTable"]
+    assert table["DeletionPolicy"] == "Retain"
+    assert table["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert template()["Globals"]["Function"]["Environment"]["Variables"]["ORDER_HISTORY_TABLE"] == {
+        "Ref": "OrderHistoryTable"
+    }
 
 
 def test_every_function_has_its_log_group_with_a_retention():

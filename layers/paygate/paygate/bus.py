@@ -1,4 +1,7 @@
-"""The one EventBridge publisher: the catalogue's events on the bus, in batches, failures surfaced."""
+"""The one EventBridge publisher: the catalogue's events on the bus, in batches, failures surfaced.
+
+Every event about an order is written to that order's history once EventBridge took it.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import json
 from typing import Any
 
 from paygate.events import DomainEvent
+from paygate.history import EVENT_PUBLISHED, NO_HISTORY, Detail, OrderHistory
 
 SOURCE = "paygate"
 
@@ -15,9 +19,10 @@ class PublishError(Exception):
 
 
 class EventPublisher:
-    def __init__(self, client: Any, bus_name: str) -> None:
+    def __init__(self, client: Any, bus_name: str, history: OrderHistory = NO_HISTORY) -> None:
         self._events = client
         self._bus = bus_name
+        self._history = history
 
     def publish(self, *events: DomainEvent) -> None:
         for start in range(0, len(events), 10):  # PutEvents takes at most 10 entries
@@ -37,3 +42,7 @@ class EventPublisher:
             if response.get("FailedEntryCount", 0):
                 failed = [e.get("ErrorCode") for e in response.get("Entries", []) if e.get("ErrorCode")]
                 raise PublishError(f"EventBridge rejected {len(failed)} event(s): {failed}")
+            for event in batch:
+                if event.subject is not None:
+                    detail: Detail = {"event_type": event.detail_type, "event_id": event.event_id}
+                    self._history.record(event.app_id, *event.subject, EVENT_PUBLISHED, detail)

@@ -15,8 +15,10 @@ from paygate.apps.keys import AppCache
 from paygate.aws import client
 from paygate.bus import EventPublisher
 from paygate.credentials import SigningSecretStore
+from paygate.history import NO_HISTORY, OrderHistory
 from paygate.settings import get_settings, get_webhook_settings
 from paygate.store.apps import AppsStore
+from paygate.store.history import OrderHistoryStore
 from paygate.store.orders import OrdersStore
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.ledger import TransferLedger
@@ -62,8 +64,18 @@ def app_cache() -> AppCache:
 
 
 @cache
+def order_history() -> OrderHistory:
+    """Each order's history: written by the services (best effort), read by the console.
+
+    Where ORDER_HISTORY_TABLE is not set, nothing is recorded and every order's history is empty.
+    """
+    table = get_settings().order_history_table
+    return OrderHistoryStore(client("dynamodb"), table) if table else NO_HISTORY
+
+
+@cache
 def event_publisher() -> EventPublisher:
-    return EventPublisher(client("events"), get_settings().event_bus_name)
+    return EventPublisher(client("events"), get_settings().event_bus_name, order_history())
 
 
 @cache
@@ -106,7 +118,7 @@ def transfers_store() -> TransfersStore:
 
 @cache
 def transfer_ledger() -> TransferLedger:
-    return TransferLedger(transfers_store(), event_publisher())
+    return TransferLedger(transfers_store(), event_publisher(), history=order_history())
 
 
 @cache
@@ -184,14 +196,20 @@ def checkout_service() -> CheckoutService:
 def bill_service() -> BillService:
     from paygate.payments.bills import BillService
 
-    return BillService(orders_store(), beecloud_client(), event_publisher(), lease_ms=get_settings().provider_lease_ms)
+    return BillService(
+        orders_store(),
+        beecloud_client(),
+        event_publisher(),
+        lease_ms=get_settings().provider_lease_ms,
+        history=order_history(),
+    )
 
 
 @cache
 def refund_service() -> RefundService:
     from paygate.payments.refunds import RefundService
 
-    return RefundService(orders_store(), beecloud_client(), event_publisher())
+    return RefundService(orders_store(), beecloud_client(), event_publisher(), history=order_history())
 
 
 @cache
@@ -199,7 +217,7 @@ def bill_refresher() -> BillRefresher:
     """For the API's refresh route; BillFollowUp builds its own (refreshed_by='follow_up')."""
     from paygate.payments.refresh import BillRefresher
 
-    return BillRefresher(orders_store(), beecloud_client(), event_publisher())
+    return BillRefresher(orders_store(), beecloud_client(), event_publisher(), history=order_history())
 
 
 @cache
@@ -304,6 +322,7 @@ def clear_caches() -> None:
         orders_store,
         apps_store,
         app_cache,
+        order_history,
         event_publisher,
         http_client,
         beecloud_client,

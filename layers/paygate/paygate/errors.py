@@ -256,15 +256,27 @@ class ProviderRejectedError(ProviderError):
 
 
 class WebhookVerificationError(Exception):
-    """A callback whose signature is missing or wrong, or whose body is malformed."""
+    """A callback whose signature is missing or wrong, or whose body is malformed.
+
+    `code` says which, in a word an order's history can keep: signature_mismatch, app_mismatch,
+    unknown_status or malformed.
+    """
+
+    def __init__(self, message: str, *, code: str = "malformed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class CallbackRejectedError(Exception):
-    """Forged or mismatched: answered without the provider's ack word, logged as a security event."""
+    """Forged or mismatched: answered without the provider's ack word, logged as a security event.
 
-    def __init__(self, reason: str) -> None:
+    `reason` is for the log; `code` (e.g. amount_mismatch, unknown_order) for the order's history.
+    """
+
+    def __init__(self, reason: str, *, code: str = "refused") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 # ---------------------------------------------------------------- provider failures -> API errors

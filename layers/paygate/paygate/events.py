@@ -13,6 +13,7 @@ from paygate.models import (
     CheckoutSession,
     CheckoutStatus,
     Collection,
+    OrderKind,
     Payout,
     Refund,
     RefundStatus,
@@ -47,6 +48,8 @@ class DomainEvent:
     order_key: str  # e.g. bill:<bill_no>
     occurred_at_ms: int
     data: dict[str, Any]
+    # The order it is about, whose history records its publication (None: a checkout session's).
+    subject: tuple[OrderKind, str] | None = None
 
     @property
     def event_id(self) -> str:
@@ -66,13 +69,22 @@ class DomainEvent:
 
 def bill_succeeded(bill: Bill) -> DomainEvent:
     data = bill_view(bill).model_dump(mode="json", exclude={"payment"})
-    return DomainEvent(BILL_SUCCEEDED, bill.app_id, f"bill:{bill.bill_no}", bill.paid_at_ms or bill.updated_at_ms, data)
+    return DomainEvent(
+        BILL_SUCCEEDED,
+        bill.app_id,
+        f"bill:{bill.bill_no}",
+        bill.paid_at_ms or bill.updated_at_ms,
+        data,
+        (OrderKind.BILL, bill.bill_no),
+    )
 
 
 def bill_failed(bill: Bill) -> DomainEvent:
     """BeeCloud refused to create the bill: nothing can be paid on it."""
     data = bill_view(bill).model_dump(mode="json", exclude={"payment"})
-    return DomainEvent(BILL_FAILED, bill.app_id, f"bill:{bill.bill_no}", bill.updated_at_ms, data)
+    return DomainEvent(
+        BILL_FAILED, bill.app_id, f"bill:{bill.bill_no}", bill.updated_at_ms, data, (OrderKind.BILL, bill.bill_no)
+    )
 
 
 def refund_finished(refund: Refund) -> DomainEvent:
@@ -84,6 +96,7 @@ def refund_finished(refund: Refund) -> DomainEvent:
         f"refund:{refund.refund_no}",
         refund.finished_at_ms or refund.updated_at_ms,
         data,
+        (OrderKind.REFUND, refund.refund_no),
     )
 
 
@@ -102,24 +115,29 @@ def transfer_event(transfer: Payout | Collection) -> DomainEvent:
         raise ValueError("a pending transfer has no event")
     if isinstance(transfer, Payout):
         data = payout_view(transfer).model_dump(mode="json")
-        key = f"payout:{transfer.out_order_no}"
+        kind = OrderKind.PAYOUT
     else:
         data = collection_view(transfer).model_dump(mode="json", exclude={"pay_url"})
-        key = f"collection:{transfer.out_order_no}"
+        kind = OrderKind.COLLECTION
+    key = f"{kind.value}:{transfer.out_order_no}"
     if transfer.status is TransferStatus.UNKNOWN:
         occurred = transfer.unknown_at_ms or transfer.updated_at_ms
     else:
         occurred = transfer.finished_at_ms or transfer.updated_at_ms
-    return DomainEvent(detail_type, transfer.app_id, key, occurred, data)
+    return DomainEvent(detail_type, transfer.app_id, key, occurred, data, (kind, transfer.out_order_no))
 
 
 def reconciliation_mismatch(app_id: str, mismatch_key: str, occurred_at_ms: int, data: dict[str, Any]) -> DomainEvent:
     """A difference between the ledger and a provider that reconciliation could not prove and fix.
 
     `mismatch_key` names the order, the kind and both sides' states, so the same unchanged
-    mismatch found by two runs has one event id and a changed one gets a new id.
+    mismatch found by two runs has one event id and a changed one gets a new id. The order's
+    history records it when the ledger has the order (`data` names it, as Mismatch.to_json does).
     """
-    return DomainEvent(RECONCILIATION_MISMATCH, app_id, f"reconciliation:{mismatch_key}", occurred_at_ms, data)
+    subject = None
+    if data.get("order_kind") in set(OrderKind) and data.get("kind") != MismatchKind.MISSING_IN_LEDGER:
+        subject = (OrderKind(data["order_kind"]), str(data["order_no"]))
+    return DomainEvent(RECONCILIATION_MISMATCH, app_id, f"reconciliation:{mismatch_key}", occurred_at_ms, data, subject)
 
 
 class MismatchKind(StrEnum):
@@ -197,4 +215,5 @@ def checkout_extra_payment(session: CheckoutSession, bill: Bill) -> DomainEvent:
         f"checkout_session:{session.session_id}:bill:{bill.bill_no}",
         bill.paid_at_ms or bill.updated_at_ms,
         data,
+        (OrderKind.BILL, bill.bill_no),
     )

@@ -216,6 +216,8 @@ class CallbackResult:
     """What a provider callback did to the ledger (logged and measured; the provider only sees its ack)."""
 
     outcome: str  # applied | duplicate | ignored
+    kind: OrderKind | None = None  # the order it was for, when it names one that exists
+    order_no: str | None = None
 
 
 @dataclass(frozen=True)

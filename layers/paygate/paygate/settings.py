@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     apps_table: str = Field(alias="APPS_TABLE")
     idempotency_table: str = Field(default="", alias="IDEMPOTENCY_TABLE")
     console_table: str = Field(default="", alias="CONSOLE_TABLE")
+    # Each order's history (paygate.store.history); empty: nothing is recorded, nothing is read.
+    order_history_table: str = Field(default="", alias="ORDER_HISTORY_TABLE")
     event_bus_name: str = Field(default="", alias="EVENT_BUS_NAME")
     app_secrets_prefix: str = Field(default="paygate/dev/apps/", alias="APP_SECRETS_PREFIX")
     beecloud_base_url: str = Field(default="https://apibj.beecloud.cn", alias="BEECLOUD_BASE_URL")

@@ -161,7 +161,8 @@ def test_an_operator_refunds_a_paid_bill_and_the_audit_log_says_who(merchant, aw
     page = _event("GET", "/console/bills/console0001", cookie=cookie)
     assert page["statusCode"] == 200
     assert 'id="refund-form"' in page["body"]
-    assert "Paid (signed notification matched the ledger)" in page["body"]
+    assert "BeeCloud notification accepted: signature and ledger match" in page["body"]
+    assert "Status became succeeded (by callback)" in page["body"]
     refund_no = re.search(r'name="refund_no" value="([0-9a-f]+)"', page["body"]).group(1)
     form = {"csrf": _csrf(page), "refund_no": refund_no, "amount": "2.50", "confirm": "yes"}
     done = _event("POST", "/console/bills/console0001/refund", cookie=cookie, form=form)
@@ -497,3 +498,19 @@ def test_the_stylesheet_is_served_for_good_and_only_the_consoles_assets(aws):
     assert result_headers(served)["Content-Type"].startswith("text/css")
     assert "immutable" in result_headers(served)["Cache-Control"]
     assert other["statusCode"] == 404
+
+
+def test_a_forged_notification_for_a_bill_shows_in_its_timeline_as_refused_with_the_reason(
+    merchant, aws, beecloud_sandbox
+):
+    _paid_bill(merchant, beecloud_sandbox, "forged00001")
+    forged = {"sign": "0" * 32, "timestamp": 1, "transaction_type": "PAY", "transaction_id": "forged00001",
+              "transaction_fee": 1000, "channel_type": "WX", "trade_success": True}  # fmt: skip
+    assert invoke("callback", webhook_event(merchant, forged))["statusCode"] >= 400
+    _, cookie = _session(merchant, "viewer")
+
+    page = _event("GET", "/console/bills/forged00001", cookie=cookie)["body"]
+
+    refused = re.findall(r"<span>(BeeCloud notification refused: [^<]+)</span>", page)
+    assert len(refused) == 1, page[page.find('id="timeline"') :][:2000]
+    assert "Status became succeeded" in page  # the forgery changed nothing

@@ -6,10 +6,12 @@ failures injected inside the adapter, before the request is sent and after it wa
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from paygate.errors import InvalidRequestError, PaygateError, ProviderFailedError
-from paygate.models import BillStatus, ProviderState
+from paygate.models import BillStatus, OrderKind, ProviderState
 from paygate.payments.bills import BillService
 from paygate.payments.requests import CreateBillRequest
 from paygate.providers import beecloud
@@ -23,6 +25,8 @@ from tests.support.services import (
     Upstream,
     beecloud_bill_answer,
     no_sleep,
+    order_history_store,
+    ticking_clock,
 )
 
 BILL_NO = "BILL00000001"
@@ -109,3 +113,34 @@ def test_a_lost_store_write_after_the_answer_releases_the_bill_for_a_retry(servi
 
     assert retry.order.provider_state == ProviderState.CREATED.value
     assert len(upstream.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("answer", "timeline"),
+    [
+        pytest.param(beecloud_bill_answer, [("provider.created", {})], id="created"),
+        pytest.param(
+            {"result_code": 7, "result_msg": "CHANNEL_ERROR", "err_detail": "refused"},
+            [
+                ("provider.rejected", {"code": "channel_error", "provider_code": 7}),
+                ("status.failed", {"by": "create"}),
+            ],
+            id="refused",
+        ),
+        pytest.param(
+            {"result_code": 14, "result_msg": "RUN_TIME_ERROR", "err_detail": ""},
+            [("provider.unknown", {"reason": "provider_error"})],
+            id="answer-lost",
+        ),
+    ],
+)
+def test_beecloud_s_answer_to_the_create_is_in_the_bills_history(orders, publisher, answer, timeline):
+    history = order_history_store(ticking_clock())
+    client = Upstream({beecloud.BILL_PATH: answer}).beecloud()
+    service = BillService(orders, client, publisher, lease_ms=LEASE_MS, history=history, sleep=no_sleep)  # type: ignore[arg-type]
+
+    with contextlib.suppress(PaygateError):
+        service.create(APP, BEECLOUD_CREDS, _request())
+
+    entries = history.entries(APP.app_id, OrderKind.BILL, BILL_NO)
+    assert [(entry.what, entry.detail) for entry in entries] == timeline

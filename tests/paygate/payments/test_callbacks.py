@@ -5,29 +5,37 @@ Unit level: the real store on moto, the real BeeCloud adapter over a scripted Mo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 
 from paygate.clock import china_date
 from paygate.errors import CallbackRejectedError, PaygateError
-from paygate.models import BillStatus, RefundStatus
+from paygate.history import DAILY_CAP
+from paygate.models import BillStatus, OrderKind, RefundStatus
 from paygate.payments.bills import BillService
 from paygate.payments.callbacks import BeeCloudCallbacks
 from paygate.payments.refunds import RefundService
 from paygate.payments.requests import CreateBillRequest, CreateRefundRequest
 from paygate.providers import beecloud
+from paygate.store.history import OrderHistoryStore
 from paygate.store.orders import OrdersStore
 from tests.support.services import (
     APP,
     BEECLOUD_CREDS,
     BEECLOUD_OK,
+    HISTORY_TABLE,
     LEASE_MS,
     NOW_MS,
     RecordingPublisher,
     Upstream,
     beecloud_bill_answer,
+    order_history_store,
+    ticking_clock,
 )
 
 BILL_NO = "BILL00000001"
@@ -212,7 +220,7 @@ def test_a_sign_only_refund_webhook_needs_beecloud_to_report_the_refund_finished
 
 def test_a_refund_we_already_failed_cannot_be_made_to_succeed_by_a_webhook(callbacks, orders, refunds):
     _paid_with_refund(callbacks, orders, refunds)
-    refunds.settle(orders.get_refund(APP.app_id, REFUND_NO), succeeded=False, failure="refund_failed")
+    refunds.settle(orders.get_refund(APP.app_id, REFUND_NO), succeeded=False, failure="refund_failed", by="refresh")
 
     with pytest.raises(CallbackRejectedError, match="refund is"):
         callbacks.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 40))
@@ -225,3 +233,139 @@ def test_a_webhook_for_a_bill_a_refresh_already_settled_is_a_duplicate(callbacks
 
     assert callbacks.handle(APP, BEECLOUD_CREDS, webhook()).outcome == "duplicate"
     assert publisher.detail_types == ["bill.succeeded"]  # published again (same id), not applied twice
+
+
+# ------------------------------------------------------------------ the order's history
+
+
+@pytest.fixture
+def clock() -> Callable[[], int]:
+    return ticking_clock()
+
+
+@pytest.fixture
+def history(orders, clock) -> OrderHistoryStore:
+    """The history table in the orders table's moto account, on the services' clock."""
+    return order_history_store(clock)
+
+
+def _recorded(orders, upstream, publisher, history, clock) -> BeeCloudCallbacks:
+    refunds = RefundService(orders, upstream.beecloud(), publisher, history=history, clock=clock)  # type: ignore[arg-type]
+    return BeeCloudCallbacks(orders, refunds, publisher, beecloud=upstream.beecloud(), history=history, clock=clock)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def recorded(orders, upstream, publisher, history, clock) -> BeeCloudCallbacks:
+    """Callbacks that write the history, for one pending ¥1.00 bill whose creation is in it already."""
+    bills = BillService(orders, upstream.beecloud(), publisher, lease_ms=LEASE_MS, history=history, clock=clock)  # type: ignore[arg-type]
+    request = CreateBillRequest(bill_no=BILL_NO, channel="WX_NATIVE", total_fee=100, title="白开水")  # type: ignore[arg-type]
+    bills.create(APP, BEECLOUD_CREDS, request)
+    return _recorded(orders, upstream, publisher, history, clock)
+
+
+def _timeline(history: OrderHistoryStore, number: str = BILL_NO, kind: OrderKind = OrderKind.BILL) -> list[tuple]:
+    return [(entry.what, entry.detail) for entry in history.entries(APP.app_id, kind, number)]
+
+
+def _stored_items() -> int:
+    return boto3.client("dynamodb", region_name="us-east-1").scan(TableName=HISTORY_TABLE)["Count"]
+
+
+CREATED = ("provider.created", {})
+
+
+def test_an_accepted_webhook_and_its_repeat_are_in_the_bills_history(recorded, history):
+    recorded.handle(APP, BEECLOUD_CREDS, webhook())
+    recorded.handle(APP, BEECLOUD_CREDS, webhook())
+
+    assert _timeline(history) == [
+        CREATED,
+        ("callback.accepted", {"source": "beecloud", "outcome": "applied", "changed": True}),
+        ("status.succeeded", {"by": "callback"}),
+        ("callback.accepted", {"source": "beecloud", "outcome": "duplicate", "changed": False}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        pytest.param({**webhook(), "signature": "0" * 32, "sign": "0" * 32}, "signature_mismatch", id="forged"),
+        pytest.param(webhook(fee=1), "amount_mismatch", id="amount"),
+        pytest.param(webhook(fee=1, strong=False), "amount_mismatch", id="amount-under-a-valid-sign"),
+        pytest.param(webhook(channel="ALI"), "channel_mismatch", id="channel"),
+    ],
+)
+def test_a_refused_webhook_for_an_existing_bill_is_in_its_history_with_why(recorded, history, orders, payload, reason):
+    with pytest.raises(CallbackRejectedError):
+        recorded.handle(APP, BEECLOUD_CREDS, payload)
+
+    assert _timeline(history) == [CREATED, ("callback.refused", {"source": "beecloud", "reason": reason})]
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.PENDING
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(webhook(number="BILL99999999"), id="signed"),
+        pytest.param(webhook(number="BILL99999999", strong=False), id="sign-only"),
+        pytest.param({**webhook(number="BILL99999999"), "signature": "0" * 32, "sign": "0" * 32}, id="forged"),
+        pytest.param({**webhook(number="BILL99999999"), "trade_success": False}, id="not-paid"),
+        pytest.param({**webhook(), "transaction_id": "B" * 5000, "signature": "0" * 32}, id="absurd-number"),
+    ],
+)
+def test_a_webhook_naming_a_bill_we_never_recorded_leaves_no_history(recorded, history, payload):
+    with contextlib.suppress(CallbackRejectedError):
+        recorded.handle(APP, BEECLOUD_CREDS, payload)
+
+    assert _timeline(history, "BILL99999999") == []
+    assert _stored_items() == 1  # the real bill's creation, and nothing else: no row, no counter
+
+
+def test_refused_webhooks_for_one_bill_stop_at_the_daily_cap(recorded, history):
+    forged = {**webhook(), "signature": "0" * 32, "sign": "0" * 32}
+    for _ in range(DAILY_CAP + 5):
+        with pytest.raises(CallbackRejectedError):
+            recorded.handle(APP, BEECLOUD_CREDS, forged)
+
+    assert [what for what, _ in _timeline(history)] == ["provider.created"] + ["callback.refused"] * DAILY_CAP
+
+
+def test_a_webhook_that_is_not_a_payment_is_noted_for_its_bill(recorded, history):
+    assert recorded.handle(APP, BEECLOUD_CREDS, {**webhook(), "trade_success": False}).outcome == "ignored"
+
+    assert _timeline(history)[-1] == (
+        "callback.accepted",
+        {"source": "beecloud", "outcome": "ignored", "changed": False},
+    )
+
+
+def test_a_refund_webhook_is_in_the_refunds_history(recorded, history, orders, upstream, publisher, clock):
+    recorded.handle(APP, BEECLOUD_CREDS, webhook())
+    refunds = RefundService(orders, upstream.beecloud(), publisher, history=history, clock=clock)  # type: ignore[arg-type]
+    refunds.create(APP, BEECLOUD_CREDS, CreateRefundRequest(refund_no=REFUND_NO, bill_no=BILL_NO, refund_fee=40))
+
+    with pytest.raises(CallbackRejectedError):
+        recorded.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 41))
+    recorded.handle(APP, BEECLOUD_CREDS, webhook("REFUND", REFUND_NO, 40))
+
+    assert _timeline(history, REFUND_NO, OrderKind.REFUND) == [
+        CREATED,
+        ("callback.refused", {"source": "beecloud", "reason": "amount_mismatch"}),
+        ("callback.accepted", {"source": "beecloud", "outcome": "applied", "changed": True}),
+        ("status.succeeded", {"by": "callback"}),
+    ]
+
+
+def test_a_history_that_cannot_be_written_never_fails_a_webhook(orders, upstream, publisher, clock, callbacks):
+    broken = OrderHistoryStore(boto3.client("dynamodb", region_name="us-east-1"), "no-such-table", clock=clock)
+    recorder = _recorded(orders, upstream, publisher, broken, clock)
+
+    with pytest.raises(CallbackRejectedError) as refused:
+        recorder.handle(APP, BEECLOUD_CREDS, webhook(fee=1))
+    paid = recorder.handle(APP, BEECLOUD_CREDS, webhook())
+    again = recorder.handle(APP, BEECLOUD_CREDS, webhook())
+
+    assert refused.value.reason == "amount mismatch"  # refused as before, for the same reason
+    assert (paid.outcome, again.outcome) == ("applied", "duplicate")
+    assert orders.get_bill(APP.app_id, BILL_NO).status is BillStatus.SUCCEEDED
+    assert publisher.detail_types == ["bill.succeeded", "bill.succeeded"]

@@ -6,14 +6,18 @@ signed with the merchant's secret as BeilyPay signs them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import boto3
 import pytest
 
 from bench.samples import collection_body, payout_body
 from paygate.errors import CallbackRejectedError
+from paygate.history import DAILY_CAP
 from paygate.models import OrderKind, TransferStatus
 from paygate.providers import beilypay
+from paygate.store.history import OrderHistoryStore
 from paygate.store.transfers import TransfersStore
 from paygate.transfers.callbacks import BeilyPayCallbacks
 from paygate.transfers.collections import CollectionService
@@ -23,6 +27,7 @@ from paygate.transfers.requests import CreateCollectionRequest, CreatePayoutRequ
 from tests.support.services import (
     APP,
     BEILYPAY_CREDS,
+    HISTORY_TABLE,
     LEASE_MS,
     NOW_MS,
     RecordingStarter,
@@ -30,6 +35,8 @@ from tests.support.services import (
     beilypay_payment_answer,
     beilypay_trans_answer,
     no_sleep,
+    order_history_store,
+    ticking_clock,
 )
 
 NO = "PO-0001"
@@ -173,3 +180,131 @@ def test_a_pending_collection_notify_changes_nothing(collections, store):
     assert collections.handle(APP, BEILYPAY_CREDS, collection_notify(1, paid=0)).outcome == "ignored"
 
     assert _collection(store).status is TransferStatus.PENDING
+
+
+# -- the order's history --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock() -> Callable[[], int]:
+    return ticking_clock()
+
+
+@pytest.fixture
+def history(store, clock) -> OrderHistoryStore:
+    """The history table in the orders table's moto account, on the services' clock."""
+    return order_history_store(clock)
+
+
+def _writing_to(history, store, publisher, clock) -> tuple[TransferLedger, BeilyPayCallbacks]:
+    ledger = TransferLedger(store, publisher, history=history, clock=clock)
+    return ledger, BeilyPayCallbacks(store, ledger, history=history, clock=clock)
+
+
+@pytest.fixture
+def recorded(history, store, publisher, clock) -> BeilyPayCallbacks:
+    """Callbacks that write the history, for one pending payout (BP-1) whose creation is in it already."""
+    ledger, callbacks = _writing_to(history, store, publisher, clock)
+    service = PayoutService(store, ledger, RecordingStarter(), lease_ms=LEASE_MS, clock=clock, sleep=no_sleep)
+    client = Upstream({beilypay.TRANS_CREATE_PATH: beilypay_trans_answer}).beilypay()
+    service.create(APP, BEILYPAY_CREDS, client, CreatePayoutRequest.model_validate(payout_body(NO)),
+                   notify_url="https://api.example.com/callbacks/beilypay/app")  # fmt: skip
+    return callbacks
+
+
+def _timeline(history: OrderHistoryStore, number: str = NO) -> list[tuple]:
+    return [(entry.what, entry.detail) for entry in history.entries(APP.app_id, OrderKind.PAYOUT, number)]
+
+
+CREATED = ("provider.created", {"provider_order_no": "BP-1"})
+
+
+def test_an_accepted_notify_and_its_repeat_are_in_the_payouts_history(recorded, history):
+    recorded.handle(APP, BEILYPAY_CREDS, payout_notify(1))  # BeilyPay's "still paying"
+    recorded.handle(APP, BEILYPAY_CREDS, payout_notify(2))
+    recorded.handle(APP, BEILYPAY_CREDS, payout_notify(2))
+
+    assert _timeline(history) == [
+        CREATED,
+        ("callback.accepted", {"source": "beilypay", "outcome": "ignored", "changed": False}),
+        ("callback.accepted", {"source": "beilypay", "outcome": "applied", "changed": True}),
+        ("status.succeeded", {"by": "callback"}),
+        ("callback.accepted", {"source": "beilypay", "outcome": "duplicate", "changed": False}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        pytest.param(payout_notify(2, secret="not-the-secret"), "signature_mismatch", id="forged"),
+        pytest.param(payout_notify(2, amount=AMOUNT + 1), "amount_mismatch", id="amount"),
+        pytest.param(payout_notify(2, order_no="BP-OTHER"), "order_no_mismatch", id="other-beilypay-order"),
+        pytest.param(payout_notify(1, amount=AMOUNT + 1), "amount_mismatch", id="pending-with-another-amount"),
+    ],
+)
+def test_a_refused_notify_for_an_existing_payout_is_in_its_history_with_why(recorded, history, store, payload, reason):
+    with pytest.raises(CallbackRejectedError):
+        recorded.handle(APP, BEILYPAY_CREDS, payload)
+
+    assert _timeline(history) == [CREATED, ("callback.refused", {"source": "beilypay", "reason": reason})]
+    assert _status(store) is TransferStatus.PENDING
+
+
+def test_a_notify_for_another_merchant_is_refused_as_such(recorded, history):
+    body = {**payout_notify(2), "merchantId": BEILYPAY_CREDS.merchant_id + 1}
+    body.pop("sign")
+    signed = {**body, "sign": beilypay.sign(body, BEILYPAY_CREDS.secret)}
+
+    with pytest.raises(CallbackRejectedError):
+        recorded.handle(APP, BEILYPAY_CREDS, signed)
+
+    assert _timeline(history)[-1] == ("callback.refused", {"source": "beilypay", "reason": "app_mismatch"})
+
+
+def test_a_refused_notify_leaves_nothing_of_itself_but_why(recorded, history):
+    with pytest.raises(CallbackRejectedError):
+        recorded.handle(APP, BEILYPAY_CREDS, payout_notify(2, secret="not-the-secret"))
+
+    items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName=HISTORY_TABLE)["Items"]
+    stored = " ".join(str(item) for item in items)
+    assert payout_notify(2, secret="not-the-secret")["sign"] not in stored
+    assert "not-the-secret" not in stored
+    assert BEILYPAY_CREDS.secret not in stored
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(payout_notify(2, out_order_no="PO-UNKNOWN"), id="signed"),
+        pytest.param(payout_notify(1, out_order_no="PO-UNKNOWN"), id="pending"),
+        pytest.param(payout_notify(2, out_order_no="PO-UNKNOWN", secret="not-the-secret"), id="forged"),
+    ],
+)
+def test_a_notify_naming_a_payout_we_never_recorded_leaves_no_history(recorded, history, payload):
+    with pytest.raises(CallbackRejectedError):
+        recorded.handle(APP, BEILYPAY_CREDS, payload)
+
+    assert _timeline(history, "PO-UNKNOWN") == []
+    assert boto3.client("dynamodb", region_name="us-east-1").scan(TableName=HISTORY_TABLE)["Count"] == 1
+
+
+def test_refused_notifies_for_one_payout_stop_at_the_daily_cap(recorded, history):
+    for _ in range(DAILY_CAP + 5):
+        with pytest.raises(CallbackRejectedError):
+            recorded.handle(APP, BEILYPAY_CREDS, payout_notify(2, secret="not-the-secret"))
+
+    assert [what for what, _ in _timeline(history)] == ["provider.created"] + ["callback.refused"] * DAILY_CAP
+
+
+def test_a_history_that_cannot_be_written_never_fails_a_notify(callbacks, store, publisher, clock):
+    broken = OrderHistoryStore(boto3.client("dynamodb", region_name="us-east-1"), "no-such-table", clock=clock)
+    _, recorder = _writing_to(broken, store, publisher, clock)
+
+    with pytest.raises(CallbackRejectedError) as refused:
+        recorder.handle(APP, BEILYPAY_CREDS, payout_notify(2, amount=AMOUNT + 1))
+    paid = recorder.handle(APP, BEILYPAY_CREDS, payout_notify(2))
+
+    assert refused.value.reason == "amount mismatch"
+    assert paid.outcome == "applied"
+    assert _status(store) is TransferStatus.SUCCEEDED
+    assert publisher.detail_types == ["payout.succeeded"]

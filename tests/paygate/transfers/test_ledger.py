@@ -65,7 +65,9 @@ def _new(store: TransfersStore, no: str = "PO-1", state: ProviderState = Provide
 
 
 def _settle(ledger: TransferLedger, *, succeeded: bool = True, order_no: str = "B-1", amount: int = 1000):
-    return ledger.settle(OrderKind.PAYOUT, APP, "PO-1", succeeded=succeeded, provider_order_no=order_no, amount=amount)
+    return ledger.settle(
+        OrderKind.PAYOUT, APP, "PO-1", succeeded=succeeded, provider_order_no=order_no, amount=amount, by="callback"
+    )
 
 
 def test_settling_applies_once_and_publishes_once(store, ledger, publisher):
@@ -127,7 +129,7 @@ def test_an_unknown_order_is_a_conflict(ledger):
 def test_unknown_is_reported_and_can_still_be_settled(store, ledger, publisher):
     _new(store)
 
-    marked = ledger.mark_unknown(OrderKind.PAYOUT, APP, "PO-1", expected="created", reason="poll_deadline")
+    marked = ledger.mark_unknown(OrderKind.PAYOUT, APP, "PO-1", expected="created", reason="poll_deadline", by="poller")
     settled = _settle(ledger)
 
     assert marked.status is TransferStatus.UNKNOWN
@@ -139,9 +141,11 @@ def test_unknown_is_reported_and_can_still_be_settled(store, ledger, publisher):
 def test_mark_unknown_needs_the_observed_provider_state(store, ledger, publisher):
     _new(store, state=ProviderState.CALLING)
 
-    wrong = ledger.mark_unknown(OrderKind.PAYOUT, APP, "PO-1", expected="created", reason="poll_deadline")
-    not_stale = ledger.mark_unknown(OrderKind.PAYOUT, APP, "PO-1", expected="stale", reason="create_interrupted")
-    lost = ledger.mark_unknown(OrderKind.PAYOUT, APP, "PO-1", expected="calling", reason="create_timeout")
+    wrong = ledger.mark_unknown(OrderKind.PAYOUT, APP, "PO-1", expected="created", reason="poll_deadline", by="poller")
+    not_stale = ledger.mark_unknown(
+        OrderKind.PAYOUT, APP, "PO-1", expected="stale", reason="create_interrupted", by="poller"
+    )
+    lost = ledger.mark_unknown(OrderKind.PAYOUT, APP, "PO-1", expected="calling", reason="create_timeout", by="poller")
 
     assert (wrong.status, not_stale.status) == (TransferStatus.PENDING, TransferStatus.PENDING)
     assert (lost.status, lost.provider_state, lost.unknown_reason) == (

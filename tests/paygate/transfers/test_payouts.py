@@ -7,6 +7,9 @@ poller's start and in the store.
 
 from __future__ import annotations
 
+import contextlib
+
+import httpx
 import pytest
 
 from bench.samples import payout_body
@@ -26,6 +29,8 @@ from tests.support.services import (
     Upstream,
     beilypay_trans_answer,
     no_sleep,
+    order_history_store,
+    ticking_clock,
 )
 
 NO = "PO-0001"
@@ -116,3 +121,53 @@ def test_a_lost_store_write_after_sending_makes_the_payout_unknown(create, store
     assert retry.order.unknown_reason == "create_interrupted"
     assert publisher.detail_types == ["payout.unknown"]
     assert len(upstream.requests) == 1
+
+
+def _paid_at_once(body: dict) -> dict:
+    """BeilyPay's answer to the create already says paid (status 2)."""
+    data = {k: v for k, v in beilypay_trans_answer(body)["data"].items() if k != "sign"} | {"status": 2}
+    return {"code": 200, "msg": "success", "data": {**data, "sign": beilypay.sign(data, BEILYPAY_CREDS.secret)}}
+
+
+@pytest.mark.parametrize(
+    ("answer", "broken", "timeline"),
+    [
+        pytest.param(beilypay_trans_answer, None, [("provider.created", {"provider_order_no": "BP-1"})], id="pending"),
+        pytest.param(
+            _paid_at_once,
+            None,
+            [("provider.created", {"provider_order_no": "BP-1"}), ("status.succeeded", {"by": "create"})],
+            id="paid-at-once",
+        ),
+        pytest.param(
+            {"code": 10005, "msg": "balance not enough"},
+            None,
+            [
+                ("provider.rejected", {"code": "insufficient_provider_balance", "provider_code": 10005}),
+                ("status.failed", {"by": "create"}),
+            ],
+            id="refused",
+        ),
+        pytest.param(
+            beilypay_trans_answer,
+            httpx.ReadTimeout("timed out"),
+            [
+                ("provider.unknown", {"reason": "create_timeout"}),
+                ("status.unknown", {"by": "create", "reason": "create_timeout"}),
+            ],
+            id="answer-lost",
+        ),
+    ],
+)
+def test_beilypays_answer_to_the_create_is_in_the_payouts_history(store, publisher, starter, answer, broken, timeline):
+    history = order_history_store(ticking_clock())
+    ledger = TransferLedger(store, publisher, history=history)
+    service = PayoutService(store, ledger, starter, lease_ms=LEASE_MS, sleep=no_sleep)
+    upstream = Upstream({beilypay.TRANS_CREATE_PATH: answer}, break_next=broken)
+    request = CreatePayoutRequest.model_validate(payout_body(NO))
+
+    with contextlib.suppress(PaygateError):
+        service.create(APP, BEILYPAY_CREDS, upstream.beilypay(), request, notify_url=NOTIFY_URL)
+
+    entries = history.entries(APP.app_id, OrderKind.PAYOUT, NO)
+    assert [(entry.what, entry.detail) for entry in entries] == timeline

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from paygate.events import bill_succeeded, refund_finished
+from paygate.history import HistoryEntry
 from paygate.models import Bill, BillStatus, Refund, RefundStatus, TransferOrder, TransferStatus
 from paygate.web.i18n import Catalog, Language
 
 CHINA = timezone(timedelta(hours=8))
+PROVIDER_NAMES = {"beecloud": "BeeCloud", "beilypay": "BeilyPay"}
 _PLAIN_AMOUNT = re.compile(r"\d{1,12}(\.\d{1,2})?")
 
 CATALOG = Catalog(
@@ -160,6 +162,23 @@ CATALOG = Catalog(
             "zh-CN": "{event_type} 投递到 {endpoint}: {outcome}",
             "en": "{event_type} delivered to {endpoint}: {outcome}",
         },
+        "h_callback_accepted": {
+            "zh-CN": "收到 {source} 的通知,已验签并核对账本({outcome})",
+            "en": "{source} notification accepted: signature and ledger match ({outcome})",
+        },
+        "h_callback_refused": {
+            "zh-CN": "收到 {source} 的通知,已拒绝:{reason}",
+            "en": "{source} notification refused: {reason}",
+        },
+        "h_status": {"zh-CN": "状态变为 {status}(来源:{by})", "en": "Status became {status} (by {by})"},
+        "h_event": {"zh-CN": "已发布事件 {event_type}", "en": "Published {event_type}"},
+        "h_provider_created": {"zh-CN": "{provider} 已受理", "en": "{provider} accepted it"},
+        "h_provider_rejected": {"zh-CN": "{provider} 拒绝:{code}", "en": "{provider} refused it: {code}"},
+        "h_provider_unknown": {
+            "zh-CN": "{provider} 的结果未知:{reason}",
+            "en": "{provider}'s answer was lost: {reason}",
+        },
+        "h_other": {"zh-CN": "{what}", "en": "{what}"},
         "pending": {"zh-CN": "处理中", "en": "pending"},
         "succeeded": {"zh-CN": "成功", "en": "succeeded"},
         "failed": {"zh-CN": "失败", "en": "failed"},
@@ -298,31 +317,35 @@ class DeliveryFact:
 
 
 def timeline(
-    bill: Bill, refunds: Iterable[Refund], deliveries: Iterable[DeliveryFact], strings: dict[str, str]
+    bill: Bill,
+    refunds: Iterable[Refund],
+    deliveries: Iterable[DeliveryFact],
+    strings: dict[str, str],
+    history: Mapping[str, list[HistoryEntry]] | None = None,
 ) -> list[TimelineEntry]:
-    """What happened to a bill, oldest first, from what the ledger and the delivery log hold."""
+    """What happened to a bill, oldest first.
+
+    From its recorded history (`history`: the bill's entries under its bill_no, each refund's under
+    its refund_no) where there is one, else from what the ledger holds (orders older than the
+    history); and the delivery log's attempts for its events.
+    """
+    recorded = history or {}
     entries = [TimelineEntry(bill.created_at_ms, strings["ev_created"])]
-    provider = {
-        "created": ("ev_provider_created", ""),
-        "rejected": ("ev_provider_rejected", "bad"),
-        "unknown": ("ev_provider_unknown", ""),
-    }.get(bill.provider_state)
-    if provider:
-        text = strings[provider[0]]
-        if bill.failure_code:
-            text += f" ({bill.failure_code}: {bill.failure_message or ''})"
-        entries.append(TimelineEntry(None, text, provider[1]))
-    if bill.status is BillStatus.SUCCEEDED:
-        key = "ev_reconciled" if bill.reconciled_by else "ev_paid"
-        entries.append(TimelineEntry(bill.paid_at_ms or bill.updated_at_ms, strings[key], "good"))
+    if recorded.get(bill.bill_no):
+        entries += history_timeline(recorded[bill.bill_no], strings, provider="BeeCloud")
+    else:
+        entries += _bill_ledger_entries(bill, strings)
     for refund in refunds:
-        amount = yuan(refund.refund_fee)
         entries.append(
             TimelineEntry(
-                refund.created_at_ms, strings["ev_refund_created"].format(refund_no=refund.refund_no, amount=amount)
+                refund.created_at_ms,
+                strings["ev_refund_created"].format(refund_no=refund.refund_no, amount=yuan(refund.refund_fee)),
             )
         )
-        if refund.status is not RefundStatus.PENDING:
+        if recorded.get(refund.refund_no):
+            prefix = f"{strings['refund']} {refund.refund_no}: "
+            entries += history_timeline(recorded[refund.refund_no], strings, provider="BeeCloud", prefix=prefix)
+        elif refund.status is not RefundStatus.PENDING:
             good = refund.status is RefundStatus.SUCCEEDED
             key = "ev_refund_succeeded" if good else "ev_refund_failed"
             entries.append(
@@ -338,6 +361,24 @@ def timeline(
         )
         entries.append(TimelineEntry(fact.at_ms, text, "good" if fact.ok else "bad"))
     return _in_order(entries)
+
+
+def _bill_ledger_entries(bill: Bill, strings: dict[str, str]) -> list[TimelineEntry]:
+    entries = []
+    provider = {
+        "created": ("ev_provider_created", ""),
+        "rejected": ("ev_provider_rejected", "bad"),
+        "unknown": ("ev_provider_unknown", ""),
+    }.get(bill.provider_state)
+    if provider:
+        text = strings[provider[0]]
+        if bill.failure_code:
+            text += f" ({bill.failure_code}: {bill.failure_message or ''})"
+        entries.append(TimelineEntry(None, text, provider[1]))
+    if bill.status is BillStatus.SUCCEEDED:
+        key = "ev_reconciled" if bill.reconciled_by else "ev_paid"
+        entries.append(TimelineEntry(bill.paid_at_ms or bill.updated_at_ms, strings[key], "good"))
+    return entries
 
 
 def event_ids_of(bill: Bill, refunds: Iterable[Refund]) -> dict[str, str]:
@@ -435,9 +476,13 @@ def bar_chart_svg(bars: list[tuple[str, float, str]], *, label: str, width: int 
     return "".join(parts)
 
 
-def transfer_timeline(order: TransferOrder, strings: dict[str, str]) -> list[TimelineEntry]:
-    """What happened to a payout or collection, from what the ledger holds, oldest first."""
+def transfer_timeline(
+    order: TransferOrder, strings: dict[str, str], history: list[HistoryEntry] | None = None
+) -> list[TimelineEntry]:
+    """What happened to a payout or collection, oldest first: its recorded history, else the ledger's facts."""
     entries = [TimelineEntry(order.created_at_ms, strings["ev_transfer_created"])]
+    if history:
+        return _in_order(entries + history_timeline(history, strings, provider="BeilyPay"))
     answer = {
         "created": ("ev_transfer_provider_created", ""),
         "rejected": ("ev_transfer_provider_rejected", "bad"),
@@ -471,3 +516,42 @@ def _in_order(entries: list[TimelineEntry]) -> list[TimelineEntry]:
         last_known = entry.at_ms if entry.at_ms is not None else last_known
         keyed.append(((last_known, position), entry))
     return [entry for _, entry in sorted(keyed, key=lambda pair: pair[0])]
+
+
+def history_timeline(
+    entries: Iterable[HistoryEntry], strings: dict[str, str], *, provider: str, prefix: str = ""
+) -> list[TimelineEntry]:
+    """An order's recorded history as timeline entries: notifications (refused ones too, and why),
+    status changes and what made them, events published, the provider's answer."""
+    found = []
+    for entry in entries:
+        detail = {key: str(value) for key, value in entry.detail.items()}
+        source = PROVIDER_NAMES.get(detail.get("source", ""), provider)
+        what = entry.what
+        if what == "callback.accepted":
+            text, tone = strings["h_callback_accepted"].format(source=source, outcome=detail.get("outcome", "")), "good"
+        elif what == "callback.refused":
+            text, tone = strings["h_callback_refused"].format(source=source, reason=detail.get("reason", "")), "bad"
+        elif what.startswith("status."):
+            status = what.removeprefix("status.")
+            label = strings.get(status, status)
+            text = strings["h_status"].format(status=label, by=detail.get("by", ""))
+            tone = "good" if status == "succeeded" else "bad" if status in ("failed", "unknown") else ""
+        elif what == "event.published":
+            text, tone = strings["h_event"].format(event_type=detail.get("event_type", "")), ""
+        elif what == "provider.created":
+            text, tone = strings["h_provider_created"].format(provider=provider), ""
+        elif what == "provider.rejected":
+            code = detail.get("provider_code") or detail.get("code", "")
+            text, tone = strings["h_provider_rejected"].format(provider=provider, code=code), "bad"
+        elif what == "provider.unknown":
+            text, tone = strings["h_provider_unknown"].format(provider=provider, reason=detail.get("reason", "")), "bad"
+        else:
+            text, tone = strings["h_other"].format(what=what), ""
+        found.append(TimelineEntry(entry.at_ms, prefix + text, tone))
+    return found
+
+
+def merged_timeline(*parts: Iterable[TimelineEntry]) -> list[TimelineEntry]:
+    """Several timelines as one, oldest first (entries without a time keep their place)."""
+    return _in_order([entry for part in parts for entry in part])

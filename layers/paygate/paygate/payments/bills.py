@@ -22,7 +22,17 @@ from paygate.clock import now_ms
 from paygate.credentials import BeeCloudCredentials
 from paygate.errors import ConflictError, PaygateError, ProviderError, failure_code, stored_failure, to_api_error
 from paygate.events import bill_failed
-from paygate.models import App, Bill, BillStatus, Created, ProviderState
+from paygate.history import (
+    NO_HISTORY,
+    PROVIDER_CREATED,
+    PROVIDER_REJECTED,
+    PROVIDER_UNKNOWN,
+    Detail,
+    OrderHistory,
+    provider_refusal,
+    status_changed,
+)
+from paygate.models import App, Bill, BillStatus, Created, OrderKind, ProviderState
 from paygate.payments.requests import CreateBillRequest
 from paygate.providers.beecloud import BeeCloudClient
 from paygate.store.orders import AlreadyExistsError, OrdersStore, TransitionRejectedError
@@ -40,6 +50,7 @@ class BillService:
         publisher: EventPublisher,
         *,
         lease_ms: int,
+        history: OrderHistory = NO_HISTORY,
         clock: Callable[[], int] = now_ms,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -47,6 +58,7 @@ class BillService:
         self._beecloud = beecloud
         self._publisher = publisher
         self._lease_ms = lease_ms
+        self._history = history
         self._clock = clock
         self._sleep = sleep
 
@@ -132,17 +144,20 @@ class BillService:
             api_error = to_api_error(error)
             if error.outcome_unknown:
                 self._orders.record_bill_unknown(bill.app_id, bill.bill_no, now_ms=now)
+                self._note(bill, PROVIDER_UNKNOWN, {"reason": failure_code(error)})
             else:
                 failed = self._orders.record_bill_rejected(
                     bill.app_id, bill.bill_no, failure_code(error), api_error.message, now_ms=now
                 )
+                self._note(bill, PROVIDER_REJECTED, provider_refusal(error))
+                self._note(bill, status_changed(failed.status), {"by": "create"})
                 self._publisher.publish(bill_failed(failed))
             raise api_error from error
         except Exception:
             self._release_unknown(bill)  # the adapter raised outside its contract: maybe sent
             raise
         try:
-            return self._orders.record_bill_created(bill.app_id, bill.bill_no, params, now_ms=self._clock())
+            created = self._orders.record_bill_created(bill.app_id, bill.bill_no, params, now_ms=self._clock())
         except TransitionRejectedError:
             # Our lease expired and another call stored its (equally valid) parameters first.
             current = self._orders.get_bill(bill.app_id, bill.bill_no)
@@ -151,11 +166,18 @@ class BillService:
         except Exception:
             self._release_unknown(bill)  # BeeCloud's answer is lost; a retry gets a fresh one
             raise
+        self._note(bill, PROVIDER_CREATED)
+        return created
 
     def _release_unknown(self, bill: Bill) -> None:
         """Best effort (the store may be what failed): otherwise the lease expires by itself."""
         with contextlib.suppress(Exception):
             self._orders.record_bill_unknown(bill.app_id, bill.bill_no, now_ms=self._clock())
+            self._note(bill, PROVIDER_UNKNOWN, {"reason": "interrupted"})
+
+    def _note(self, bill: Bill, what: str, detail: Detail | None = None) -> None:
+        """One fact in the bill's history (best effort: never raises)."""
+        self._history.record(bill.app_id, OrderKind.BILL, bill.bill_no, what, detail)
 
 
 def _stored_failure(bill: Bill) -> PaygateError:

@@ -37,7 +37,8 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import Mismatch, MismatchKind, bill_succeeded, reconciliation_mismatch
-from paygate.models import CURRENCY_CNY, Bill, BillStatus, ProviderState
+from paygate.history import NO_HISTORY, OrderHistory, status_changed
+from paygate.models import CURRENCY_CNY, Bill, BillStatus, OrderKind, ProviderState
 from paygate.providers.beecloud import BILLS_PATH, BeeCloudBill, BeeCloudClient
 from paygate.store.orders import OrdersStore, TransitionRejectedError
 
@@ -66,12 +67,14 @@ class BillRefresher:
         publisher: EventPublisher,
         *,
         refreshed_by: RefreshedBy = "refresh",
+        history: OrderHistory = NO_HISTORY,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._orders = orders
         self._beecloud = beecloud
         self._publisher = publisher
         self._refreshed_by = refreshed_by
+        self._history = history
         self._clock = clock
 
     def refresh(self, app_id: str, bill_no: str, credentials: Callable[[], BeeCloudCredentials]) -> Bill:
@@ -132,8 +135,10 @@ class BillRefresher:
                     "the ledger refused the pending -> succeeded transition",
                 )
             ) from None
+        by = self._refreshed_by
+        self._history.record(paid.app_id, OrderKind.BILL, paid.bill_no, status_changed(paid.status), {"by": by})
         self._publisher.publish(bill_succeeded(paid))
-        logger.info("bill settled from the provider's query", extra={"bill_no": bill.bill_no, "by": self._refreshed_by})
+        logger.info("bill settled from the provider's query", extra={"bill_no": bill.bill_no, "by": by})
         return paid
 
     def _report(self, mismatch: Mismatch) -> BillMismatchError:

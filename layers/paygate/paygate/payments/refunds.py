@@ -34,7 +34,18 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import refund_finished
-from paygate.models import App, BillStatus, Created, Refund, RefundStatus
+from paygate.history import (
+    NO_HISTORY,
+    PROVIDER_CREATED,
+    PROVIDER_REJECTED,
+    PROVIDER_UNKNOWN,
+    ChangedBy,
+    Detail,
+    OrderHistory,
+    provider_refusal,
+    status_changed,
+)
+from paygate.models import App, BillStatus, Created, OrderKind, Refund, RefundStatus
 from paygate.payments.requests import CreateRefundRequest
 from paygate.providers.beecloud import BeeCloudClient, RefundAccepted
 from paygate.store.orders import OrdersStore, RefundReservationError, TransitionRejectedError
@@ -56,11 +67,13 @@ class RefundService:
         beecloud: BeeCloudClient,
         publisher: EventPublisher,
         *,
+        history: OrderHistory = NO_HISTORY,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self._orders = orders
         self._beecloud = beecloud
         self._publisher = publisher
+        self._history = history
         self._clock = clock
 
     def create(self, app: App, creds: BeeCloudCredentials, request: CreateRefundRequest) -> Created[Refund]:
@@ -136,14 +149,23 @@ class RefundService:
             raise to_api_error(error) from error
         if succeeded is None:
             return refund
-        return self.settle(refund, succeeded=succeeded, failure="refund_failed" if not succeeded else None)
+        return self.settle(
+            refund, succeeded=succeeded, failure="refund_failed" if not succeeded else None, by="refresh"
+        )
 
     def settle(
-        self, refund: Refund, *, succeeded: bool, failure: str | None = None, evidence: dict[str, Any] | None = None
+        self,
+        refund: Refund,
+        *,
+        succeeded: bool,
+        by: ChangedBy,
+        failure: str | None = None,
+        evidence: dict[str, Any] | None = None,
     ) -> Refund:
         """pending -> final exactly once; a repeat publishes the same event again (same id).
 
-        `evidence` (reconciliation) is recorded on the refund in the same transaction.
+        `evidence` (reconciliation) is recorded on the refund in the same transaction; `by` (what
+        settled it) in its history.
         """
         now = self._clock()
         try:
@@ -164,8 +186,13 @@ class RefundService:
             return current
         settled = self._orders.get_refund(refund.app_id, refund.refund_no)
         assert settled is not None
+        self._note(settled, status_changed(settled.status), {"by": by})
         self._publisher.publish(refund_finished(settled))
         return settled
+
+    def _note(self, refund: Refund, what: str, detail: Detail | None = None) -> None:
+        """One fact in the refund's history (best effort: never raises)."""
+        self._history.record(refund.app_id, OrderKind.REFUND, refund.refund_no, what, detail)
 
     def _resend(self, creds: BeeCloudCredentials, refund: Refund) -> Refund:
         """BeeCloud has no record of this pending refund: send it again under the same refund_no."""
@@ -174,12 +201,14 @@ class RefundService:
         except ProviderRejectedError as error:
             if error.outcome_unknown or error.code in _MAYBE_ALREADY_THERE:
                 return refund  # it may have arrived after all: stays pending, the next refresh asks again
-            return self.settle(refund, succeeded=False, failure=failure_code(error))
+            self._note(refund, PROVIDER_REJECTED, {**provider_refusal(error), "resent": True})
+            return self.settle(refund, succeeded=False, failure=failure_code(error), by="refresh")
         except ProviderRequestError as error:
             # It can never be sent, and BeeCloud has no record of it: waiting would hold the bill forever.
-            return self.settle(refund, succeeded=False, failure=failure_code(error))
+            return self.settle(refund, succeeded=False, failure=failure_code(error), by="refresh")
         except ProviderError:
             return refund  # no answer this time either; nothing changed
+        self._note(refund, PROVIDER_CREATED, {"resent": True})
         return self._record_accepted(refund, accepted)
 
     def _record_accepted(self, refund: Refund, accepted: RefundAccepted) -> Refund:
@@ -211,9 +240,13 @@ class RefundService:
             accepted = self._send(creds, refund)
         except ProviderError as error:
             api_error = to_api_error(error)
-            if not error.outcome_unknown:
+            if error.outcome_unknown:
+                self._note(refund, PROVIDER_UNKNOWN, {"reason": failure_code(error)})
+            else:
                 # BeeCloud certainly did not take it: release the bill so the merchant can retry.
                 # A concurrent refresh that already finished it wins (its state is published).
+                self._note(refund, PROVIDER_REJECTED, provider_refusal(error))
+                changed = False
                 with contextlib.suppress(TransitionRejectedError):
                     self._orders.finish_refund(
                         refund,
@@ -222,10 +255,14 @@ class RefundService:
                         failure_code=failure_code(error),
                         failure_message=api_error.message,
                     )
+                    changed = True
                 failed = self._orders.get_refund(refund.app_id, refund.refund_no)
                 if failed is not None:
+                    if changed:
+                        self._note(failed, status_changed(failed.status), {"by": "create"})
                     self._publisher.publish(refund_finished(failed))
             raise api_error from error
+        self._note(refund, PROVIDER_CREATED)
         return self._record_accepted(refund, accepted)
 
     @staticmethod

@@ -566,7 +566,21 @@ def _verified_by(
     sign = payload.get("sign")
     if sign is not None and hex_equal(webhook_sign(creds.app_id, creds.app_secret, timestamp_text), sign):
         return "sign"
-    raise WebhookVerificationError("webhook signature missing or wrong")
+    raise WebhookVerificationError("webhook signature missing or wrong", code="signature_mismatch")
+
+
+def named_order(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The transaction type and number a webhook names, read without verifying anything.
+
+    Only for telling an order's history that a webhook it refused was about that order.
+    """
+    if not isinstance(payload, Mapping):
+        return None
+    kind = _field(payload, "transaction_type", "transactionType")
+    number = _field(payload, "transaction_id", "transactionId")
+    if isinstance(kind, str) and isinstance(number, str) and 0 < len(number) <= 64:  # a lookup key, not a value
+        return kind, number
+    return None
 
 
 def verify_webhook(payload: Mapping[str, Any], creds: BeeCloudCredentials) -> BeeCloudWebhook:

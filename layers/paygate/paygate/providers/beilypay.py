@@ -553,20 +553,29 @@ def _verified_notify[M: BaseModel](
     if not isinstance(payload, Mapping):
         raise WebhookVerificationError("notify body is not a JSON object")
     if not verify_signature(payload, creds.secret, fallback_fields=fields):
-        raise WebhookVerificationError("notify sign missing or wrong")
+        raise WebhookVerificationError("notify sign missing or wrong", code="signature_mismatch")
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
         raise WebhookVerificationError(f"notify malformed: {describe_validation_error(exc)}") from exc
 
 
+def named_order(payload: Mapping[str, Any]) -> str | None:
+    """The out_order_no a notify names, read without verifying anything.
+
+    Only for telling an order's history that a notify it refused was about that order.
+    """
+    number = payload.get("outOrderNo") if isinstance(payload, Mapping) else None
+    return number if isinstance(number, str) and 0 < len(number) <= 64 else None  # a lookup key, not a value
+
+
 def verify_payout_notify(payload: Mapping[str, Any], creds: BeilyPayCredentials) -> PayoutNotify:
     """Verify and parse a payout notify (raises WebhookVerificationError). Answer it with `SUCC`."""
     wire = _verified_notify(payload, creds, _PayoutNotifyWire, PAYOUT_NOTIFY_FIELDS)
     if wire.app_id != creds.app_id or wire.merchant_id != creds.merchant_id:
-        raise WebhookVerificationError("notify is for another app or merchant")
+        raise WebhookVerificationError("notify is for another app or merchant", code="app_mismatch")
     if wire.status not in PAYOUT_STATUSES or wire.pay_amount < 0:
-        raise WebhookVerificationError("notify has an unknown status or a negative amount")
+        raise WebhookVerificationError("notify has an unknown status or a negative amount", code="unknown_status")
     return PayoutNotify(
         order_no=wire.order_no,
         out_order_no=wire.out_order_no,
@@ -584,9 +593,9 @@ def verify_collection_notify(payload: Mapping[str, Any], creds: BeilyPayCredenti
     if (wire.app_id is not None and wire.app_id != creds.app_id) or (
         wire.merchant_id is not None and wire.merchant_id != creds.merchant_id
     ):
-        raise WebhookVerificationError("notify is for another app or merchant")
+        raise WebhookVerificationError("notify is for another app or merchant", code="app_mismatch")
     if wire.status not in COLLECTION_STATUSES or wire.paid < 0:
-        raise WebhookVerificationError("notify has an unknown status or a negative amount")
+        raise WebhookVerificationError("notify has an unknown status or a negative amount", code="unknown_status")
     return CollectionNotify(
         order_no=wire.order_no,
         out_order_no=wire.out_order_no,

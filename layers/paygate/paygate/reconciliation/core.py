@@ -34,6 +34,7 @@ from paygate.events import (
     refund_finished,
     transfer_detail_type,
 )
+from paygate.history import NO_HISTORY, OrderHistory, status_changed
 from paygate.models import App, Bill, BillStatus, OrderKind, Payout, ProviderState, Refund, RefundStatus, TransferStatus
 from paygate.payments.refunds import RefundService
 from paygate.providers.beecloud import (
@@ -120,6 +121,7 @@ class Reconciler:
         beecloud: BeeCloudClient,
         beilypay: BeilyPayClient,
         *,
+        history: OrderHistory = NO_HISTORY,
         clock: Callable[[], int] = now_ms,
         page_size: int = MAX_QUERY_LIMIT,
     ) -> None:
@@ -129,6 +131,7 @@ class Reconciler:
         self._publisher = publisher
         self._beecloud = beecloud
         self._beilypay = beilypay
+        self._history = history
         self._clock = clock
         self._page_size = page_size
 
@@ -371,6 +374,9 @@ class _App:
                 asdict(record),
             )
             return
+        self._run._history.record(
+            paid.app_id, OrderKind.BILL, paid.bill_no, status_changed(paid.status), {"by": "reconciliation"}
+        )
         self._fix("beecloud", "bill", bill.bill_no, "pending", "succeeded", "bill.succeeded", evidence)
         self._publish(bill_succeeded(paid), bill.bill_no)
 
@@ -469,7 +475,11 @@ class _App:
         evidence = self._evidence(REFUNDS_PATH, asdict(record))
         try:
             settled = self._run._refunds.settle(
-                refund, succeeded=succeeded, failure=None if succeeded else "refund_failed", evidence=evidence
+                refund,
+                succeeded=succeeded,
+                by="reconciliation",
+                failure=None if succeeded else "refund_failed",
+                evidence=evidence,
             )
         except PublishError as error:  # settled, but its event did not go out: the next run publishes it
             self._error("eventbridge", f"refund {refund.refund_no} event", error)
@@ -588,6 +598,7 @@ class _App:
                 transfer.out_order_no,
                 succeeded=finished,
                 provider_order_no=order_no,
+                by="reconciliation",
                 amount=amount if kind is OrderKind.PAYOUT else None,
                 paid=paid if kind is OrderKind.COLLECTION else None,
                 evidence=evidence,

@@ -13,6 +13,7 @@ from paygate.deps import (
     beecloud_client,
     beilypay_client,
     event_publisher,
+    order_history,
     orders_store,
     reconciliation_runs,
     transfer_ledger,
@@ -57,11 +58,12 @@ def reconciler() -> Reconciler:
     publisher = event_publisher()
     return Reconciler(
         transfers_store(),
-        RefundService(orders_store(), beecloud_client(), publisher),
+        RefundService(orders_store(), beecloud_client(), publisher, history=order_history()),
         transfer_ledger(),
         publisher,
         beecloud_client(),
         beilypay_client(),
+        history=order_history(),
     )
 
 

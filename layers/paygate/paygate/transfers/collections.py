@@ -61,6 +61,7 @@ class CollectionService(CreateFlow):
             )
             return self._created(
                 collection,
+                answer.order_no,
                 lambda: self._store.record_created(
                     self.kind,
                     app.app_id,

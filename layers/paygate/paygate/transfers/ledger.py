@@ -29,6 +29,17 @@ from paygate.errors import (
     to_api_error,
 )
 from paygate.events import transfer_detail_type, transfer_event
+from paygate.history import (
+    NO_HISTORY,
+    PROVIDER_CREATED,
+    PROVIDER_REJECTED,
+    PROVIDER_UNKNOWN,
+    ChangedBy,
+    Detail,
+    OrderHistory,
+    provider_refusal,
+    status_changed,
+)
 from paygate.models import Collection, Created, OrderKind, Payout, ProviderState, TransferStatus
 from paygate.store.orders import AlreadyExistsError, TransitionRejectedError
 from paygate.store.transfers import Transfer, TransfersStore, UnknownFrom, transfer_from
@@ -38,11 +49,15 @@ logger = Logger(child=True)
 
 
 class SettlementConflictError(Exception):
-    """The order cannot take this outcome (unknown order, other BeilyPay order, amount, or final otherwise)."""
+    """The order cannot take this outcome (unknown order, other BeilyPay order, amount, or final otherwise).
 
-    def __init__(self, reason: str) -> None:
+    `code` is the reason in a word an order's history can keep (see CallbackRejectedError).
+    """
+
+    def __init__(self, reason: str, *, code: str = "state_conflict") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -54,9 +69,17 @@ class Settled:
 class TransferLedger:
     """The only code that moves a payout or collection to a reported state and publishes its event."""
 
-    def __init__(self, store: TransfersStore, publisher: EventPublisher, *, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(
+        self,
+        store: TransfersStore,
+        publisher: EventPublisher,
+        *,
+        history: OrderHistory = NO_HISTORY,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
         self._store = store
         self._publisher = publisher
+        self._history = history
         self._clock = clock
 
     def settle(
@@ -67,6 +90,7 @@ class TransferLedger:
         *,
         succeeded: bool,
         provider_order_no: str,
+        by: ChangedBy,
         amount: int | None = None,
         paid: int | None = None,
         pay_time: str | None = None,
@@ -74,7 +98,8 @@ class TransferLedger:
     ) -> Settled:
         """pending|unknown -> succeeded|failed once; a repeat of the same outcome is a duplicate.
 
-        `evidence` (reconciliation) is recorded on the order in the same conditional write.
+        `evidence` (reconciliation) is recorded on the order in the same conditional write; `by`
+        (what settled it) in its history.
         """
         try:
             transfer = self._store.finish(
@@ -91,12 +116,12 @@ class TransferLedger:
             )
         except TransitionRejectedError as rejected:
             if rejected.current is None:
-                raise SettlementConflictError(f"unknown {kind.value}") from None
+                raise SettlementConflictError(f"unknown {kind.value}", code="unknown_order") from None
             current = transfer_from(kind, rejected.current)
             if current.provider_order_no is not None and current.provider_order_no != provider_order_no:
-                raise SettlementConflictError("orderNo mismatch") from None
+                raise SettlementConflictError("orderNo mismatch", code="order_no_mismatch") from None
             if amount is not None and current.amount != amount:
-                raise SettlementConflictError("amount mismatch") from None
+                raise SettlementConflictError("amount mismatch", code="amount_mismatch") from None
             wanted = TransferStatus.SUCCEEDED if succeeded else TransferStatus.FAILED
             same = (
                 current.status is wanted
@@ -115,11 +140,12 @@ class TransferLedger:
             "transfer settled",
             extra={"kind": kind.value, "out_order_no": out_order_no, "status": transfer.status.value},
         )
+        self.note(kind, transfer, status_changed(transfer.status), {"by": by})
         self.report(kind, transfer)
         return Settled(transfer, applied=True)
 
     def mark_unknown(
-        self, kind: OrderKind, app_id: str, out_order_no: str, *, expected: UnknownFrom, reason: str
+        self, kind: OrderKind, app_id: str, out_order_no: str, *, expected: UnknownFrom, reason: str, by: ChangedBy
     ) -> Transfer | None:
         """pending -> unknown and `<kind>.unknown` published; returns what is stored either way."""
         try:
@@ -133,8 +159,13 @@ class TransferLedger:
             "transfer outcome unknown",
             extra={"kind": kind.value, "out_order_no": out_order_no, "reason": reason},
         )
+        self.note(kind, transfer, status_changed(transfer.status), {"by": by, "reason": reason})
         self.report(kind, transfer)
         return transfer
+
+    def note(self, kind: OrderKind, transfer: Transfer, what: str, detail: Detail | None = None) -> None:
+        """One fact in the order's history (best effort: never raises)."""
+        self._history.record(transfer.app_id, kind, transfer.out_order_no, what, detail)
 
     def ensure_reported(self, kind: OrderKind, transfer: Transfer) -> None:
         """Publish the current state's event unless it is known to have gone out already."""
@@ -203,7 +234,7 @@ class CreateFlow:
         except Exception:
             # Without its poller the order must not be sent; nothing was, so it fails for good.
             with contextlib.suppress(Exception):
-                self._store.record_rejected(
+                failed = self._store.record_rejected(
                     self.kind,
                     transfer.app_id,
                     transfer.out_order_no,
@@ -211,6 +242,8 @@ class CreateFlow:
                     message=f"the {self.kind.value} could not be started; nothing was sent to BeilyPay",
                     now_ms=self._clock(),
                 )
+                detail: Detail = {"by": "create", "code": REQUEST_NOT_SENT}
+                self._ledger.note(self.kind, failed, status_changed(failed.status), detail)
             raise
         return None
 
@@ -219,7 +252,12 @@ class CreateFlow:
         while transfer.provider_state == ProviderState.CALLING.value and transfer.status is TransferStatus.PENDING:
             if transfer.lease_until_ms < self._clock():
                 current = self._ledger.mark_unknown(
-                    self.kind, transfer.app_id, transfer.out_order_no, expected="stale", reason="create_interrupted"
+                    self.kind,
+                    transfer.app_id,
+                    transfer.out_order_no,
+                    expected="stale",
+                    reason="create_interrupted",
+                    by="create",
                 )
                 transfer = current or transfer
                 break
@@ -253,14 +291,16 @@ class CreateFlow:
                     if isinstance(error, ProviderRejectedError)
                     else "create_response_lost"
                 )
+                self._ledger.note(self.kind, transfer, PROVIDER_UNKNOWN, {"reason": reason})
                 current = self._ledger.mark_unknown(
-                    self.kind, transfer.app_id, transfer.out_order_no, expected="calling", reason=reason
+                    self.kind, transfer.app_id, transfer.out_order_no, expected="calling", reason=reason, by="create"
                 )
                 return current or transfer
             api_error = to_api_error(error)
+            failed: Transfer | None = None
             # The condition can only fail if a (forged) notify raced a definite rejection.
             with contextlib.suppress(TransitionRejectedError):
-                self._store.record_rejected(
+                failed = self._store.record_rejected(
                     self.kind,
                     transfer.app_id,
                     transfer.out_order_no,
@@ -268,21 +308,32 @@ class CreateFlow:
                     message=api_error.message,
                     now_ms=self._clock(),
                 )
+            self._ledger.note(self.kind, transfer, PROVIDER_REJECTED, provider_refusal(error))
+            if failed is not None:
+                self._ledger.note(self.kind, failed, status_changed(failed.status), {"by": "create"})
             raise api_error from error
         except Exception:
             # Outside the adapter's contract (or storing its answer failed): it may have been sent.
             with contextlib.suppress(Exception):
                 self._ledger.mark_unknown(
-                    self.kind, transfer.app_id, transfer.out_order_no, expected="calling", reason="create_interrupted"
+                    self.kind,
+                    transfer.app_id,
+                    transfer.out_order_no,
+                    expected="calling",
+                    reason="create_interrupted",
+                    by="create",
                 )
             raise
 
-    def _created(self, transfer: Transfer, record: Callable[[], Transfer]) -> Transfer:
+    def _created(self, transfer: Transfer, provider_order_no: str, record: Callable[[], Transfer]) -> Transfer:
+        """Store BeilyPay's answer (its orderNo), then tell the order's history."""
         try:
-            return record()
+            stored = record()
         except TransitionRejectedError as rejected:
             # A notify (or the poller) settled it before the create's answer was stored.
-            return transfer_from(self.kind, rejected.current) if rejected.current else transfer
+            stored = transfer_from(self.kind, rejected.current) if rejected.current else transfer
+        self._ledger.note(self.kind, transfer, PROVIDER_CREATED, {"provider_order_no": provider_order_no})
+        return stored
 
 
 def created_as[T: (Payout, Collection)](kind: type[T], transfer: Transfer, *, created: bool) -> Created[T]:

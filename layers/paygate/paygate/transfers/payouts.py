@@ -70,6 +70,7 @@ class PayoutService(CreateFlow):
             )
             stored = self._created(
                 payout,
+                answer.order_no,
                 lambda: self._store.record_created(
                     self.kind,
                     app.app_id,
@@ -89,6 +90,7 @@ class PayoutService(CreateFlow):
                     request.out_order_no,
                     succeeded=answer.status == PayoutStatus.SUCCEEDED,
                     provider_order_no=answer.order_no,
+                    by="create",
                     amount=request.amount,
                 ).transfer
             return stored

@@ -227,7 +227,12 @@ class PendingPoller:
         if transfer.provider_state == ProviderState.CALLING.value:
             if transfer.lease_until_ms < now:  # the create call died with its function
                 current = self._ledger.mark_unknown(
-                    kind, transfer.app_id, transfer.out_order_no, expected="stale", reason="create_interrupted"
+                    kind,
+                    transfer.app_id,
+                    transfer.out_order_no,
+                    expected="stale",
+                    reason="create_interrupted",
+                    by="poller",
                 )
                 return self._final(state, polls, current or transfer)
         elif transfer.provider_order_no:
@@ -244,7 +249,7 @@ class PendingPoller:
         """Deadline passed and BeilyPay still says pending: report the order as unknown."""
         kind = state.order_kind
         current = self._ledger.mark_unknown(
-            kind, state.app_id, state.out_order_no, expected="created", reason="poll_deadline"
+            kind, state.app_id, state.out_order_no, expected="created", reason="poll_deadline", by="poller"
         )
         status = current.status.value if current else "missing"
         return state.model_copy(update={"action": "poll", "outcome": "final", "status": status})
@@ -277,7 +282,7 @@ class PendingPoller:
     def _settle_payout(self, payout: Payout, creds: BeilyPayCredentials, order_no: str) -> Transfer | None:
         state = self._beilypay.query_payout(creds, order_no=order_no)
         if state.out_order_no != payout.out_order_no or state.amount != payout.amount:
-            raise SettlementConflictError("query answer is for another order or amount")
+            raise SettlementConflictError("query answer is for another order or amount", code="provider_mismatch")
         if state.status not in (PayoutStatus.SUCCEEDED, PayoutStatus.FAILED):
             return None
         return self._ledger.settle(
@@ -286,13 +291,14 @@ class PendingPoller:
             payout.out_order_no,
             succeeded=state.status == PayoutStatus.SUCCEEDED,
             provider_order_no=order_no,
+            by="poller",
             amount=payout.amount,
         ).transfer
 
     def _settle_collection(self, collection: Collection, creds: BeilyPayCredentials, order_no: str) -> Transfer | None:
         state = self._beilypay.query_collection(creds, order_no=order_no)
         if state.out_order_no != collection.out_order_no or state.amount != collection.amount:
-            raise SettlementConflictError("query answer is for another order or amount")
+            raise SettlementConflictError("query answer is for another order or amount", code="provider_mismatch")
         if state.status == CollectionStatus.PAID:
             paid = state.paid if state.paid is not None else state.amount
             succeeded = True
@@ -306,5 +312,6 @@ class PendingPoller:
             collection.out_order_no,
             succeeded=succeeded,
             provider_order_no=order_no,
+            by="poller",
             paid=paid,
         ).transfer
