@@ -249,3 +249,30 @@ def test_payouts_with_the_balance_and_a_reconciliation_run_downloaded_as_csv(
     assert operator.page.locator("#last-reconciliation a").count() == 2
     operator.assert_clean()
     _shot(operator, screenshot_dir, "console-en-overview")
+
+
+def test_a_form_without_the_token_or_from_another_origin_refunds_nothing(stack, shop, receiver, page: PageFactory):
+    assert stack.info is not None
+    console = f"{stack.info.api_url}/console"
+    bill_no = _paid_bill(stack, shop, receiver)
+    email, password = _user(stack, shop, "operator")
+    operator = page("desktop", "en-US")
+    _sign_in(operator, console, email, password)
+    operator.goto(f"{console}/bills/{bill_no}")
+    refund_no = operator.page.get_attribute("input[name=refund_no]", "value")
+    form = {"refund_no": refund_no or "", "amount": "1.00", "confirm": "yes"}
+
+    # The browser's own cookie, but no CSRF token.
+    without_token = operator.context.request.post(f"{console}/bills/{bill_no}/refund", form=form)
+    # A page of another origin (a blank page of its own) posting a form into the console.
+    operator.page.goto("about:blank")
+    fields = "".join(f'<input name="{k}" value="{v}">' for k, v in {**form, "csrf": "guessed"}.items())
+    operator.page.set_content(f'<form method="post" action="{console}/bills/{bill_no}/refund">{fields}'
+                              '<button id="go">go</button></form>')  # fmt: skip
+    with operator.page.expect_response(lambda r: r.url.endswith("/refund")) as posted:
+        operator.page.click("#go")
+
+    assert without_token.status == 403
+    assert posted.value.status in (303, 403)  # no session cookie (SameSite=Strict) or refused as cross-site
+    operator.goto(f"{console}/bills/{bill_no}")
+    assert operator.page.locator("#bill-refunded").inner_text() == "¥0.00"
