@@ -55,6 +55,7 @@ OPERATIONS: dict[str, tuple[str, bool]] = {
     "bill_callback": ("CallbackFunction", True),
     "refund": ("RefundFunction", True),
     "query_bill": ("QueryFunction", True),
+    "list_bills": ("QueryFunction", True),
     "payout": ("PayoutFunction", True),
     "payout_callback": ("CallbackFunction", True),
     "collect": ("CollectFunction", True),

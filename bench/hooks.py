@@ -6,15 +6,24 @@ for `ReturnConsumedCapacity=TOTAL`, `after-call` / `after-call-error` stop it), 
 transports are wrapped at class level. A call is attributed to the sample in the current
 context (a ContextVar), so only calls made by the handler under measurement count: the
 sandboxes' own threads (notifies), moto and the stack's workers are never counted, while
-`asyncio.to_thread` work started by the handler (it copies the context) is.
+`asyncio.to_thread` work started by the handler (it copies the context) is. A thread pool's
+workers start without the context (a list page reads every index shard from one): their calls
+go to the invocation being recorded, as the handler process runs one invocation at a time.
+
+Waits that overlap (those shard queries) count once: a sample's AWS and HTTP times are the
+union of its calls' intervals, so "overhead" stays what the handler's own thread spent. Each
+sample also carries the process's CPU time over the invocation (every thread of the handler
+process: the handler, its pools, botocore's and httpx's parsing), which no wait inflates.
 """
 
 from __future__ import annotations
 
+import importlib.abc
 import math
 import re
+import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -46,6 +55,7 @@ class Call:
     service: str  # dynamodb | events | secretsmanager | stepfunctions | sqs | ... | http
     operation: str  # API operation, or "POST host/path" for http
     seconds: float
+    ended_at: float = 0.0  # time.perf_counter() when it returned (0: unknown; then it counts as serial)
     tables: tuple[str, ...] = ()
     wcu: float = 0.0
     rcu: float = 0.0
@@ -60,24 +70,64 @@ class Call:
 class Sample:
     calls: list[Call] = field(default_factory=list)
     total_s: float = 0.0
+    cpu_s: float = 0.0  # the handler process's CPU time (all its threads) over the invocation
+    # Modules searched for on the import path during the invocation: a warm request should find
+    # every import in sys.modules; a search means an import that fails (and is retried) each time.
+    module_lookups: list[str] = field(default_factory=list)
 
     def seconds(self, service: str | None = None, *, exclude: str | None = None) -> float:
-        return sum(
-            c.seconds
-            for c in self.calls
-            if (service is None or c.service == service) and (exclude is None or c.service != exclude)
+        return waited_s(
+            [
+                c
+                for c in self.calls
+                if (service is None or c.service == service) and (exclude is None or c.service != exclude)
+            ]
         )
 
     @property
     def aws_s(self) -> float:
-        return sum(c.seconds for c in self.calls if c.service != "http")
+        return self.seconds(exclude="http")
 
     @property
     def http_s(self) -> float:
         return self.seconds("http")
 
 
+def waited_s(calls: Iterable[Call]) -> float:
+    """Wall time covered by the calls: the union of their intervals (parallel waits count once).
+
+    A call without its end time (built by hand) counts in full, as if made alone.
+    """
+    calls = list(calls)
+    timed = sorted((c.ended_at - c.seconds, c.ended_at) for c in calls if c.ended_at)
+    total = sum(c.seconds for c in calls if not c.ended_at)
+    reach = float("-inf")
+    for start, end in timed:
+        if end > reach:
+            total += end - max(start, reach)
+            reach = end
+    return total
+
+
 _current: ContextVar[Sample | None] = ContextVar("bench_sample", default=None)
+# The invocation being recorded, for threads that start without its context (a pool's workers).
+_recording: list[Sample] = []
+
+
+class _LookupRecorder(importlib.abc.MetaPathFinder):
+    """First on sys.meta_path: notes each module searched for while an invocation is recorded."""
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        sample = _sample_here()
+        if sample is not None:
+            sample.module_lookups.append(fullname)
+
+
+def _sample_here() -> Sample | None:
+    sample = _current.get()
+    if sample is None and _recording:
+        return _recording[-1]
+    return sample
 
 
 # ---------------------------------------------------------------- DynamoDB item sizes (for computed capacity)
@@ -243,12 +293,13 @@ class Recorder:
             return client
 
         botocore.session.Session.create_client = create_client
+        sys.meta_path.insert(0, _LookupRecorder())
 
         sync_handle = httpx.HTTPTransport.handle_request
         async_handle = httpx.AsyncHTTPTransport.handle_async_request
 
         def handle_request(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-            sample = _current.get()
+            sample = _sample_here()
             if sample is None:
                 return sync_handle(transport, request)
             started = time.perf_counter()
@@ -260,7 +311,7 @@ class Recorder:
                 sample.calls.append(_http_call(request, time.perf_counter() - started))
 
         async def handle_async_request(transport: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
-            sample = _current.get()
+            sample = _sample_here()
             if sample is None:
                 return await async_handle(transport, request)
             started = time.perf_counter()
@@ -296,17 +347,21 @@ class Recorder:
     def record(self) -> Iterator[Sample]:
         sample = Sample()
         token = _current.set(sample)
+        _recording.append(sample)
+        cpu_started = time.process_time()
         started = time.perf_counter()
         try:
             yield sample
         finally:
             sample.total_s = time.perf_counter() - started
+            sample.cpu_s = time.process_time() - cpu_started
+            _recording.remove(sample)
             _current.reset(token)
 
     # botocore handlers -------------------------------------------------
     @staticmethod
     def _on_params(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
-        sample = _current.get()
+        sample = _sample_here()
         if sample is None:
             return
         context[_OWNER] = sample
@@ -323,10 +378,11 @@ class Recorder:
         sample = context.get(_OWNER)
         if not isinstance(sample, Sample):
             return
-        elapsed = time.perf_counter() - context[_T0]
+        ended = time.perf_counter()
+        elapsed = ended - context[_T0]
         service = model.service_model.service_name
         params = context.get("_bench_params", {})
-        call = Call(service=service, operation=model.name, seconds=elapsed)
+        call = Call(service=service, operation=model.name, seconds=elapsed, ended_at=ended)
         if service == "dynamodb":
             call.tables = _tables(params)
             call.partitions = partitions_touched(model.name, params)
@@ -350,16 +406,22 @@ class Recorder:
         sample = context.get(_OWNER)
         if not isinstance(sample, Sample):
             return
-        elapsed = time.perf_counter() - context[_T0]
+        ended = time.perf_counter()
+        elapsed = ended - context[_T0]
         service, operation = context["_bench_op"]
-        call = Call(service=service, operation=operation, seconds=elapsed)
+        call = Call(service=service, operation=operation, seconds=elapsed, ended_at=ended)
         call.tables = _tables(context.get("_bench_params", {}))
         call.error = type(exception).__name__
         sample.calls.append(call)
 
 
 def _http_call(request: Any, seconds: float) -> Call:
-    return Call(service="http", operation=f"{request.method} {request.url.host}:{request.url.port}", seconds=seconds)
+    return Call(
+        service="http",
+        operation=f"{request.method} {request.url.host}:{request.url.port}",
+        seconds=seconds,
+        ended_at=time.perf_counter(),
+    )
 
 
 # ---------------------------------------------------------------- partitions
@@ -496,6 +558,7 @@ def count_calls(
         "provider_requests": provider_requests,
         "other_http_requests": http_requests - provider_requests,
         **counts,
+        "module_lookups": sorted(set(sample.module_lookups)),
     }
 
 

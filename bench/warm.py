@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import dataclasses
 import importlib.util
 import json
@@ -71,6 +72,7 @@ OPERATIONS = (
     "bill_callback",
     "refund",
     "query_bill",
+    "list_bills",
     "payout",
     "poll_pending",
     "payout_callback",
@@ -82,6 +84,7 @@ OPERATIONS = (
 # Reported beside the operations: the same create with an Idempotency-Key header.
 EXTRA_OPERATIONS = ("create_bill_idempotency_key",)
 
+PROFILE_DIR = ROOT / ".local" / "bench"
 UNREACHABLE = "http://127.0.0.1:9"  # notifies go nowhere; this script feeds them to the handler itself
 PENDING_ACCOUNT = "123456789999"  # the BeilyPay sandbox keeps these payouts pending until told
 _SKIP_ENV = {"PATH", "PYTHONPATH", "LANG", "TZ", "PYTHONUNBUFFERED", "LAMBDA_TASK_ROOT", "_HANDLER"}
@@ -234,6 +237,7 @@ def latency_summary(samples: list[Sample]) -> dict[str, Any]:
     aws = [s.aws_s for s in samples]
     http = [s.http_s for s in samples]
     overhead = [s.total_s - s.aws_s - s.http_s for s in samples]
+    cpu = [s.cpu_s for s in samples]
     return {
         "n": len(samples),
         "p50_ms": ms(total, 0.5),
@@ -248,6 +252,8 @@ def latency_summary(samples: list[Sample]) -> dict[str, Any]:
         "provider_p99_ms": ms(http, 0.99),
         "overhead_p50_ms": ms(overhead, 0.5),
         "overhead_p99_ms": ms(overhead, 0.99),
+        "cpu_p50_ms": ms(cpu, 0.5),
+        "cpu_p99_ms": ms(cpu, 0.99),
     }
 
 
@@ -272,6 +278,9 @@ def function_environment(stack: Any) -> dict[str, str]:
     env: dict[str, str] = {}
     for spec in stack.template.functions.values():
         env.update({k: v for k, v in lambda_environment(spec, base).items() if k not in _SKIP_ENV})
+    # Lambda always sets it; Powertools' batch utility reuses one event loop per container only
+    # where it is set (elsewhere asyncio.run builds and tears down a loop and its threads per batch).
+    env["LAMBDA_TASK_ROOT"] = str(ROOT / "functions")
     env["PUBLIC_BASE_URL"] = UNREACHABLE  # BeilyPay notifies: this script delivers them itself
     env["POLL_FIRST_WAIT_S"] = "900"  # first polls stay queued (SQS delay) while the bench runs
     return env
@@ -284,6 +293,8 @@ class WarmBench:
         self.targets = targets
         self.recorder = recorder
         self.log = log
+        self.profile: tuple[str, ...] = ()  # functions whose warm invocations cProfile records
+        self.profile_dir: str | None = None
         self.run_id = uuid.uuid4().hex[:8].upper()
         self.tables: dict[str, str] = {}
         self.app_id = ""
@@ -381,7 +392,10 @@ class WarmBench:
             provider().clear_cache()
         call = handler or load_function(function).lambda_handler
         run = OperationRun(samples=[])
+        profile = cProfile.Profile() if self.profile_dir and function in self.profile else None
         for i, event in enumerate(events):
+            if profile and i == warmup:
+                profile.enable()
             with self.recorder.record() as sample:
                 result = call(event, Context(function_name=function))
             if not check(result):
@@ -390,6 +404,9 @@ class WarmBench:
                 run.cold = sample
             if i >= warmup:
                 run.samples.append(sample)
+        if profile and self.profile_dir:
+            profile.disable()
+            profile.dump_stats(Path(self.profile_dir) / f"profile-{function}.pstats")
         return run
 
     def run(
@@ -402,6 +419,7 @@ class WarmBench:
             "bill_callback": {"create_bill"},
             "refund": {"create_bill", "bill_callback"},
             "query_bill": {"create_bill"},
+            "list_bills": {"create_bill"},
             "poll_pending": {"payout"},
             "payout_callback": {"payout"},
             "collect_callback": {"collect"},
@@ -477,6 +495,16 @@ class WarmBench:
             )
             for bill_no in self.bills[:n]
         ]
+        return self.measure("query", events, warmup, check=lambda r: r["statusCode"] == 200)
+
+    def _op_list_bills(self, n: int, warmup: int) -> OperationRun:
+        """The newest page of the merchant's bills: every index shard is read once per page."""
+        events = []
+        for _ in range(n):
+            event = api_event("list_bills", headers={"Authorization": self.auth})
+            event["queryStringParameters"] = {"limit": "20"}
+            event["multiValueQueryStringParameters"] = {"limit": ["20"]}
+            events.append(event)
         return self.measure("query", events, warmup, check=lambda r: r["statusCode"] == 200)
 
     def _op_payout(self, n: int, warmup: int) -> OperationRun:
@@ -668,10 +696,13 @@ def report(runs: dict[str, OperationRun], bench: WarmBench) -> dict[str, Any]:
     latency = {op: latency_summary(run.samples) for op, run in runs.items()}
     floor_p99 = latency.get("floor", {}).get("p99_ms")
     powertools_p99 = latency.get("floor_powertools", {}).get("p99_ms")
+    powertools_cpu_p99 = latency.get("floor_powertools", {}).get("cpu_p99_ms")
     for op, figures in latency.items():
         if not op.startswith("floor") and floor_p99 and powertools_p99:
             figures["overhead_p99_vs_floor_p99"] = round(figures["overhead_p99_ms"] / floor_p99, 1)
             figures["overhead_p99_vs_floor_powertools_p99"] = round(figures["overhead_p99_ms"] / powertools_p99, 1)
+        if not op.startswith("floor") and powertools_cpu_p99:
+            figures["cpu_p99_vs_floor_powertools_cpu_p99"] = round(figures["cpu_p99_ms"] / powertools_cpu_p99, 1)
     calls: dict[str, Any] = {}
     for op, run in runs.items():
         if op.startswith("floor"):
@@ -688,15 +719,18 @@ def report(runs: dict[str, OperationRun], bench: WarmBench) -> dict[str, Any]:
 
 def format_report(result: dict[str, Any]) -> str:
     lines = ["Warm latency (ms)          handler p50/p99   DynamoDB p50/p99  other AWS p50/p99  provider p50/p99"
-             "   overhead p50/p99  overhead p99 / floor p99 (/ powertools floor p99)"]  # fmt: skip
+             "   overhead p50/p99  overhead p99 / floor p99 (/ powertools floor p99)"
+             "   CPU p50/p99  CPU p99 / powertools floor's"]  # fmt: skip
     for op, f in result["latency"].items():
         ratio = f.get("overhead_p99_vs_floor_p99", 1.0)
         ratio2 = f.get("overhead_p99_vs_floor_powertools_p99", 1.0)
+        cpu_ratio = f.get("cpu_p99_vs_floor_powertools_cpu_p99", 1.0)
         lines.append(
             f"{op:26} {f['p50_ms']:7.2f} /{f['p99_ms']:7.2f}  {f['dynamodb_p50_ms']:6.2f} /{f['dynamodb_p99_ms']:6.2f}"
             f"   {f['other_aws_p50_ms']:6.2f} /{f['other_aws_p99_ms']:6.2f}   {f['provider_p50_ms']:6.2f} /"
             f"{f['provider_p99_ms']:6.2f}    {f['overhead_p50_ms']:6.2f} /{f['overhead_p99_ms']:6.2f}"
-            f"    {ratio:5.1f}x ({ratio2:4.1f}x)"
+            f"    {ratio:5.1f}x ({ratio2:4.1f}x)                         {f['cpu_p50_ms']:5.2f} /{f['cpu_p99_ms']:5.2f}"
+            f"   {cpu_ratio:5.1f}x"
         )
     lines += [
         "",
@@ -752,6 +786,8 @@ def run_handler_process(
     floors: bool = True,
     timeout_s: float | None = None,
     log: Callable[[str], None] = lambda _m: None,
+    profile: tuple[str, ...] = (),
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Run WarmBench in a fresh Python process (`--child`, see child_main) and return its report().
 
@@ -785,6 +821,8 @@ def run_handler_process(
             "warmup": warmup,
             "floors": floors,
             "result_path": str(result_path),
+            "profile": list(profile),
+            "profile_dir": str(profile_dir) if profile_dir else None,
         }
         config_path.write_text(json.dumps(config))
         process = subprocess.Popen(
@@ -848,6 +886,7 @@ def child_main(config_path: Path) -> int:
 
     threading.Thread(target=exit_with_parent, name="bench-parent-watch", daemon=True).start()
     bench = WarmBench(Targets(**config["targets"]), Recorder(), log=lambda m: print(m, file=sys.stderr, flush=True))
+    bench.profile, bench.profile_dir = tuple(config.get("profile") or ()), config.get("profile_dir")
     bench.setup()
     runs = bench.run(tuple(config["operations"]), config["iterations"], config["warmup"], floors=config["floors"])
     result = report(runs, bench)
@@ -865,6 +904,8 @@ def run_bench(
     floors: bool = True,
     log: Callable[[str], None] = lambda _m: None,
     timeout_s: float | None = None,
+    profile: tuple[str, ...] = (),
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Start a local stack, measure its handlers in a process of their own, stop both; returns the JSON document."""
     from paygate_local.stack import LocalStack, StackConfig
@@ -888,7 +929,15 @@ def run_bench(
         )
         log(f"measuring in a handler process ({warmup} warm-up + {iterations} iterations per operation)")
         result = run_handler_process(
-            targets, operations, iterations=iterations, warmup=warmup, floors=floors, timeout_s=timeout_s, log=log
+            targets,
+            operations,
+            iterations=iterations,
+            warmup=warmup,
+            floors=floors,
+            timeout_s=timeout_s,
+            log=log,
+            profile=profile,
+            profile_dir=profile_dir,
         )
     result["meta"] = {
         **result.get("meta", {}),
@@ -910,6 +959,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="unreported invocations first (10; the first is cold)")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--ops", default=",".join(OPERATIONS + EXTRA_OPERATIONS), help="comma-separated operations")
+    parser.add_argument(
+        "--profile",
+        default="",
+        help="comma-separated functions (e.g. webhook_dispatcher,query) whose warm invocations cProfile records"
+        " into .local/bench/profile-<function>.pstats (slower: compare no figures from a profiled run)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # the handler process (run_handler_process)
     args = parser.parse_args(argv)
     if args.child:
@@ -927,6 +982,8 @@ def main(argv: list[str] | None = None) -> int:
             iterations=args.iterations,
             warmup=max(1, args.warmup),
             log=lambda m: print(m, file=sys.stderr, flush=True),
+            profile=tuple(f for f in args.profile.split(",") if f),
+            profile_dir=PROFILE_DIR,
         )
     print(format_report(result), file=out)
     if args.json:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from bench.hooks import Index, transaction_capacity
+import contextlib
+import importlib
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from bench.hooks import Call, Index, Recorder, Sample, _LookupRecorder, transaction_capacity, waited_s
 
 KEYS = frozenset({"gsi1pk", "gsi1sk"})
 NEW_REFUND = {"pk": {"S": "REFUND#a#r1"}, "gsi1pk": {"S": "a#refund"}, "gsi1sk": {"S": "1#r1"}, "fee": {"N": "1"}}
@@ -40,3 +47,33 @@ def test_an_update_that_moves_an_index_key_rewrites_a_keys_only_index() -> None:
 
 def test_a_table_without_indexes_pays_only_the_doubled_item_writes() -> None:
     assert transaction_capacity(REFUND_TRANSACTION, {}) == 4
+
+
+def test_waits_made_in_parallel_count_once_and_serial_ones_add_up() -> None:
+    """A list page waits on 17 shard queries at once: its AWS time is their span, not their sum."""
+    parallel = [Call("dynamodb", "Query", seconds=0.010, ended_at=1.010 + i * 0.001) for i in range(17)]
+    serial = [Call("dynamodb", "GetItem", seconds=0.005, ended_at=2.005), Call("http", "POST", 0.003, ended_at=2.010)]
+
+    assert waited_s(parallel) == pytest.approx(0.026)  # from 1.000 to 1.026
+    assert waited_s(serial) == pytest.approx(0.008)
+    assert Sample(calls=parallel + serial).aws_s == pytest.approx(0.031)
+    assert Sample(calls=parallel + serial).http_s == pytest.approx(0.003)
+    assert waited_s([Call("dynamodb", "GetItem", seconds=0.004)]) == 0.004  # no end time: counted whole
+
+
+def test_calls_from_a_thread_pool_belong_to_the_invocation_being_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pool's workers start without the recording's context; their calls still count, and only while recording."""
+    recorder = Recorder()
+    monkeypatch.setattr(sys, "meta_path", [_LookupRecorder(), *sys.meta_path])  # what install() adds
+
+    def lookup(_: int) -> None:
+        with contextlib.suppress(ImportError):
+            importlib.import_module("paygate_no_such_module")
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        with recorder.record() as sample:
+            list(pool.map(lookup, range(2)))
+        list(pool.map(lookup, range(2)))  # after the recording: nobody's
+
+    assert sample.module_lookups == ["paygate_no_such_module", "paygate_no_such_module"]
+    assert sample.cpu_s > 0

@@ -17,7 +17,16 @@ import pytest
 from bench.warm import Targets, run_bench, run_handler_process, state_machine_transitions
 
 ROOT = Path(__file__).resolve().parents[2]
-OPERATIONS = ("create_bill", "bill_callback", "refund", "query_bill", "payout", "payout_callback")
+OPERATIONS = (
+    "create_bill",
+    "bill_callback",
+    "refund",
+    "query_bill",
+    "list_bills",
+    "payout",
+    "payout_callback",
+    "webhook_delivery",
+)
 
 
 @pytest.fixture(scope="module")
@@ -145,12 +154,23 @@ def test_a_payout_notify_settles_with_two_updates_and_one_event(calls):
     assert op["stepfunctions_stops"] == 1  # its poller ends here instead of at its first poll
 
 
+def test_a_list_page_reads_every_shard_of_one_index_and_the_orders_in_one_batch(calls):
+    assert _orders(calls["list_bills"]) == {"orders:Query": 17, "orders:BatchGetItem": 1}  # 16 shards + legacy
+
+
+def test_a_warm_request_searches_the_import_path_for_nothing(calls):
+    """A module missing on every request is looked for on the whole path every time (httpcore's sniffio)."""
+    assert {name: op["module_lookups"] for name, op in calls.items()} == {name: [] for name in calls}
+
+
 def test_capacity_is_counted_for_every_dynamodb_request(calls):
     for name, op in calls.items():
         dynamodb = op["dynamodb"]
         assert dynamodb["capacity_source"] in ("returned", "computed", "mixed"), name
-        writes = sum(v for k, v in dynamodb["by_operation"].items() if not k.endswith(":GetItem"))
+        reads = (":GetItem", ":Query", ":BatchGetItem")
+        writes = sum(v for k, v in dynamodb["by_operation"].items() if not k.endswith(reads))
         assert dynamodb["wcu"] >= writes, name
+        assert dynamodb["rcu"] > 0 or dynamodb["requests"] == writes, name
 
 
 def test_step_functions_transitions_per_payout():

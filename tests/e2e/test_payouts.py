@@ -123,7 +123,8 @@ def test_a_payout_completed_by_beilypay_is_notified_and_succeeds_with_one_event(
     created = shop.http.post("/payouts", json=_payout("E2E-PO-OK"))
 
     assert created.status_code == 201, created.text
-    assert created.json()["status"] == "pending"
+    # Pending, unless BeilyPay's notify settled it before the answer was written.
+    assert created.json()["status"] in ("pending", "succeeded")
     payout = _final(shop, "/payouts/E2E-PO-OK")
     assert payout["status"] == "succeeded"
     assert payout["provider_order_no"] == created.json()["provider_order_no"]

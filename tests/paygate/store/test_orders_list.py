@@ -7,12 +7,13 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from paygate.errors import ServiceUnavailableError
 from paygate.models import OrderKind
 from paygate.store.items import to_item
-from paygate.store.orders import INDEX_SHARDS, OrdersStore, index_keys, order_pk
+from paygate.store.orders import GSI_COPY_NAME, INDEX_SHARDS, LIST_INDEXES, OrdersStore, index_keys, order_pk
 from tests.support.template import table_definitions
 
 APP = "app_list"
@@ -204,3 +205,82 @@ def test_every_page_query_is_one_dynamodb_accepts(client: Any) -> None:
 
     assert [no for page in pages for no in page] == [f"ORDER{n:04d}" for n in range(8, 0, -1)]
     assert strict.queries > 17  # every page asked every shard
+
+
+class _IndexSpy:
+    """moto's client, remembering which index each query read; `unreadable` answers as a backfilling index."""
+
+    def __init__(self, db: Any, unreadable: str | None = None) -> None:
+        self._db = db
+        self.unreadable = unreadable
+        self.indexes: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+    def query(self, **request: Any) -> Any:
+        self.indexes.append(request["IndexName"])
+        if request["IndexName"] == self.unreadable:
+            backfilling = "Cannot read from backfilling global secondary index"
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": backfilling}}, "Query")
+        return self._db.query(**request)
+
+
+def test_the_index_copy_has_the_same_keys_so_dynamodb_fills_it_from_the_same_writes() -> None:
+    first, copy = table_definitions()["OrdersTable"]["GlobalSecondaryIndexes"]
+    assert (first["IndexName"], copy["IndexName"]) == LIST_INDEXES
+    assert copy["KeySchema"] == first["KeySchema"]
+    assert copy["Projection"] == first["Projection"] == {"ProjectionType": "KEYS_ONLY"}
+
+
+def test_pages_alternate_between_the_two_indexes_and_see_the_same_orders(client: Any) -> None:
+    """Each index partition serves half of a merchant's pages: 2 x 6,000 list pages a second."""
+    for n in range(5):
+        _put(client, n, status="paid")
+    spy = _IndexSpy(client)
+    store = OrdersStore(spy, TABLE)
+
+    pages, used = [], []
+    for _ in range(4):
+        spy.indexes.clear()
+        pages.append([item["order_no"] for item in store.list_orders(APP, OrderKind.BILL, limit=10).items])
+        assert len(spy.indexes) == INDEX_SHARDS + 1  # every shard, and the unsharded partition
+        assert len(set(spy.indexes)) == 1  # of one index
+        used.append(spy.indexes[0])
+    assert used == [*LIST_INDEXES, *LIST_INDEXES]
+    assert pages == [["ORDER0004", "ORDER0003", "ORDER0002", "ORDER0001", "ORDER0000"]] * 4
+
+
+def test_a_copy_still_backfilling_is_not_read_until_later(client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stack updated to add the copy: DynamoDB refuses reads of it while it fills; lists stay whole."""
+    for n in range(3):
+        _put(client, n, status="paid")
+    spy = _IndexSpy(client, unreadable=GSI_COPY_NAME)
+    store = OrdersStore(spy, TABLE)
+    now = [1_000.0]
+    monkeypatch.setattr("paygate.store.orders.time.monotonic", lambda: now[0])
+
+    pages = [[i["order_no"] for i in store.list_orders(APP, OrderKind.BILL, limit=10).items] for _ in range(4)]
+    assert pages == [["ORDER0002", "ORDER0001", "ORDER0000"]] * 4
+    asked_copy = spy.indexes.count(GSI_COPY_NAME)
+    assert 1 <= asked_copy <= INDEX_SHARDS + 1  # only the page that found it unreadable
+
+    spy.unreadable = None
+    now[0] += 301  # the copy is tried again after five minutes
+    spy.indexes.clear()
+    store.list_orders(APP, OrderKind.BILL, limit=10)
+    store.list_orders(APP, OrderKind.BILL, limit=10)
+    assert set(spy.indexes) == set(LIST_INDEXES)
+
+
+def test_other_errors_of_the_copy_are_not_hidden(client: Any) -> None:
+    spy = _IndexSpy(client)
+    store = OrdersStore(spy, TABLE)
+    store.list_orders(APP, OrderKind.BILL, limit=10)  # the first index
+
+    def refuse(**request: Any) -> Any:
+        raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Query")
+
+    spy.query = refuse  # type: ignore[method-assign]
+    with pytest.raises(ClientError):
+        store.list_orders(APP, OrderKind.BILL, limit=10)

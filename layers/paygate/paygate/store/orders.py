@@ -4,12 +4,15 @@ Keys: `pk` = KIND#app#order_no (one merchant order is one item, never one hot pa
 merchant); GSI `by-app-created` (keys only) on gsi1pk = app#kind#shard, gsi1sk = created_ms#order_no
 serves lists. An index partition takes at most 1,000 writes a second, so each merchant's orders of
 one kind are spread over INDEX_SHARDS partitions by a hash of the order number, and a list page
-merges the shards newest first (docs/performance.md "Capacity per merchant").
+merges the shards newest first. Since a page reads every shard, one index partition would also cap
+a merchant's list pages (3,000 read units a second); `by-app-created-copy` holds the same keys and
+pages alternate between the two (docs/performance.md "Capacity per merchant").
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +28,11 @@ from paygate.store.cursors import decode_cursor as decode_cursor_fields
 from paygate.store.items import from_item, to_item, to_values
 
 GSI_NAME = "by-app-created"
+# Same key schema, so DynamoDB fills it from the same writes (one more small write per create).
+GSI_COPY_NAME = "by-app-created-copy"
+LIST_INDEXES = (GSI_NAME, GSI_COPY_NAME)
+# A stack updated to add the copy answers ValidationException while DynamoDB backfills it.
+_COPY_RETRY_AFTER_S = 300.0
 _BATCH_GET_MAX = 100  # DynamoDB's limit per BatchGetItem
 _BATCH_GET_ATTEMPTS = 5
 _FILTERED_CHUNK = 25
@@ -97,6 +105,8 @@ class OrdersStore:
         self._db = client
         self._table = table
         self._pool: ThreadPoolExecutor | None = None
+        self._next_index = itertools.cycle(LIST_INDEXES)
+        self._copy_unreadable_until = 0.0
 
     # ------------------------------------------------------------------ bills
     def put_new_bill(self, bill: Bill) -> None:
@@ -399,11 +409,12 @@ class OrdersStore:
         below = decode_cursor(cursor, app_id, kind, low=low, high=high) if cursor else None
         wanted = sorted((filters or {}).items())
         items: list[dict[str, Any]] = []
+        index = self._list_index()
         while True:
             missing = limit - len(items)
             # Unfiltered, every key fetched is returned; filtered, read ahead a little.
             chunk = min(missing if not wanted else max(missing, _FILTERED_CHUNK), _BATCH_GET_MAX)
-            keys, exhausted = self._newest_keys(app_id, kind, low, high, below, chunk)
+            keys, exhausted = self._newest_keys(index, app_id, kind, low, high, below, chunk)
             fetched = self._batch_get([key["pk"] for key in keys])
             for position, key in enumerate(keys):
                 item = fetched.get(key["pk"])
@@ -424,25 +435,43 @@ class OrdersStore:
             self._pool = ThreadPoolExecutor(max_workers=INDEX_SHARDS + 1, thread_name_prefix="index-shard")
         return self._pool
 
+    def _list_index(self) -> str:
+        """The index a page reads: the two in turn, or the first while the copy cannot be read."""
+        index = next(self._next_index)
+        if index != GSI_NAME and time.monotonic() < self._copy_unreadable_until:
+            return GSI_NAME
+        return index
+
     def _newest_keys(
-        self, app_id: str, kind: OrderKind, low: str, high: str, below: str | None, chunk: int
+        self, index: str, app_id: str, kind: OrderKind, low: str, high: str, below: str | None, chunk: int
     ) -> tuple[list[dict[str, str]], bool]:
         """The newest `chunk` index keys of all shards in [low, high) below `below`; and whether that is all."""
 
-        def shard(partition: str) -> tuple[list[dict[str, str]], bool]:
+        def query(index_name: str, partition: str) -> dict[str, Any]:
             # Below a cursor, the range ends just under it (DynamoDB refuses an unused value).
             upper = high if below is None else _just_below(below)
             values = {":pk": partition, ":low": low, ":high": upper}
             condition = "#pk = :pk AND #sk BETWEEN :low AND :high"
-            response = self._db.query(
+            response: dict[str, Any] = self._db.query(
                 TableName=self._table,
-                IndexName=GSI_NAME,
+                IndexName=index_name,
                 KeyConditionExpression=condition,
                 ExpressionAttributeNames={"#pk": "gsi1pk", "#sk": "gsi1sk"},
                 ExpressionAttributeValues=to_values(values),
                 ScanIndexForward=False,
                 Limit=chunk,
             )
+            return response
+
+        def shard(partition: str) -> tuple[list[dict[str, str]], bool]:
+            try:
+                response = query(index, partition)
+            except ClientError as error:
+                if index == GSI_NAME or error.response.get("Error", {}).get("Code") != "ValidationException":
+                    raise
+                # The copy is missing or still backfilling (a stack just updated): the first has every key.
+                self._copy_unreadable_until = time.monotonic() + _COPY_RETRY_AFTER_S
+                response = query(GSI_NAME, partition)
             found = [{"pk": i["pk"]["S"], "gsi1sk": i["gsi1sk"]["S"]} for i in response.get("Items", [])]
             return found, "LastEvaluatedKey" not in response
 
