@@ -27,8 +27,10 @@ What is measured, with hooks only (bench/hooks.py; production code is untouched)
 Notes: the handler process holds only the handlers, as a Lambda container does: the sandboxes,
 the EventBridge router and pollers, the local API and the webhook receiver are threads of this
 process, and the stack's workers (e.g. the webhook fan-out of every published event) other
-processes, so none of them competes for the handlers' GIL. They still share the machine's CPUs,
-so absolute figures include that load; compare ratios. Provider notifies are sent to an
+processes, so none of them competes for the handlers' GIL. On a machine with two CPUs or more, the handler
+process also gets one CPU to itself and the stack the others (`--shared-cpus` turns this off), as
+a Lambda container's CPU share is its own: the stack's load then reaches the handlers only through
+the waits. Absolute figures still depend on the machine; compare ratios. Provider notifies are sent to an
 unreachable URL on purpose (PUBLIC_BASE_URL / the sandbox app's webhook_url) and fed to the
 Callback handler by this script.
 """
@@ -771,6 +773,29 @@ def format_report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- CPUs
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """(the handler process's CPU, the stack's CPUs) out of this process's; None with a single CPU."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    return {cpus[-1]}, set(cpus[:-1])
+
+
+@contextlib.contextmanager
+def cpus_for_this_thread(cpus: set[int] | None) -> Iterator[None]:
+    """Pin the calling thread (and so the threads and processes it starts) to `cpus`, then restore."""
+    if cpus is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 # ---------------------------------------------------------------- the handler process
 CHILD_BASE_TIMEOUT_S = 180.0  # a run_handler_process without timeout_s: this, plus per invocation
 CHILD_TIMEOUT_PER_CALL_S = 0.5  # (a warm call takes 5-50 ms)
@@ -788,6 +813,7 @@ def run_handler_process(
     log: Callable[[str], None] = lambda _m: None,
     profile: tuple[str, ...] = (),
     profile_dir: Path | None = None,
+    handler_cpus: set[int] | None = None,
 ) -> dict[str, Any]:
     """Run WarmBench in a fresh Python process (`--child`, see child_main) and return its report().
 
@@ -823,6 +849,7 @@ def run_handler_process(
             "result_path": str(result_path),
             "profile": list(profile),
             "profile_dir": str(profile_dir) if profile_dir else None,
+            "handler_cpus": sorted(handler_cpus) if handler_cpus else None,
         }
         config_path.write_text(json.dumps(config))
         process = subprocess.Popen(
@@ -884,6 +911,8 @@ def child_main(config_path: Path) -> int:
             pass
         os._exit(3)  # EOF: the bench's process closed its end, or is gone
 
+    if config.get("handler_cpus"):
+        os.sched_setaffinity(0, config["handler_cpus"])  # before any thread: they inherit it
     threading.Thread(target=exit_with_parent, name="bench-parent-watch", daemon=True).start()
     bench = WarmBench(Targets(**config["targets"]), Recorder(), log=lambda m: print(m, file=sys.stderr, flush=True))
     bench.profile, bench.profile_dir = tuple(config.get("profile") or ()), config.get("profile_dir")
@@ -906,8 +935,13 @@ def run_bench(
     timeout_s: float | None = None,
     profile: tuple[str, ...] = (),
     profile_dir: Path | None = None,
+    own_cpu: bool = False,
 ) -> dict[str, Any]:
-    """Start a local stack, measure its handlers in a process of their own, stop both; returns the JSON document."""
+    """Start a local stack, measure its handlers in a process of their own, stop both; returns the JSON document.
+
+    `own_cpu`: the handler process gets one CPU to itself and the stack (DynamoDB Local's JVM,
+    moto, the sandboxes, this process) the others, as a Lambda container's CPU share is its own.
+    """
     from paygate_local.stack import LocalStack, StackConfig
 
     config = StackConfig.on_free_ports(
@@ -915,8 +949,9 @@ def run_bench(
         demo_app=False,
         max_workers=1,
     )
+    split = split_cpus() if own_cpu else None
     log("starting the local stack ...")
-    with LocalStack(config) as stack, receiver() as receiver_url:
+    with cpus_for_this_thread(split[1] if split else None), LocalStack(config) as stack, receiver() as receiver_url:
         assert stack.beecloud is not None
         assert stack.beilypay is not None
         layers = [d for d in stack.admin_env()["PYTHONPATH"].split(os.pathsep) if d]
@@ -938,6 +973,7 @@ def run_bench(
             log=log,
             profile=profile,
             profile_dir=profile_dir,
+            handler_cpus=split[0] if split else None,
         )
     result["meta"] = {
         **result.get("meta", {}),
@@ -946,6 +982,7 @@ def run_bench(
         "warmup": warmup,
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
+        "handler_cpus": sorted(split[0]) if split else None,  # None: shared with the stack
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     return result
@@ -964,6 +1001,11 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="comma-separated functions (e.g. webhook_dispatcher,query) whose warm invocations cProfile records"
         " into .local/bench/profile-<function>.pstats (slower: compare no figures from a profiled run)",
+    )
+    parser.add_argument(
+        "--shared-cpus",
+        action="store_true",
+        help="let the handler process share every CPU with the stack (by default it gets one to itself)",
     )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)  # the handler process (run_handler_process)
     args = parser.parse_args(argv)
@@ -984,6 +1026,7 @@ def main(argv: list[str] | None = None) -> int:
             log=lambda m: print(m, file=sys.stderr, flush=True),
             profile=tuple(f for f in args.profile.split(",") if f),
             profile_dir=PROFILE_DIR,
+            own_cpu=not args.shared_cpus,
         )
     print(format_report(result), file=out)
     if args.json:

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench.warm import Targets, run_bench, run_handler_process, state_machine_transitions
+from bench.warm import (
+    Targets,
+    cpus_for_this_thread,
+    run_bench,
+    run_handler_process,
+    split_cpus,
+    state_machine_transitions,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = (
@@ -178,3 +187,25 @@ def test_step_functions_transitions_per_payout():
     assert transitions["transitions_settled_by_notify"] == 1  # the first Wait, stopped by the notify
     assert transitions["transitions_settled_by_notify_unstopped"] == 4  # Wait, PollPending, Final?, Done
     assert transitions["transitions_pending_day"] < 30
+
+
+def test_the_stack_is_kept_off_the_handler_processs_cpu_and_the_caller_gets_its_cpus_back():
+    before = os.sched_getaffinity(0)
+    split = split_cpus()
+    if len(before) < 2:
+        assert split is None  # one CPU: nothing to split, everything shares it
+        return
+    assert split is not None
+    handler, stack = split
+    assert len(handler) == 1
+    assert handler.isdisjoint(stack)
+    assert handler | stack == before
+    with cpus_for_this_thread(stack):
+        child = subprocess.run(
+            [sys.executable, "-c", "import os; print(sorted(os.sched_getaffinity(0)))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    assert child.stdout.strip() == str(sorted(stack))  # what the stack starts inherits it (JVM, workers)
+    assert os.sched_getaffinity(0) == before
