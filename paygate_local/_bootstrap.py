@@ -132,11 +132,69 @@ def _install_kill_points(directory: Path) -> None:
     httpx.Client.send = send  # type: ignore[method-assign]
 
 
+# The actions this function's role allows (paygate_local.iam), as a JSON list of IAM patterns. Set by
+# the stack; unset (sam local, a test invoking the bootstrap by hand) means no check.
+IAM_ACTIONS_ENV = "_PAYGATE_LOCAL_IAM_ACTIONS"
+IAM_DENIED_MARKER = "PAYGATE_LOCAL_IAM_DENIED"
+
+
+# API operations IAM authorizes as other actions: a transaction as its items' own actions, SQS's
+# batch calls as their single-message actions (each service's authorization reference).
+_TRANSACT_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+_SQS_BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
+def iam_actions(prefix: str, operation: str, params: Any) -> list[str]:
+    """The IAM actions one API call needs."""
+    if prefix == "dynamodb" and operation == "TransactWriteItems":
+        return sorted(
+            {f"dynamodb:{_TRANSACT_ITEM_ACTIONS[next(iter(item))]}" for item in params.get("TransactItems", [])}
+        )
+    if prefix == "dynamodb" and operation == "TransactGetItems":
+        return ["dynamodb:GetItem"]
+    if prefix == "sqs" and operation in _SQS_BATCH_ACTIONS:
+        return [f"sqs:{_SQS_BATCH_ACTIONS[operation]}"]
+    return [f"{prefix}:{operation}"]
+
+
+def _install_iam_check(granted: list[str]) -> None:
+    """Refuse, as IAM would, every AWS call needing an action the role does not allow; say so on the log."""
+    import fnmatch
+
+    import botocore.client
+    from botocore.exceptions import ClientError
+
+    patterns = [pattern.lower() for pattern in granted]
+    original = botocore.client.BaseClient._make_api_call
+
+    def make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        for action in iam_actions(self.meta.service_model.signing_name, operation_name, api_params):
+            if not any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in patterns):
+                print(f"{IAM_DENIED_MARKER} {action}", flush=True)
+                message = f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME')} is not authorized to perform: {action}"
+                raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation_name)
+        return original(self, operation_name, api_params)
+
+    botocore.client.BaseClient._make_api_call = make_api_call
+
+
 def main() -> None:
     req_fd, resp_fd = (int(fd) for fd in os.environ.pop("_PAYGATE_LOCAL_FDS").split(","))
     kill_dir = os.environ.pop(KILL_DIR_ENV, "")
     if kill_dir:
         _install_kill_points(Path(kill_dir))
+    iam_actions = os.environ.pop(IAM_ACTIONS_ENV, "")
+    if iam_actions:
+        _install_iam_check(json.loads(iam_actions))
     requests = os.fdopen(req_fd, "r", encoding="utf-8")
     responses = os.fdopen(resp_fd, "w", encoding="utf-8")
 

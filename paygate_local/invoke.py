@@ -26,8 +26,9 @@ from typing import Any, TextIO
 
 import httpx
 
+from paygate_local import iam
 from paygate_local.stack import LocalStack, StackConfig, StackInfo, aws_endpoints_env, local_template
-from paygate_local.template import REGION, FunctionSpec
+from paygate_local.template import REGION, FunctionSpec, load_yaml
 from paygate_local.workers import Worker, lambda_environment
 
 DEMO_KEY = "demo"  # --api-key demo: the stack's demo app's key (.local/stack.json)
@@ -140,6 +141,8 @@ def invoke(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) ->
             raise InvokeError(f"no function {args.function} in {template.path.name}; functions: {known}")
         environment = {
             **lambda_environment(spec, aws_endpoints_env(info.moto_url, info.dynamodb_url), region=REGION),
+            # The container refuses what the function's role does not allow, as on the stack.
+            iam.ACTIONS_ENV: json.dumps(iam.granted_actions(load_yaml(template.path), spec.logical_id)),
             **env_overrides(args.env_vars, spec),
         }
         return _run(spec, environment, event, out, err)

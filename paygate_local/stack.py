@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
-from paygate_local import provision
+from paygate_local import iam, provision
 from paygate_local.api_auth import UsagePlan, gatekeeper_from_template
 from paygate_local.apigateway import ApiGateway
 from paygate_local.dynamodb_local import DynamoDBLocal, create_tables
@@ -32,7 +32,7 @@ from paygate_local.eventbridge_bridge import EventBridge
 from paygate_local.moto_server import MotoServer, SecretsSnapshot
 from paygate_local.sqs_source import SqsEventSource
 from paygate_local.swagger import add_swagger_ui
-from paygate_local.template import REGION, FunctionSpec, ResolvedTemplate, resolve_template
+from paygate_local.template import REGION, FunctionSpec, ResolvedTemplate, load_yaml, resolve_template
 from paygate_local.workers import Functions, lambda_environment
 from sandbox.beecloud.app import create_app as create_beecloud
 from sandbox.beecloud.config import BeeCloudConfig
@@ -170,6 +170,7 @@ class LocalStack:
     def __init__(self, config: StackConfig | None = None) -> None:
         self.config = config or StackConfig()
         self.template: ResolvedTemplate | None = None
+        self._template_doc: dict[str, Any] | None = None
         self.info: StackInfo | None = None
         self.functions: Functions | None = None
         self.eventbridge: EventBridge | None = None
@@ -343,7 +344,12 @@ class LocalStack:
         return aws_endpoints_env(self.moto.url, self._dynamodb_url)
 
     def _function_env(self, spec: FunctionSpec) -> dict[str, str]:
-        return {**lambda_environment(spec, self._base_env(), region=REGION), **self.config.function_env}
+        assert self.template is not None
+        # The actions its role allows: the container refuses the others, as IAM would (paygate_local.iam).
+        if self._template_doc is None:
+            self._template_doc = load_yaml(self.template.path)
+        granted = {iam.ACTIONS_ENV: json.dumps(iam.granted_actions(self._template_doc, spec.logical_id))}
+        return {**lambda_environment(spec, self._base_env(), region=REGION), **granted, **self.config.function_env}
 
     def admin_env(self) -> dict[str, str]:
         """The environment the operator CLI needs: the functions' Globals, the local endpoints."""

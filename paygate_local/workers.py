@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from paygate_local import iam
 from paygate_local.template import FunctionSpec
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,10 @@ class Functions:
                 self._by_key[key] = pool
 
     def _sink(self, name: str, line: str) -> None:
-        logging.getLogger(f"paygate_local.fn.{name}").info("%s", line)
+        if iam.record_denied(name, line):
+            logging.getLogger(f"paygate_local.fn.{name}").error("IAM would refuse this call in AWS: %s", line)
+        else:
+            logging.getLogger(f"paygate_local.fn.{name}").info("%s", line)
         if self._log_file is not None:
             with self._log_lock:
                 self._log_file.write(f"{name}\t{line}\n")

@@ -57,7 +57,8 @@ def record_handler(record: SQSRecord) -> None:
     except ValidationError:
         logger.error("unreadable follow-up dropped", extra={"message_id": record.message_id})
         return
-    outcome = _follow_ups().run(follow_up)
+    with order_history().collected():
+        outcome = _follow_ups().run(follow_up)
     metrics.add_metric(name=f"BillFollowUp{outcome.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     logger.info(
         "bill follow-up", extra={"bill_no": follow_up.bill_no, "attempt": follow_up.attempt, "outcome": outcome}

@@ -94,7 +94,8 @@ def beecloud_webhook(app_id: Annotated[str, Path()]) -> Response[str]:
     refunds = RefundService(orders_store(), beecloud_client(), publisher, history=order_history())
     handler = BeeCloudCallbacks(orders_store(), refunds, publisher, beecloud=beecloud_client(), history=order_history())
     try:
-        result = handler.handle(merchant, creds, payload)
+        with order_history().collected():  # the notification, the change and the event: one write
+            result = handler.handle(merchant, creds, payload)
     except CallbackRejectedError as rejected:
         return _reject("beecloud", app_id, rejected.reason)
     metrics.add_metric(name=f"Callback{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
@@ -123,7 +124,8 @@ def beilypay_notify(app_id: Annotated[str, Path()]) -> Response[str]:
         callbacks = BeilyPayCallbacks(
             transfers_store(), transfer_ledger(), poller_starter().stop, history=order_history()
         )
-        result = callbacks.handle(merchant, creds, payload)
+        with order_history().collected():  # the notification, the change and the event: one write
+            result = callbacks.handle(merchant, creds, payload)
     except CallbackRejectedError as rejected:
         return _reject("beilypay", app_id, rejected.reason)
     metrics.add_metric(name=f"Callback{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)

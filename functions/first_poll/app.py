@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from paygate.deps import pending_poller, poller_starter
+from paygate.deps import order_history, pending_poller, poller_starter
 from paygate.tracing import traced
 from paygate.transfers.poller import PollState
 
@@ -33,7 +33,8 @@ def record_handler(record: SQSRecord) -> None:
     except ValidationError:
         logger.error("unreadable first poll dropped", extra={"message_id": record.message_id})
         return
-    result = pending_poller().run(state)
+    with order_history().collected():
+        result = pending_poller().run(state)
     handed_over = result.outcome != "final" and poller_starter().start_state(result, retryable=True)
     metrics.add_metric(
         name="FirstPollFinal" if result.outcome == "final" else "FirstPollHandedOver", unit=MetricUnit.Count, value=1

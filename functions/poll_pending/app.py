@@ -14,7 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from paygate.deps import pending_poller
+from paygate.deps import order_history, pending_poller
 from paygate.tracing import traced
 from paygate.transfers.poller import PollState
 
@@ -28,7 +28,8 @@ metrics = Metrics()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = PollState.model_validate(event)
     logger.append_keys(kind=state.kind, out_order_no=state.out_order_no, poll=state.polls + 1)
-    result = pending_poller().run(state)
+    with order_history().collected():
+        result = pending_poller().run(state)
     if result.outcome != "pending":
         metrics.add_metric(name=f"Poll{result.outcome.capitalize()}", unit=MetricUnit.Count, value=1)
     logger.info("poll round", extra={"outcome": result.outcome, "status": result.status})

@@ -119,8 +119,8 @@ def test_a_bill_callback_is_one_conditional_update_and_one_event(calls):
     assert op["dynamodb"]["by_operation"] == {
         "orders:UpdateItem": 1,
         # the order's history, best effort after the ledger's write: the webhook accepted, the status
-        # change, the event published (and the day's count of published events, which is capped)
-        "history:PutItem": 3,
+        # change, the event published, in one batch (and the day's count of published events, capped)
+        "history:BatchWriteItem": 1,
         "history:UpdateItem": 1,
         **AUTH,  # AUTH: the app of the callback URL
     }

@@ -13,6 +13,7 @@ day (`DAILY_CAP`), so a flood cannot grow the history without bound (docs/histor
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -106,6 +107,9 @@ class OrderHistory(Protocol):
     def entries(self, app_id: str, kind: OrderKind, order_no: str, limit: int = 200) -> list[HistoryEntry]:
         """The order's entries, oldest first."""
 
+    def collected(self) -> AbstractContextManager[None]:
+        """Entries recorded inside are written together when it ends (however it ends): one request."""
+
 
 class NoHistory:
     """Where no history table is configured: nothing is recorded, nothing is read."""
@@ -124,6 +128,9 @@ class NoHistory:
 
     def entries(self, app_id: str, kind: OrderKind, order_no: str, limit: int = 200) -> list[HistoryEntry]:
         return []
+
+    def collected(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
 
 NO_HISTORY = NoHistory()

@@ -142,3 +142,83 @@ def test_a_history_that_cannot_be_written_is_logged_and_never_raises(caplog):
     assert len(warnings) == 2
     assert warnings[0].__dict__.get("error") == "ResourceNotFoundException"
     assert "signature_mismatch" not in caplog.text  # the entry itself is not logged
+
+
+class _Counting:
+    """The moto client, counting requests by operation; `unprocessed` leaves that many items out of a batch."""
+
+    def __init__(self, client: object, unprocessed: int = 0) -> None:
+        self._client = client
+        self.unprocessed = unprocessed
+        self.requests: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self._client, name)
+
+        def call(**request: object) -> object:
+            self.requests.append(name)
+            if name == "batch_write_item" and self.unprocessed:
+                ((table, items),) = request["RequestItems"].items()  # type: ignore[attr-defined]
+                left, self.unprocessed = items[: self.unprocessed], 0
+                response = method(RequestItems={table: items[len(left) :]})
+                return {**response, "UnprocessedItems": {table: left}}
+            return method(**request)
+
+        return call
+
+
+def _collecting_store(unprocessed: int = 0) -> tuple[OrderHistoryStore, _Counting]:
+    order_history_store()  # the table
+    counting = _Counting(boto3.client("dynamodb", region_name="us-east-1"), unprocessed)
+    return OrderHistoryStore(counting, HISTORY_TABLE, clock=ticking_clock()), counting
+
+
+def test_entries_collected_during_a_callback_are_written_in_one_request_at_its_end():
+    """A notification that moves an order: its entry, the status change and the event, one round trip."""
+    with mock_aws():
+        history, counting = _collecting_store()
+        with history.collected():
+            history.record(APP, BILL, "B1", CALLBACK_ACCEPTED, {"source": "beecloud", "outcome": "applied"})
+            history.record(APP, BILL, "B1", "status.succeeded", {"by": "callback"})
+            history.record(APP, BILL, "B1", EVENT_PUBLISHED, {"event_type": "bill.succeeded", "event_id": "e-1"})
+            assert history.entries(APP, BILL, "B1") == []  # nothing yet
+            assert counting.requests == ["update_item", "query"]  # the event's daily slot, and that read
+
+        assert counting.requests[-1] == "batch_write_item"
+        assert counting.requests.count("batch_write_item") == 1
+        assert _whats(history.entries(APP, BILL, "B1")) == [CALLBACK_ACCEPTED, "status.succeeded", EVENT_PUBLISHED]
+
+
+def test_collected_entries_are_written_when_the_work_fails_and_a_capped_one_still_counts():
+    with mock_aws():
+        history, _ = _collecting_store()
+        with pytest.raises(RuntimeError), history.collected():
+            for _ in range(DAILY_CAP + 2):
+                history.record(APP, BILL, "B1", CALLBACK_REFUSED, REFUSED)
+            with history.collected():  # nested: the outer one writes
+                history.record(APP, BILL, "B1", "status.failed", {"by": "callback"})
+            raise RuntimeError("the callback failed after recording")
+
+        assert _whats(history.entries(APP, BILL, "B1")) == [CALLBACK_REFUSED] * DAILY_CAP + ["status.failed"]
+
+
+def test_a_batch_over_25_entries_goes_in_chunks_and_unprocessed_ones_are_sent_again(monkeypatch):
+    monkeypatch.setattr("paygate.store.history.time.sleep", lambda _s: None)
+    with mock_aws():
+        history, counting = _collecting_store(unprocessed=3)
+        with history.collected():
+            for n in range(30):
+                history.record(APP, BILL, "B1", "status.succeeded", {"n": n})
+
+        assert counting.requests.count("batch_write_item") == 3  # 25 (3 left over), those 3, then 5
+        assert sorted(entry.detail["n"] for entry in history.entries(APP, BILL, "B1")) == list(range(30))
+
+
+def test_a_batch_that_cannot_be_written_is_logged_and_never_raises(caplog):
+    caplog.set_level(logging.WARNING)
+    with mock_aws():
+        missing = OrderHistoryStore(boto3.client("dynamodb", region_name="us-east-1"), "no-such-table")
+        with missing.collected():
+            missing.record(APP, BILL, "B1", "status.succeeded", {"by": "callback"})
+    warnings = [r for r in caplog.records if r.getMessage() == "order history not written"]
+    assert [(w.__dict__.get("entries"), w.__dict__.get("error")) for w in warnings] == [(1, "ResourceNotFoundException")]

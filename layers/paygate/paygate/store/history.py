@@ -7,12 +7,19 @@ Keys (`pk`, `sk`):
   (paygate.history.cap_group) the order got that day, counted by a conditional ADD.
 
 Digits sort before letters, so a Query for the entries stops short of the counters.
+
+Inside `collected()` (a provider callback: the notification, the status change and the event),
+entries wait and go out in one BatchWriteItem when it ends: one round trip instead of one each.
+A capped entry still takes its slot first, with its own conditional write.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -29,6 +36,8 @@ logger = Logger(child=True)
 KEEP_S = KEEP_DAYS * 24 * 3600
 _COUNTER_KEEP_S = 2 * 24 * 3600  # a day's counter is needed for that day only
 _AFTER_DIGITS = ":"  # the character after "9": every entry's sort key is below it, every counter's above
+_BATCH_MAX = 25  # DynamoDB's limit per BatchWriteItem
+_BATCH_ATTEMPTS = 3
 
 
 def history_pk(app_id: str, kind: OrderKind, order_no: str) -> str:
@@ -54,6 +63,7 @@ class OrderHistoryStore:
         self._table = table
         self._clock = clock
         self._cap = cap
+        self._waiting: ContextVar[list[dict[str, Any]] | None] = ContextVar("history_waiting", default=None)
 
     def record(
         self,
@@ -78,7 +88,11 @@ class OrderHistoryStore:
             group = cap_group(entry.what, entry.detail)
             if group is not None and not self.take_slot(entry, group):
                 return
-            self.append(entry)
+            waiting = self._waiting.get()
+            if waiting is None:
+                self.append(entry)
+            else:
+                waiting.append(self._item(entry))
         except Exception as error:
             logger.warning(
                 "order history not written",
@@ -87,13 +101,49 @@ class OrderHistoryStore:
 
     def append(self, entry: HistoryEntry) -> None:
         """One PutItem; the random nonce makes it a new item, never an overwrite."""
-        item = {
-            "pk": history_pk(entry.app_id, entry.kind, entry.order_no),
-            "sk": entry_sk(entry.at_ms, secrets.token_hex(4)),
-            **entry.model_dump(mode="json"),
-            "expires_at": entry.at_ms // 1000 + KEEP_S,
-        }
-        self._db.put_item(TableName=self._table, Item=to_item(item))
+        self._db.put_item(TableName=self._table, Item=self._item(entry))
+
+    @staticmethod
+    def _item(entry: HistoryEntry) -> dict[str, Any]:
+        return to_item(
+            {
+                "pk": history_pk(entry.app_id, entry.kind, entry.order_no),
+                "sk": entry_sk(entry.at_ms, secrets.token_hex(4)),
+                **entry.model_dump(mode="json"),
+                "expires_at": entry.at_ms // 1000 + KEEP_S,
+            }
+        )
+
+    @contextmanager
+    def collected(self) -> Iterator[None]:
+        """Entries recorded inside wait, and are written in one BatchWriteItem at the end, even on an error."""
+        if self._waiting.get() is not None:  # already collecting: the outer one writes them
+            yield
+            return
+        waiting: list[dict[str, Any]] = []
+        token = self._waiting.set(waiting)
+        try:
+            yield
+        finally:
+            self._waiting.reset(token)
+            self._write_all(waiting)
+
+    def _write_all(self, items: list[dict[str, Any]]) -> None:
+        """Best effort, like `record`: what DynamoDB leaves unprocessed is asked again, then logged."""
+        for start in range(0, len(items), _BATCH_MAX):
+            pending = [{"PutRequest": {"Item": item}} for item in items[start : start + _BATCH_MAX]]
+            try:
+                for attempt in range(_BATCH_ATTEMPTS):
+                    if attempt:
+                        time.sleep(0.05 * 2**attempt)
+                    response = self._db.batch_write_item(RequestItems={self._table: pending})
+                    pending = response.get("UnprocessedItems", {}).get(self._table, [])
+                    if not pending:
+                        break
+                if pending:
+                    _not_written(len(pending), "unprocessed")
+            except Exception as error:
+                _not_written(len(pending), _error_code(error))
 
     def take_slot(self, entry: HistoryEntry, group: str) -> bool:
         """Count one more `group` entry for the order's China day; False once the cap is reached."""
@@ -153,6 +203,10 @@ class OrderHistoryStore:
             if start is None:
                 break
         return sorted(found, key=lambda entry: entry.sort_key)
+
+
+def _not_written(entries: int, error: str) -> None:
+    logger.warning("order history not written", extra={"entries": entries, "error": error})
 
 
 def _error_code(error: Exception) -> str:
