@@ -30,3 +30,18 @@ def _no_late_call_that_iam_would_refuse() -> Iterator[None]:
     """The same for calls that landed after their test (a stack's queues drain on their own time)."""
     yield
     assert not iam.DENIED, f"calls IAM would refuse (add the action to the function's policies): {iam.DENIED}"
+
+
+# The directories whose files take longest (each starts local stacks, browsers or linters) are
+# handed to the workers first: with files spread whole over a few workers (`--dist loadfile`),
+# a long file taken last would leave the others idle while it runs.
+_SLOW_FIRST = ("reliability", "e2e", "browser", "bench", "paygate_local", "template", "docs", "client")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        parts = item.nodeid.split("/")
+        top = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+        return _SLOW_FIRST.index(top) if top in _SLOW_FIRST else len(_SLOW_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
