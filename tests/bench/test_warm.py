@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bench.warm import (
+    OPERATIONS,
     Targets,
     cpus_for_this_thread,
     run_bench,
@@ -26,16 +27,6 @@ from bench.warm import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-OPERATIONS = (
-    "create_bill",
-    "bill_callback",
-    "refund",
-    "query_bill",
-    "list_bills",
-    "payout",
-    "payout_callback",
-    "webhook_delivery",
-)
 
 
 @pytest.fixture(scope="module")
