@@ -104,11 +104,14 @@ def handler_for(state: LocalServer) -> type[BaseHTTPRequestHandler]:
                 return
             status = 500 if state.behaviour == "http500" else 200
             payload = json.dumps(state.body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # a slow answer the client stopped waiting for: expected
 
         do_GET = _serve  # noqa: N815 - http.server's naming
         do_POST = _serve  # noqa: N815
