@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from paygate_local import iam
+
+# A test's own one-off requests (httpx.get, httpx.post, ...) default to 30 s instead of httpx's
+# 5 s. Most go to a local stack, whose first request to a function starts its container (a fresh
+# interpreter importing the handler): with the suite's workers, browsers and JVMs on two cores,
+# that alone can take longer than 5 s. A request that sets its own timeout keeps it; clients
+# (httpx.Client), and so the gateway's own code, are not touched.
+_TEST_REQUEST_TIMEOUT = httpx.Timeout(30.0)
+_REQUESTS = (httpx.request, httpx.stream, httpx.get, httpx.options, httpx.head, httpx.post, httpx.put, httpx.patch)
+for _request in (*_REQUESTS, httpx.delete):
+    getattr(_request, "__wrapped__", _request).__kwdefaults__["timeout"] = _TEST_REQUEST_TIMEOUT  # stream is wrapped
 
 # The browser fixtures (browser, page, screenshot_dir): Playwright loads only when a test asks for one.
 pytest_plugins = ["tests.support.browser"]

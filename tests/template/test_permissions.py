@@ -92,7 +92,7 @@ def test_the_order_history_is_written_by_one_policy_read_by_the_console_only_and
     ]
 
     assert on_history == [
-        ("WriteOrderHistoryPolicy", {"dynamodb:PutItem", "dynamodb:UpdateItem"}),
+        ("WriteOrderHistoryPolicy", {"dynamodb:PutItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}),
         ("ConsoleFunction", {"dynamodb:Query"}),
     ]
     table = template()["Resources"]["OrderHistoryTable"]
