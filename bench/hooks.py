@@ -186,20 +186,6 @@ def _computed_capacity(operation: str, params: Mapping[str, Any], parsed: Mappin
         new = params.get("Item") or parsed.get("Attributes")
         old = parsed.get("Item")  # ReturnValuesOnConditionCheckFailure=ALL_OLD on a failed condition
         return write_units(max(item_size(new), item_size(old))), 0.0
-    if operation == "BatchWriteItem":
-        written: list[tuple[str, str, str]] = []
-        for name, requests in (params.get("RequestItems") or {}).items():
-            for request in requests:
-                put, delete = request.get("PutRequest"), request.get("DeleteRequest")
-                written += _key_of(str(name), put["Item"] if put else delete["Key"], "write")
-        return tuple(written)
-    if operation == "BatchGetItem":
-        return tuple(
-            key
-            for name, wanted in (params.get("RequestItems") or {}).items()
-            for item_key in wanted.get("Keys", [])
-            for key in _key_of(str(name), item_key, "read")
-        )
     if operation == "TransactWriteItems":
         wcu = 0.0
         reasons = parsed.get("CancellationReasons") or []
@@ -475,6 +461,20 @@ def partitions_touched(operation: str, params: Mapping[str, Any]) -> tuple[tuple
         index = params.get("IndexName")
         name = f"{table}/{index}" if index else table
         return ((name, str(next(iter(first.values()))), "read"),) if first else ()
+    if operation == "BatchWriteItem":
+        written: list[tuple[str, str, str]] = []
+        for name, requests in (params.get("RequestItems") or {}).items():
+            for request in requests:
+                put, delete = request.get("PutRequest"), request.get("DeleteRequest")
+                written += _key_of(str(name), put["Item"] if put else delete["Key"], "write")
+        return tuple(written)
+    if operation == "BatchGetItem":
+        return tuple(
+            key
+            for name, wanted in (params.get("RequestItems") or {}).items()
+            for item_key in wanted.get("Keys", [])
+            for key in _key_of(str(name), item_key, "read")
+        )
     if operation == "TransactWriteItems":
         touched: list[tuple[str, str, str]] = []
         for entry in params.get("TransactItems", []):

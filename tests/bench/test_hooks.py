@@ -9,7 +9,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.hooks import Call, Index, Recorder, Sample, _LookupRecorder, transaction_capacity, waited_s
+from bench.hooks import (
+    Call,
+    Index,
+    Recorder,
+    Sample,
+    _LookupRecorder,
+    partitions_touched,
+    transaction_capacity,
+    waited_s,
+)
 
 KEYS = frozenset({"gsi1pk", "gsi1sk"})
 NEW_REFUND = {"pk": {"S": "REFUND#a#r1"}, "gsi1pk": {"S": "a#refund"}, "gsi1sk": {"S": "1#r1"}, "fee": {"N": "1"}}
@@ -77,3 +86,12 @@ def test_calls_from_a_thread_pool_belong_to_the_invocation_being_recorded(monkey
 
     assert sample.module_lookups == ["paygate_no_such_module", "paygate_no_such_module"]
     assert sample.cpu_s > 0
+
+
+def test_batches_touch_the_partition_of_every_item_they_carry() -> None:
+    put = {"PutRequest": {"Item": {"pk": {"S": "a#bill#B1"}, "sk": {"S": "1#x"}}}}
+    written = partitions_touched("BatchWriteItem", {"RequestItems": {"history": [put, put]}})
+    read = partitions_touched("BatchGetItem", {"RequestItems": {"orders": {"Keys": [{"pk": {"S": "BILL#a#1"}}]}}})
+
+    assert written == (("history", "a#bill#B1", "write"), ("history", "a#bill#B1", "write"))
+    assert read == (("orders", "BILL#a#1", "read"),)

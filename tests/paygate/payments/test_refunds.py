@@ -7,6 +7,7 @@ failures injected inside the adapter, before the request is sent and after it wa
 from __future__ import annotations
 
 import pytest
+from botocore.exceptions import ClientError
 
 from paygate.clock import china_date
 from paygate.errors import PaygateError, ProviderFailedError
@@ -146,3 +147,46 @@ def test_a_refund_finished_while_beecloud_answers_is_returned_as_it_stands(servi
 
     assert answer.status is RefundStatus.SUCCEEDED
     assert orders.get_refund(APP.app_id, refund_no).status is RefundStatus.SUCCEEDED
+
+
+def test_a_bill_and_its_refunds_are_read_as_of_one_instant(service, orders, upstream):
+    """The console's bill page: a refund shown settled is always counted in the bill beside it."""
+    refund = service.create(APP, BEECLOUD_CREDS, _request()).order
+    pending = orders.bill_and_refunds(APP.app_id, BILL_NO, [refund.refund_no, "20990101999"])  # one unknown
+    upstream.answers[beecloud.REFUND_STATUS_PATH] = {**BEECLOUD_OK, "refund_status": "SUCCESS"}
+    service.refresh(APP, BEECLOUD_CREDS, refund.refund_no)
+    settled = orders.bill_and_refunds(APP.app_id, BILL_NO, [refund.refund_no])
+
+    assert pending is not None
+    assert (pending[0].refunded_fee, [r.status for r in pending[1]]) == (0, [RefundStatus.PENDING])
+    assert settled is not None
+    assert (settled[0].refunded_fee, [r.status for r in settled[1]]) == (40, [RefundStatus.SUCCEEDED])
+    assert orders.bill_and_refunds(APP.app_id, "NOSUCHBILL", []) is None
+
+
+class _Conflicting:
+    """The moto client, whose first `times` TransactGetItems meet a transaction on the same items."""
+
+    def __init__(self, client: object, times: int) -> None:
+        self._client = client
+        self.times = times
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._client, name)
+
+    def transact_get_items(self, **request: object) -> object:
+        if self.times:
+            self.times -= 1
+            raise ClientError({"Error": {"Code": "TransactionCanceledException", "Message": "conflict"}}, "Tx")
+        return self._client.transact_get_items(**request)  # type: ignore[attr-defined]
+
+
+def test_a_snapshot_that_meets_a_running_transaction_is_asked_again_then_given_up(service, orders, monkeypatch):
+    monkeypatch.setattr("paygate.store.orders.time.sleep", lambda _s: None)
+    refund = service.create(APP, BEECLOUD_CREDS, _request()).order
+
+    briefly = OrdersStore(_Conflicting(orders._db, times=2), "orders")
+    always = OrdersStore(_Conflicting(orders._db, times=99), "orders")
+
+    assert briefly.bill_and_refunds(APP.app_id, BILL_NO, [refund.refund_no]) is not None
+    assert always.bill_and_refunds(APP.app_id, BILL_NO, [refund.refund_no]) is None  # the page reads them apart

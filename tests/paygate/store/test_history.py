@@ -192,12 +192,17 @@ def test_entries_collected_during_a_callback_are_written_in_one_request_at_its_e
 def test_collected_entries_are_written_when_the_work_fails_and_a_capped_one_still_counts():
     with mock_aws():
         history, _ = _collecting_store()
-        with pytest.raises(RuntimeError), history.collected():
-            for _ in range(DAILY_CAP + 2):
-                history.record(APP, BILL, "B1", CALLBACK_REFUSED, REFUSED)
-            with history.collected():  # nested: the outer one writes
-                history.record(APP, BILL, "B1", "status.failed", {"by": "callback"})
-            raise RuntimeError("the callback failed after recording")
+
+        def callback_failing_after_recording() -> None:
+            with history.collected():
+                for _ in range(DAILY_CAP + 2):
+                    history.record(APP, BILL, "B1", CALLBACK_REFUSED, REFUSED)
+                with history.collected():  # nested: the outer one writes
+                    history.record(APP, BILL, "B1", "status.failed", {"by": "callback"})
+                raise RuntimeError("the callback failed after recording")
+
+        with pytest.raises(RuntimeError):
+            callback_failing_after_recording()
 
         assert _whats(history.entries(APP, BILL, "B1")) == [CALLBACK_REFUSED] * DAILY_CAP + ["status.failed"]
 
@@ -221,4 +226,5 @@ def test_a_batch_that_cannot_be_written_is_logged_and_never_raises(caplog):
         with missing.collected():
             missing.record(APP, BILL, "B1", "status.succeeded", {"by": "callback"})
     warnings = [r for r in caplog.records if r.getMessage() == "order history not written"]
-    assert [(w.__dict__.get("entries"), w.__dict__.get("error")) for w in warnings] == [(1, "ResourceNotFoundException")]
+    logged = [(w.__dict__.get("entries"), w.__dict__.get("error")) for w in warnings]
+    assert logged == [(1, "ResourceNotFoundException")]

@@ -34,6 +34,8 @@ LIST_INDEXES = (GSI_NAME, GSI_COPY_NAME)
 # A stack updated to add the copy answers ValidationException while DynamoDB backfills it.
 _COPY_RETRY_AFTER_S = 300.0
 _BATCH_GET_MAX = 100  # DynamoDB's limit per BatchGetItem
+_TRANSACT_GET_MAX = 100  # DynamoDB's limit per TransactGetItems
+_SNAPSHOT_ATTEMPTS = 3
 _BATCH_GET_ATTEMPTS = 5
 _FILTERED_CHUNK = 25
 # 16 x 1,000 writes/s per merchant and kind. Changing it re-homes nothing already written: lists
@@ -233,6 +235,30 @@ class OrdersStore:
     def get_refund(self, app_id: str, refund_no: str, *, consistent: bool = True) -> Refund | None:
         item = self._get(order_pk(OrderKind.REFUND, app_id, refund_no), consistent)
         return Refund.model_validate(item) if item else None
+
+    def bill_and_refunds(self, app_id: str, bill_no: str, refund_nos: list[str]) -> tuple[Bill, list[Refund]] | None:
+        """The bill and those refunds as of one instant (TransactGetItems), or None if it cannot be had.
+
+        A refund settles in a transaction with its bill's `refunded_fee`; two separate reads could
+        show it succeeded beside a bill that does not count it yet. At most 99 refunds.
+        """
+        pks = [order_pk(OrderKind.BILL, app_id, bill_no)]
+        pks += [order_pk(OrderKind.REFUND, app_id, refund_no) for refund_no in refund_nos[: _TRANSACT_GET_MAX - 1]]
+        request = [{"Get": {"TableName": self._table, "Key": {"pk": {"S": pk}}}} for pk in pks]
+        for attempt in range(_SNAPSHOT_ATTEMPTS):
+            try:
+                responses = self._db.transact_get_items(TransactItems=request)["Responses"]
+                break
+            except ClientError as error:  # a transaction on these items was running: ask again
+                if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                    raise
+                time.sleep(0.02 * 2**attempt)
+        else:
+            return None
+        items = [from_item(response["Item"]) if response.get("Item") else None for response in responses]
+        if items[0] is None:
+            return None
+        return Bill.model_validate(items[0]), [Refund.model_validate(item) for item in items[1:] if item is not None]
 
     def reserve_refund(self, refund: Refund, *, bill_total_fee: int) -> None:
         """One transaction: the refund item appears and the bill reserves its amount, or neither.
