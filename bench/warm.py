@@ -27,12 +27,12 @@ What is measured, with hooks only (bench/hooks.py; production code is untouched)
 Notes: the handler process holds only the handlers, as a Lambda container does: the sandboxes,
 the EventBridge router and pollers, the local API and the webhook receiver are threads of this
 process, and the stack's workers (e.g. the webhook fan-out of every published event) other
-processes, so none of them competes for the handlers' GIL. On a machine with two CPUs or more, the handler
-process also gets one CPU to itself and the stack the others (`--shared-cpus` turns this off), as
-a Lambda container's CPU share is its own: the stack's load then reaches the handlers only through
-the waits. Absolute figures still depend on the machine; compare ratios. Provider notifies are sent to an
-unreachable URL on purpose (PUBLIC_BASE_URL / the sandbox app's webhook_url) and fed to the
-Callback handler by this script.
+processes, so none of them competes for the handlers' GIL. On a machine with two CPUs or more,
+the handler process also gets one CPU to itself and the stack the others (`--shared-cpus` turns
+this off), as a Lambda container's CPU share is its own: the stack's load then reaches the
+handlers only through the waits. Absolute figures still depend on the machine; compare ratios.
+Provider notifies are sent to an unreachable URL on purpose (PUBLIC_BASE_URL / the sandbox app's
+webhook_url) and fed to the Callback handler by this script.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ imports nothing from paygate_local. Protocol: JSON lines on two inherited pipe f
 in, one response out, strictly one at a time (a Lambda container is single-concurrency).
 """
 
+import fnmatch
 import importlib
 import json
 import logging
@@ -166,19 +167,21 @@ def iam_actions(prefix: str, operation: str, params: Any) -> list[str]:
     return [f"{prefix}:{operation}"]
 
 
+def is_allowed(action: str, granted: list[str]) -> bool:
+    """IAM's matching: case-insensitive, `*` and `?` wildcards."""
+    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in granted)
+
+
 def _install_iam_check(granted: list[str]) -> None:
     """Refuse, as IAM would, every AWS call needing an action the role does not allow; say so on the log."""
-    import fnmatch
-
     import botocore.client
     from botocore.exceptions import ClientError
 
-    patterns = [pattern.lower() for pattern in granted]
     original = botocore.client.BaseClient._make_api_call
 
     def make_api_call(self: Any, operation_name: str, api_params: Any) -> Any:
         for action in iam_actions(self.meta.service_model.signing_name, operation_name, api_params):
-            if not any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in patterns):
+            if not is_allowed(action, granted):
                 print(f"{IAM_DENIED_MARKER} {action}", flush=True)
                 message = f"{os.environ.get('AWS_LAMBDA_FUNCTION_NAME')} is not authorized to perform: {action}"
                 raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": message}}, operation_name)
@@ -192,9 +195,9 @@ def main() -> None:
     kill_dir = os.environ.pop(KILL_DIR_ENV, "")
     if kill_dir:
         _install_kill_points(Path(kill_dir))
-    iam_actions = os.environ.pop(IAM_ACTIONS_ENV, "")
-    if iam_actions:
-        _install_iam_check(json.loads(iam_actions))
+    granted = os.environ.pop(IAM_ACTIONS_ENV, "")
+    if granted:
+        _install_iam_check(json.loads(granted))
     requests = os.fdopen(req_fd, "r", encoding="utf-8")
     responses = os.fdopen(resp_fd, "w", encoding="utf-8")
 

@@ -11,16 +11,16 @@ Only actions are checked, not resources: a call to an allowed action on another 
 
 from __future__ import annotations
 
-import fnmatch
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+# The container's side (it imports nothing of paygate_local): what it reads, writes and matches.
+from paygate_local._bootstrap import IAM_ACTIONS_ENV as ACTIONS_ENV
+from paygate_local._bootstrap import IAM_DENIED_MARKER as DENIED_MARKER
+from paygate_local._bootstrap import is_allowed as is_allowed
 from paygate_local.template import TemplateError
-
-# What the function container writes to its log when it refuses a call (paygate_local._bootstrap).
-DENIED_MARKER = "PAYGATE_LOCAL_IAM_DENIED"
-ACTIONS_ENV = "_PAYGATE_LOCAL_IAM_ACTIONS"
 
 
 @dataclass(frozen=True)
@@ -64,6 +64,6 @@ def granted_actions(doc: dict[str, Any], logical_id: str) -> list[str]:
     return sorted(set(actions))
 
 
-def is_allowed(action: str, granted: list[str]) -> bool:
-    """IAM's matching: case-insensitive, `*` and `?` wildcards."""
-    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in granted)
+def container_env(doc: dict[str, Any], logical_id: str) -> dict[str, str]:
+    """The variable that makes the function's container refuse what its role does not allow."""
+    return {ACTIONS_ENV: json.dumps(granted_actions(doc, logical_id))}

@@ -142,7 +142,7 @@ def invoke(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) ->
         environment = {
             **lambda_environment(spec, aws_endpoints_env(info.moto_url, info.dynamodb_url), region=REGION),
             # The container refuses what the function's role does not allow, as on the stack.
-            iam.ACTIONS_ENV: json.dumps(iam.granted_actions(load_yaml(template.path), spec.logical_id)),
+            **iam.container_env(load_yaml(template.path), spec.logical_id),
             **env_overrides(args.env_vars, spec),
         }
         return _run(spec, environment, event, out, err)

@@ -348,8 +348,11 @@ class LocalStack:
         # The actions its role allows: the container refuses the others, as IAM would (paygate_local.iam).
         if self._template_doc is None:
             self._template_doc = load_yaml(self.template.path)
-        granted = {iam.ACTIONS_ENV: json.dumps(iam.granted_actions(self._template_doc, spec.logical_id))}
-        return {**lambda_environment(spec, self._base_env(), region=REGION), **granted, **self.config.function_env}
+        return {
+            **lambda_environment(spec, self._base_env(), region=REGION),
+            **iam.container_env(self._template_doc, spec.logical_id),
+            **self.config.function_env,
+        }
 
     def admin_env(self) -> dict[str, str]:
         """The environment the operator CLI needs: the functions' Globals, the local endpoints."""

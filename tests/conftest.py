@@ -15,8 +15,8 @@ from paygate_local import iam
 # that alone can take longer than 5 s. A request that sets its own timeout keeps it; clients
 # (httpx.Client), and so the gateway's own code, are not touched.
 _TEST_REQUEST_TIMEOUT = httpx.Timeout(30.0)
-_REQUESTS = (httpx.request, httpx.stream, httpx.get, httpx.options, httpx.head, httpx.post, httpx.put, httpx.patch)
-for _request in (*_REQUESTS, httpx.delete):
+_REQUESTS = (httpx.request, httpx.stream, httpx.get, httpx.options, httpx.head, httpx.post, httpx.put)
+for _request in (*_REQUESTS, httpx.patch, httpx.delete):
     getattr(_request, "__wrapped__", _request).__kwdefaults__["timeout"] = _TEST_REQUEST_TIMEOUT  # stream is wrapped
 
 # The browser fixtures (browser, page, screenshot_dir): Playwright loads only when a test asks for one.

@@ -484,7 +484,8 @@ def bill_page(visit: Visit, bill_no: str) -> Response[str]:
 def _bill_view(visit: Visit, bill: Bill, status: int = 200, error: str | None = None) -> Response[str]:
     refunds = _refunds_of(visit, bill)
     # The bill and its refunds as of one instant: never a refund shown settled beside a bill not counting it.
-    snapshot = orders_store().bill_and_refunds(visit.merchant.app_id, bill.bill_no, [r.refund_no for r in refunds])
+    refund_nos = [refund.refund_no for refund in refunds]
+    snapshot = orders_store().bill_and_refunds(visit.merchant.app_id, bill.bill_no, refund_nos) if refunds else None
     if snapshot is not None:
         bill, refunds = snapshot[0], sorted(snapshot[1], key=lambda refund: refund.created_at_ms)
     events = event_ids_of(bill, refunds)
